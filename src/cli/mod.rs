@@ -1,0 +1,71 @@
+//! The command line (DESIGN.md section 6). Parses arguments and calls the
+//! library; no simulation logic lives here.
+//!
+//! Exit codes: 0 pass or reproduced, 1 a violation found, 2 bad usage or a
+//! bad scenario file.
+
+mod list;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub const EXIT_VIOLATION: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// Deterministic simulation of a WebSocket chat backend: turn a flaky
+/// staging 1011 into a seed that fails the same way everywhere.
+#[derive(Parser, Debug)]
+#[command(name = "stagesim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario with one seed and judge it.
+    Run(run::RunArgs),
+    /// List the scenarios in a directory with their descriptions.
+    List {
+        /// Directory to list (default: scenarios).
+        dir: Option<PathBuf>,
+    },
+}
+
+/// A user error: printed as is, exit code 2.
+pub struct UsageError(pub String);
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, errors with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Run(args)) => run::execute(args),
+        Some(Command::List { dir }) => list::execute(dir),
+        None => {
+            eprintln!(
+                "no command given: running the golden path ({}, seed {}).\n\
+                 See `stagesim --help` for run, list and the other commands.\n",
+                run::GOLDEN_PATH,
+                crate::run::DEFAULT_SEED
+            );
+            run::execute(run::RunArgs::golden_path())
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(UsageError(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

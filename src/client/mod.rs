@@ -1,0 +1,48 @@
+//! Simulated users: browsers, as tasks on a few client hosts.
+//!
+//! A user opens a WebSocket through `lb`, authenticates with its token,
+//! sends its messages one at a time, reads events, reconnects with backoff
+//! on 503 / 1001 / 1006 / 1012 / 1013, and closes with 1000 when done.
+//! Everything a user observes is recorded: that is what the oracle judges.
+
+mod session;
+mod user;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+pub use user::run_user;
+
+use crate::scenario::{AgentName, Reconnect, TokenKind, TokenVia};
+use crate::trace::Recorder;
+
+/// One user's part in the scenario, fixed before the run starts.
+#[derive(Debug, Clone)]
+pub struct UserPlan {
+    pub name: Rc<str>,
+    pub group: usize,
+    pub host: Rc<str>,
+    pub token: TokenKind,
+    pub via: Vec<TokenVia>,
+    pub arrive: Duration,
+    pub messages: u32,
+    pub agent: AgentName,
+    pub reconnect: Reconnect,
+}
+
+/// What every user on a host shares: the run's seed and the recorder.
+#[derive(Clone)]
+pub struct ClientEnv {
+    pub seed: u64,
+    pub recorder: Recorder,
+}
+
+/// The client host's software: run every user on it to the end.
+pub async fn run_host(users: Vec<UserPlan>, env: ClientEnv) -> turmoil::Result {
+    let mut set = tokio::task::JoinSet::new();
+    for plan in users {
+        set.spawn_local(run_user(plan, env.clone()));
+    }
+    while set.join_next().await.is_some() {}
+    Ok(())
+}

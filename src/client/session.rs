@@ -1,0 +1,315 @@
+//! One WebSocket connection of one user, from TCP connect to close.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::{ClientEnv, UserPlan};
+use crate::net::{self, LB, LB_PORT};
+use crate::scenario::TokenVia;
+use crate::trace::{Incoming, Kind, Outgoing};
+
+/// How long a user waits for TCP and for the upgrade answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a user waits for `connection_established` after the upgrade: it
+/// covers the gateway's auth retries and its pipeline readiness wait.
+const ESTABLISH_TIMEOUT: Duration = Duration::from_secs(90);
+/// Silence after which a chatting user sends a `ping`, and the further
+/// silence after which it gives the connection up as dead (1006).
+const IDLE_PING: Duration = Duration::from_secs(15);
+const DEAD_AFTER: Duration = Duration::from_secs(10);
+/// How long a closing user waits for the server's close reply.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub enum SessionEnd {
+    /// Every message answered and the connection closed with 1000.
+    Done,
+    /// A transient failure: reconnect with backoff.
+    Retry { established: bool, why: String },
+    /// A final answer (1008, 1011, ...): stop.
+    Fatal(String),
+}
+
+/// Close codes after which a browser reconnects.
+fn is_transient(code: u16) -> bool {
+    matches!(code, 1001 | 1006 | 1012 | 1013)
+}
+
+pub async fn run(
+    plan: &UserPlan,
+    env: &ClientEnv,
+    token: Option<&str>,
+    conn: u32,
+    answered: &mut u32,
+    _rng: &mut StdRng,
+) -> SessionEnd {
+    let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
+    let retry = |why: String| SessionEnd::Retry {
+        established: false,
+        why,
+    };
+
+    let stream = match net::connect(LB, LB_PORT, CONNECT_TIMEOUT).await {
+        Ok(s) => s,
+        Err(e) => {
+            let reason = net::reason(&e).to_string();
+            record(Kind::ConnectFailed {
+                conn,
+                reason: reason.clone(),
+            });
+            return retry(format!("connect {reason}"));
+        }
+    };
+    let mut request = format!("ws://{LB}:{LB_PORT}/ws")
+        .into_client_request()
+        .expect("static URL is a valid request");
+    let headers = request.headers_mut();
+    let request_id = format!("{}/c{conn}", plan.name);
+    headers.insert("x-request-id", request_id.parse().expect("ascii id"));
+    if let Some(token) = token {
+        if plan.via.contains(&TokenVia::Header) {
+            headers.insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("ascii token"),
+            );
+        }
+        if plan.via.contains(&TokenVia::Subprotocol) {
+            headers.insert(
+                "sec-websocket-protocol",
+                format!("jwt-auth, jwt.{token}")
+                    .parse()
+                    .expect("ascii token"),
+            );
+        }
+    }
+    let config = WebSocketConfig::default();
+    let upgrade = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
+    let ws = match tokio::time::timeout(UPGRADE_TIMEOUT, upgrade).await {
+        Ok(Ok((ws, resp))) => {
+            let protocol = resp
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            record(Kind::Opened { conn, protocol });
+            ws
+        }
+        Ok(Err(WsError::Http(resp))) => {
+            let status = resp.status().as_u16();
+            record(Kind::HttpRejected { conn, status });
+            return retry(format!("http {status}"));
+        }
+        Ok(Err(e)) => {
+            let reason = format!("upgrade failed: {e}");
+            record(Kind::ConnectFailed {
+                conn,
+                reason: reason.clone(),
+            });
+            return retry(reason);
+        }
+        Err(_) => {
+            record(Kind::ConnectFailed {
+                conn,
+                reason: "upgrade timed out".into(),
+            });
+            return retry("upgrade timed out".into());
+        }
+    };
+    let (mut sink, mut stream) = ws.split();
+
+    let mut established = false;
+    // The message in flight, if any, and whether the idle ping went out.
+    let mut pending: Option<String> = None;
+    let mut pinged = false;
+    loop {
+        // Send the next message once established and nothing is in flight.
+        if established && pending.is_none() {
+            if *answered >= plan.messages {
+                return close_normally(plan, env, conn, &mut sink, &mut stream).await;
+            }
+            let message_id = format!("{}-m{}", plan.name, *answered + 1);
+            let text = json!({
+                "type": "user_message",
+                "message_id": message_id,
+                "agent": plan.agent.as_str(),
+                "text": format!("question {} from {}", *answered + 1, plan.name),
+            })
+            .to_string();
+            record(Kind::Sent {
+                conn,
+                frame: Outgoing {
+                    kind: "user_message".into(),
+                    message_id: Some(message_id.clone()),
+                    agent: Some(plan.agent.as_str().into()),
+                    bytes: text.len(),
+                },
+            });
+            if sink.send(Message::text(text)).await.is_err() {
+                record(closed(conn, 1006, "send failed", false));
+                return SessionEnd::Retry {
+                    established,
+                    why: "1006".into(),
+                };
+            }
+            pending = Some(message_id);
+        }
+        let wait = match (established, pinged) {
+            (false, _) => ESTABLISH_TIMEOUT,
+            (true, false) => IDLE_PING,
+            (true, true) => DEAD_AFTER,
+        };
+        let frame = match tokio::time::timeout(wait, stream.next()).await {
+            Err(_) if established && !pinged => {
+                let text = json!({"type": "ping"}).to_string();
+                record(Kind::Sent {
+                    conn,
+                    frame: Outgoing {
+                        kind: "ping".into(),
+                        message_id: None,
+                        agent: None,
+                        bytes: text.len(),
+                    },
+                });
+                let _ = sink.send(Message::text(text)).await;
+                pinged = true;
+                continue;
+            }
+            Err(_) => {
+                let reason = if established {
+                    "no answer to ping"
+                } else {
+                    "no connection_established"
+                };
+                record(closed(conn, 1006, reason, true));
+                return SessionEnd::Retry {
+                    established,
+                    why: format!("1006 {reason}"),
+                };
+            }
+            Ok(frame) => frame,
+        };
+        pinged = false;
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let event = parse_event(text.as_str());
+                let kind = event.kind.clone();
+                let terminal = matches!(kind.as_str(), "agent_completed" | "error")
+                    && event.message_id.is_some()
+                    && event.message_id == pending;
+                record(Kind::Received { conn, event });
+                if kind == "connection_established" {
+                    established = true;
+                }
+                if terminal {
+                    pending = None;
+                    *answered += 1;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1005, String::new()));
+                record(closed(conn, code, &reason, false));
+                // Let tungstenite send the close reply and finish.
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+                    while let Some(Ok(_)) = stream.next().await {}
+                })
+                .await;
+                return after_close(code, established, *answered >= plan.messages);
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => {
+                record(closed(
+                    conn,
+                    1006,
+                    "connection lost without close frame",
+                    false,
+                ));
+                return SessionEnd::Retry {
+                    established,
+                    why: "1006".into(),
+                };
+            }
+        }
+    }
+}
+
+fn closed(conn: u32, code: u16, reason: &str, by_client: bool) -> Kind {
+    Kind::Closed {
+        conn,
+        code,
+        reason: reason.to_string(),
+        by_client,
+    }
+}
+
+fn after_close(code: u16, established: bool, all_answered: bool) -> SessionEnd {
+    if all_answered {
+        return SessionEnd::Done;
+    }
+    if is_transient(code) {
+        SessionEnd::Retry {
+            established,
+            why: code.to_string(),
+        }
+    } else {
+        SessionEnd::Fatal(format!("closed {code}"))
+    }
+}
+
+async fn close_normally<S, R>(
+    plan: &UserPlan,
+    env: &ClientEnv,
+    conn: u32,
+    sink: &mut S,
+    stream: &mut R,
+) -> SessionEnd
+where
+    S: futures_util::Sink<Message> + Unpin,
+    R: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+    // Wait for the server's echo so the close handshake completes.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+    env.recorder.record(
+        &plan.host,
+        Some(&plan.name),
+        closed(conn, 1000, "done", true),
+    );
+    SessionEnd::Done
+}
+
+/// Parse a server frame leniently: a user records whatever it got.
+fn parse_event(text: &str) -> Incoming {
+    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
+        return Incoming {
+            kind: "<unparseable>".into(),
+            ..Incoming::default()
+        };
+    };
+    let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    Incoming {
+        kind: s("type").unwrap_or_else(|| "<untyped>".into()),
+        user_id: s("user_id"),
+        seq: obj.get("seq").and_then(Value::as_u64),
+        run_id: s("run_id"),
+        message_id: s("message_id"),
+        agent: s("agent"),
+        tool: s("tool"),
+        code: s("code"),
+    }
+}

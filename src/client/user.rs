@@ -1,0 +1,63 @@
+//! One user's life: arrive, connect, chat, reconnect on transient failures,
+//! stop when every message is answered or the reconnect budget is spent.
+
+use std::time::Duration;
+
+use rand::RngExt;
+
+use super::session::{self, SessionEnd};
+use super::{ClientEnv, UserPlan};
+use crate::tokens;
+use crate::trace::Kind;
+
+/// Backoff never grows past this, as browsers' reconnect loops cap it.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub async fn run_user(plan: UserPlan, env: ClientEnv) {
+    let mut rng = crate::seed::rng(env.seed, &format!("user/{}", plan.name));
+    tokio::time::sleep(plan.arrive).await;
+    let now = turmoil::since_epoch().unwrap_or_default();
+    let token = tokens::mint(plan.token, &plan.name, now);
+    let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
+
+    // Messages answered so far; the next one to send is `answered + 1`, and
+    // an unanswered one is re-sent on the next connection.
+    let mut answered = 0u32;
+    let mut conn = 0u32;
+    // Failed attempts in a row; reset when a connection is established.
+    let mut failures = 0u32;
+    loop {
+        conn += 1;
+        record(Kind::Connecting {
+            conn,
+            attempt: failures + 1,
+        });
+        let end = session::run(&plan, &env, token.as_deref(), conn, &mut answered, &mut rng).await;
+        let (established, why) = match end {
+            SessionEnd::Done => {
+                record(Kind::Finished {
+                    outcome: "done".into(),
+                });
+                return;
+            }
+            SessionEnd::Fatal(why) => {
+                record(Kind::Finished { outcome: why });
+                return;
+            }
+            SessionEnd::Retry { established, why } => (established, why),
+        };
+        failures = if established { 1 } else { failures + 1 };
+        if failures > plan.reconnect.attempts {
+            record(Kind::Finished {
+                outcome: format!("gave up after {} attempts: {why}", failures),
+            });
+            return;
+        }
+        // Exponential backoff with jitter in [d/2, d].
+        let base = plan.reconnect.backoff * 2u32.saturating_pow(failures - 1);
+        let base = base.min(MAX_BACKOFF);
+        let delay = rng.random_range(base / 2..=base);
+        record(Kind::Backoff { delay });
+        tokio::time::sleep(delay).await;
+    }
+}

@@ -1,0 +1,22 @@
+//! stagesim: a deterministic simulation of a WebSocket chat backend.
+//!
+//! Data flow, one module per arrow:
+//! `scenario file -> scenario::Scenario -> world (turmoil hosts: lb,
+//! gateway + pipeline, auth, client hosts of users; faults) -> trace ->
+//! oracle -> verdict, report`.
+//!
+//! The services under test (`services`) and the users (`client`) only write
+//! to the trace; the oracle only reads it.
+
+pub mod cli;
+pub mod client;
+pub mod net;
+pub mod oracle;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod seed;
+pub mod services;
+pub mod tokens;
+pub mod trace;
+pub mod world;

@@ -1,0 +1,64 @@
+//! The `--json` object of `stagesim run`.
+
+use serde_json::{Map, Value, json};
+
+use crate::run::Outcome;
+
+/// One object: `scenario`, `seed`, `verdict`, `trace_hash`, `sim_ms`,
+/// `close_codes`, `messages`, `violations` (DESIGN.md section 6), plus
+/// `reproduce` and per-group detail.
+pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
+    let s = &outcome.summary;
+    let codes = |m: &std::collections::BTreeMap<u16, u64>| -> Value {
+        Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect::<Map<_, _>>(),
+        )
+    };
+    let groups: Vec<Value> = s
+        .groups
+        .iter()
+        .map(|(i, g)| {
+            json!({
+                "group": i + 1,
+                "users": g.users,
+                "token": g.token,
+                "done": g.done,
+                "close_codes": codes(&g.close_codes),
+                "http_rejections": codes(&g.http_rejections),
+            })
+        })
+        .collect();
+    let violations: Vec<Value> = outcome
+        .violations
+        .iter()
+        .map(|v| {
+            json!({
+                "invariant": v.invariant.as_str(),
+                "user": v.user,
+                "host": v.host,
+                "at_ms": v.at.as_millis() as u64,
+                "detail": v.detail,
+            })
+        })
+        .collect();
+    json!({
+        "scenario": outcome.scenario,
+        "seed": outcome.seed,
+        "verdict": outcome.verdict.as_str(),
+        "trace_hash": outcome.trace_hash,
+        "sim_ms": s.sim_ms,
+        "events": s.events,
+        "users": s.users,
+        "close_codes": codes(&s.close_codes),
+        "messages": {
+            "sent": s.messages.sent,
+            "answered": s.messages.answered,
+            "rejected": s.messages.rejected,
+        },
+        "groups": groups,
+        "violations": violations,
+        "reproduce": reproduce,
+    })
+}

@@ -1,0 +1,11 @@
+//! What a run reports: the summary counts, the human text and the JSON
+//! object of `stagesim run` (DESIGN.md section 6). Derived from the trace
+//! and the oracle's verdict only.
+
+mod json;
+mod summary;
+mod text;
+
+pub use json::to_json;
+pub use summary::{GroupSummary, Messages, Summary};
+pub use text::to_text;

@@ -1,0 +1,116 @@
+//! Counts over a trace: close codes (overall and per user group), HTTP
+//! rejections, messages sent / answered / rejected.
+
+use std::collections::BTreeMap;
+
+use crate::oracle;
+use crate::trace::{Kind, Trace};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Messages {
+    /// Distinct messages users sent.
+    pub sent: u64,
+    /// Of those, answered with `agent_completed`.
+    pub answered: u64,
+    /// Of those, answered with an `error` event instead.
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupSummary {
+    pub users: u64,
+    /// How each group member's token was declared, e.g. `valid via header`.
+    pub token: String,
+    pub close_codes: BTreeMap<u16, u64>,
+    pub http_rejections: BTreeMap<u16, u64>,
+    /// Users that finished with every message answered.
+    pub done: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub sim_ms: u64,
+    pub events: usize,
+    pub users: u64,
+    pub close_codes: BTreeMap<u16, u64>,
+    pub groups: BTreeMap<usize, GroupSummary>,
+    pub messages: Messages,
+}
+
+impl Summary {
+    pub fn of(trace: &Trace) -> Self {
+        let mut s = Summary {
+            sim_ms: trace.end.as_millis() as u64,
+            events: trace.events.len(),
+            ..Summary::default()
+        };
+        for e in &trace.events {
+            match &e.kind {
+                Kind::UserDeclared {
+                    group, token, via, ..
+                } => {
+                    s.users += 1;
+                    let g = s.groups.entry(*group).or_default();
+                    g.users += 1;
+                    let via: Vec<&str> = via.iter().map(|v| v.as_str()).collect();
+                    g.token = format!(
+                        "{} via {}",
+                        token.as_str(),
+                        if via.is_empty() {
+                            "nothing".into()
+                        } else {
+                            via.join("+")
+                        }
+                    );
+                }
+                _ => {}
+            }
+        }
+        let users = oracle::index(trace);
+        for view in users.values() {
+            let g = s.groups.entry(view.group).or_default();
+            if matches!(&view.finished, Some((_, o)) if o == "done") {
+                g.done += 1;
+            }
+            let mut answered = std::collections::BTreeSet::new();
+            let mut rejected = std::collections::BTreeSet::new();
+            let mut sent = std::collections::BTreeSet::new();
+            for conn in view.conns.values() {
+                if let Some((_, code, _, _)) = &conn.closed {
+                    *s.close_codes.entry(*code).or_default() += 1;
+                    *g.close_codes.entry(*code).or_default() += 1;
+                }
+                sent.extend(conn.sent.iter().map(|(_, m)| m.clone()));
+                for (_, ev) in &conn.received {
+                    match (ev.kind.as_str(), &ev.message_id) {
+                        ("agent_completed", Some(m)) => {
+                            answered.insert(m.clone());
+                        }
+                        ("error", Some(m)) => {
+                            rejected.insert(m.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let rejected_only = rejected.difference(&answered).count();
+            s.messages.sent += sent.len() as u64;
+            s.messages.answered += answered.len() as u64;
+            s.messages.rejected += rejected_only as u64;
+        }
+        for e in &trace.events {
+            if let Kind::HttpRejected { status, .. } = &e.kind
+                && let Some(user) = &e.user
+                && let Some(view) = users.get(user)
+            {
+                *s.groups
+                    .entry(view.group)
+                    .or_default()
+                    .http_rejections
+                    .entry(*status)
+                    .or_default() += 1;
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,74 @@
+//! The human summary of `stagesim run`.
+
+use std::fmt::Write;
+
+use crate::run::Outcome;
+use crate::trace::format_time;
+
+fn codes(m: &std::collections::BTreeMap<u16, u64>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(c, n)| format!("{c}x{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Verdict, counts per group, every violation, and the line to reproduce.
+pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String {
+    let s = &outcome.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario   {}: {}", outcome.scenario, description);
+    let _ = writeln!(out, "seed       {}", outcome.seed);
+    let _ = writeln!(
+        out,
+        "verdict    {}",
+        outcome.verdict.as_str().to_uppercase()
+    );
+    let _ = writeln!(
+        out,
+        "sim time   {} ({} events, trace {})",
+        format_time(std::time::Duration::from_millis(s.sim_ms)).trim(),
+        s.events,
+        &outcome.trace_hash[..16]
+    );
+    let _ = writeln!(
+        out,
+        "messages   sent {}, answered {}, rejected {}",
+        s.messages.sent, s.messages.answered, s.messages.rejected
+    );
+    let _ = writeln!(out, "close codes {}", codes(&s.close_codes));
+    for (i, g) in &s.groups {
+        let mut line = format!(
+            "  group {}: {} users, {}: close codes {}",
+            i + 1,
+            g.users,
+            g.token,
+            codes(&g.close_codes)
+        );
+        if !g.http_rejections.is_empty() {
+            let _ = write!(line, ", http {}", codes(&g.http_rejections));
+        }
+        let _ = write!(line, ", {} done", g.done);
+        let _ = writeln!(out, "{line}");
+    }
+    if outcome.violations.is_empty() {
+        let _ = writeln!(out, "violations none");
+    } else {
+        let _ = writeln!(out, "violations {}", outcome.violations.len());
+        for v in &outcome.violations {
+            let _ = writeln!(
+                out,
+                "  {:<13} at {} {} on {}: {}",
+                v.invariant.as_str(),
+                format_time(v.at).trim(),
+                v.user.as_deref().unwrap_or("-"),
+                v.host,
+                v.detail
+            );
+        }
+    }
+    let _ = writeln!(out, "reproduce  {reproduce}");
+    out
+}

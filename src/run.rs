@@ -1,0 +1,40 @@
+//! One run, end to end: `Scenario + seed -> trace -> oracle -> outcome`.
+//! Everything a command, a test or a sweep reports about a run is in
+//! [`Outcome`], and all of it is derived from the trace.
+
+use crate::oracle::{self, Verdict, Violation};
+use crate::report::Summary;
+use crate::scenario::Scenario;
+use crate::trace::Trace;
+use crate::world;
+
+/// The seed a scenario runs with when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+pub struct Outcome {
+    pub scenario: String,
+    pub seed: u64,
+    pub trace: Trace,
+    pub violations: Vec<Violation>,
+    pub verdict: Verdict,
+    pub summary: Summary,
+    pub trace_hash: String,
+}
+
+/// Simulate `scenario` with `seed` and judge it.
+pub fn run(scenario: &Scenario, seed: u64) -> Outcome {
+    let trace = world::simulate(scenario, seed);
+    let violations = oracle::check(&trace, &scenario.expect);
+    let verdict = oracle::verdict(&violations, &scenario.expect);
+    let summary = Summary::of(&trace);
+    let trace_hash = trace.hash();
+    Outcome {
+        scenario: scenario.name.clone(),
+        seed,
+        trace,
+        violations,
+        verdict,
+        summary,
+        trace_hash,
+    }
+}

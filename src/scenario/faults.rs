@@ -1,0 +1,65 @@
+//! `[[faults]]`: scheduled partitions, holds, crashes and restarts.
+//!
+//! Part of scenario file -> validated `Scenario` -> simulation: the one place
+//! in the simulation that applies faults reads this list; the rules for which
+//! keys each kind needs are checked in `validate`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration;
+use super::names::named_enum;
+
+/// Host names a fault may name. `clients` means every client host at once:
+/// users are spread over several, and a scenario should not depend on how many.
+pub const HOSTS: [&str; 4] = ["lb", "gateway", "auth", "clients"];
+
+/// One `[[faults]]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// What the fault does.
+    pub kind: FaultKind,
+    /// The two hosts of a `partition` or `hold`; `None` for `crash`/`restart`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between: Option<[String; 2]>,
+    /// The host of a `crash` or `restart`; `None` for `partition`/`hold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Simulated time the fault starts; before the scenario's `duration`.
+    #[serde(with = "duration::string")]
+    pub at: Duration,
+    /// TOML key `for`: how long the fault lasts (a crashed host comes back
+    /// after it). Required except for `restart`, where `None` means an
+    /// instant restart (0s).
+    #[serde(
+        rename = "for",
+        default,
+        with = "duration::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration: Option<Duration>,
+}
+
+named_enum! {
+    /// What a fault does.
+    pub enum FaultKind as "fault kind" {
+        /// Packets between the two hosts are dropped for the window.
+        Partition = "partition",
+        /// Packets between the two hosts are held, then delivered when it ends.
+        Hold = "hold",
+        /// The host stops without closing anything, and boots again after `for`.
+        Crash = "crash",
+        /// The host shuts down in order and boots again; `for` is how long
+        /// that takes (none: at once).
+        Restart = "restart",
+    }
+}
+
+impl FaultKind {
+    /// Whether the fault is between two hosts (`between`) rather than on one (`host`).
+    pub fn is_link(&self) -> bool {
+        matches!(self, FaultKind::Partition | FaultKind::Hold)
+    }
+}

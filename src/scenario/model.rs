@@ -1,0 +1,61 @@
+//! The `Scenario` value: one scenario file as plain data.
+//!
+//! The hinge of scenario file -> validated `Scenario` -> simulation: the
+//! parser produces it, the simulation consumes it, and nothing else in the
+//! chain sees TOML. The section types live in their own files.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::bugs::Bugs;
+use super::duration;
+use super::expect::Expect;
+use super::faults::Fault;
+use super::users::UserGroup;
+use super::world::{Agents, Auth, Gateway, LoadBalancer, Network};
+
+/// A scenario file, deserialised and validated (see `parse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Equals the file stem, so a name in a report leads to its file.
+    pub name: String,
+    /// One line shown by `stagesim list`.
+    #[serde(default)]
+    pub description: String,
+    /// Simulated time limit of one run.
+    #[serde(with = "duration::string", default = "default_duration")]
+    pub duration: Duration,
+    /// `[network]`: link latency.
+    #[serde(default)]
+    pub network: Network,
+    /// `[load_balancer]`: header stripping at `lb`.
+    #[serde(default)]
+    pub load_balancer: LoadBalancer,
+    /// `[auth]`: the token validation service.
+    #[serde(default)]
+    pub auth: Auth,
+    /// `[gateway]`: the WebSocket endpoint.
+    #[serde(default)]
+    pub gateway: Gateway,
+    /// `[agents]`: the agent pipeline inside the gateway.
+    #[serde(default)]
+    pub agents: Agents,
+    /// `[[users]]`: groups of simulated users; none by default.
+    #[serde(default)]
+    pub users: Vec<UserGroup>,
+    /// `[[faults]]`: scheduled faults, in file order; none by default.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// `[bugs]`: known defects re-introduced; all off by default.
+    #[serde(default)]
+    pub bugs: Bugs,
+    /// `[expect]`: the verdict this scenario is meant to give.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn default_duration() -> Duration {
+    Duration::from_secs(120)
+}

@@ -1,0 +1,106 @@
+//! `[[users]]`: groups of simulated browsers and what each one does.
+//!
+//! Part of scenario file -> validated `Scenario` -> simulation: the simulation
+//! spreads each group's users over the client hosts and draws their arrival
+//! times from `arrive`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration;
+use super::names::named_enum;
+use super::range::Range;
+
+/// One `[[users]]` table: `count` users that behave alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserGroup {
+    /// Users in the group; at least 1.
+    pub count: u32,
+    /// The kind of token every user of the group presents.
+    pub token: TokenKind,
+    /// Where the token goes in the upgrade request; empty sends no token at all
+    /// (unlike `token = "missing"`, which is about the token's content).
+    pub send_token_via: Vec<TokenVia>,
+    /// Window in which each user's first connect is drawn, from the start of the run.
+    pub arrive: Range<Duration>,
+    /// Chat messages each user sends; 0 users only connect and close.
+    pub messages: u32,
+    /// The agent named in every message.
+    pub agent: AgentName,
+    /// What a user does when its connection is refused or drops.
+    pub reconnect: Reconnect,
+}
+
+impl Default for UserGroup {
+    fn default() -> Self {
+        UserGroup {
+            count: 1,
+            token: TokenKind::Valid,
+            send_token_via: vec![TokenVia::Header],
+            arrive: Range::new(Duration::ZERO, Duration::ZERO),
+            messages: 1,
+            agent: AgentName::DataHelper,
+            reconnect: Reconnect::default(),
+        }
+    }
+}
+
+/// `reconnect = { attempts = 6, backoff = "500ms" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reconnect {
+    /// Reconnects after the first connect; 0 never retries.
+    pub attempts: u32,
+    /// First reconnect delay (the client doubles it on each attempt).
+    #[serde(with = "duration::string")]
+    pub backoff: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect {
+            attempts: 6,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+named_enum! {
+    /// The token a user presents; only `valid` may be admitted.
+    pub enum TokenKind as "token kind" {
+        /// Correctly signed and unexpired.
+        Valid = "valid",
+        /// Correctly signed, `exp` in the past of the simulated clock.
+        Expired = "expired",
+        /// Signed with the wrong key.
+        BadSignature = "bad_signature",
+        /// Not a JWT at all.
+        Malformed = "malformed",
+        /// An empty token where one is expected.
+        Missing = "missing",
+    }
+}
+
+named_enum! {
+    /// Where the client puts the token in the upgrade request.
+    pub enum TokenVia as "token channel" {
+        /// `Authorization: Bearer <jwt>`.
+        Header = "header",
+        /// `Sec-WebSocket-Protocol: jwt-auth, jwt.<jwt>`.
+        Subprotocol = "subprotocol",
+    }
+}
+
+named_enum! {
+    /// The agent a message asks for.
+    pub enum AgentName as "agent" {
+        /// `data_helper`.
+        DataHelper = "data_helper",
+        /// `uvs_reporting`.
+        UvsReporting = "uvs_reporting",
+        /// `triage`.
+        Triage = "triage",
+    }
+}

@@ -1,0 +1,260 @@
+//! Rules a scenario must follow beyond its shape: the checks serde cannot do.
+//!
+//! Part of scenario file -> validated `Scenario`: runs on the deserialised
+//! value, before anything downstream sees it, so the simulation can trust
+//! every `Scenario` it is given. A broken rule is reported as a key path; the
+//! caller turns that into a file position.
+
+use std::time::Duration;
+
+use super::duration::format_duration;
+use super::faults::{Fault, FaultKind, HOSTS};
+use super::locate::{KeyPath, Part};
+use super::model::Scenario;
+use super::names::quoted_list;
+use super::users::UserGroup;
+
+/// A broken rule: where (a key path and which part of the entry) and why.
+#[derive(Debug)]
+pub(super) struct Problem {
+    pub path: KeyPath,
+    pub part: Part,
+    /// One sentence: what is wrong and what is expected.
+    pub message: String,
+    /// Short text under the carets.
+    pub label: String,
+}
+
+fn problem(path: KeyPath, part: Part, message: String, label: &str) -> Problem {
+    Problem {
+        path,
+        part,
+        message,
+        label: label.to_owned(),
+    }
+}
+
+fn root() -> KeyPath {
+    KeyPath::default()
+}
+
+/// Checks every rule, stopping at the first broken one. `stem` is the file
+/// name without extension, which `name` must equal.
+pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
+    if scenario.name != stem {
+        return Err(problem(
+            root().key("name"),
+            Part::Value,
+            format!(
+                "the scenario is named \"{}\" but its file is named \"{stem}\"; expected `name = \"{stem}\"`, matching the file stem",
+                scenario.name
+            ),
+            "does not match the file name",
+        ));
+    }
+    if scenario.duration.is_zero() {
+        return Err(problem(
+            root().key("duration"),
+            Part::Value,
+            "`duration` is 0s; expected a simulated time limit greater than 0s, like \"120s\""
+                .to_owned(),
+            "must be greater than 0s",
+        ));
+    }
+    check_headers(&scenario.load_balancer.strip_headers)?;
+    at_least_one(
+        scenario.gateway.max_connections,
+        root().key("gateway").key("max_connections"),
+    )?;
+    at_least_one(scenario.agents.db_pool, root().key("agents").key("db_pool"))?;
+    for (i, group) in scenario.users.iter().enumerate() {
+        check_users(group, root().key("users").index(i))?;
+    }
+    for (i, fault) in scenario.faults.iter().enumerate() {
+        check_fault(fault, scenario.duration, root().key("faults").index(i))?;
+    }
+    Ok(())
+}
+
+fn at_least_one(value: u32, path: KeyPath) -> Result<(), Problem> {
+    if value >= 1 {
+        return Ok(());
+    }
+    let key = path.last_key().unwrap_or_default().to_owned();
+    Err(problem(
+        path,
+        Part::Value,
+        format!("`{key}` is 0; expected at least 1"),
+        "must be at least 1",
+    ))
+}
+
+/// Header names are HTTP tokens (RFC 9110 section 5.1); anything else could
+/// never match a header, so it is a typo rather than a fault.
+fn check_headers(headers: &[String]) -> Result<(), Problem> {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    for (i, header) in headers.iter().enumerate() {
+        if header.is_empty() || !header.chars().all(is_token_char) {
+            return Err(problem(
+                root().key("load_balancer").key("strip_headers").index(i),
+                Part::Value,
+                format!(
+                    "\"{header}\" is not a header name; expected a name like \"authorization\", with no spaces or colons"
+                ),
+                "not a header name",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_users(group: &UserGroup, path: KeyPath) -> Result<(), Problem> {
+    if group.count == 0 {
+        return Err(problem(
+            path.key("count"),
+            Part::Value,
+            "`count` is 0; expected at least 1 user in each [[users]] group (remove the group instead)".to_owned(),
+            "must be at least 1",
+        ));
+    }
+    for (i, via) in group.send_token_via.iter().enumerate() {
+        if group.send_token_via[..i].contains(via) {
+            return Err(problem(
+                path.key("send_token_via").index(i),
+                Part::Value,
+                format!(
+                    "\"{via}\" is listed twice in `send_token_via`; expected each way at most once"
+                ),
+                "listed twice",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Which keys each fault kind takes: a partition or hold is between two
+/// hosts for a window; a crash is on one host and lasts `for`; a restart is
+/// on one host and `for` (how long it takes) may be left out.
+fn check_fault(fault: &Fault, scenario_duration: Duration, path: KeyPath) -> Result<(), Problem> {
+    let kind = fault.kind;
+    if kind.is_link() {
+        let Some(between) = &fault.between else {
+            return Err(problem(
+                path.key("between"),
+                Part::Value,
+                format!(
+                    "a {kind} fault needs `between`; expected two hosts, like `between = [\"gateway\", \"auth\"]`"
+                ),
+                "`between` missing here",
+            ));
+        };
+        if fault.host.is_some() {
+            return Err(problem(
+                path.key("host"),
+                Part::Key,
+                format!(
+                    "a {kind} fault takes `between`, not `host`; expected `host` only on crash and restart faults"
+                ),
+                "not allowed here",
+            ));
+        }
+        for (i, host) in between.iter().enumerate() {
+            known_host(host, path.clone().key("between").index(i))?;
+        }
+        if between[0] == between[1] {
+            return Err(problem(
+                path.key("between"),
+                Part::Value,
+                format!(
+                    "a {kind} fault is between \"{}\" and itself; expected two different hosts",
+                    between[0]
+                ),
+                "two different hosts expected",
+            ));
+        }
+    } else {
+        let Some(host) = &fault.host else {
+            return Err(problem(
+                path.key("host"),
+                Part::Value,
+                format!(
+                    "a {kind} fault needs `host`; expected one of {}, like `host = \"gateway\"`",
+                    quoted_list(&HOSTS)
+                ),
+                "`host` missing here",
+            ));
+        };
+        if fault.between.is_some() {
+            return Err(problem(
+                path.key("between"),
+                Part::Key,
+                format!(
+                    "a {kind} fault takes `host`, not `between`; expected `between` only on partition and hold faults"
+                ),
+                "not allowed here",
+            ));
+        }
+        known_host(host, path.clone().key("host"))?;
+        // The client hosts are the users' browsers: turmoil cannot crash or
+        // restart them, and a crashed browser is not a server fault.
+        if host == "clients" {
+            return Err(problem(
+                path.key("host"),
+                Part::Value,
+                format!(
+                    "a {kind} fault cannot target \"clients\"; expected one of \"lb\", \"gateway\" or \"auth\""
+                ),
+                "not a server host",
+            ));
+        }
+    }
+    match fault.duration {
+        None if kind != FaultKind::Restart => {
+            return Err(problem(
+                path.key("for"),
+                Part::Value,
+                format!(
+                    "a {kind} fault needs `for`, how long it lasts; expected a duration like `for = \"4s\"`"
+                ),
+                "`for` missing here",
+            ));
+        }
+        Some(length) if length.is_zero() && kind != FaultKind::Restart => {
+            return Err(problem(
+                path.key("for"),
+                Part::Value,
+                format!("a {kind} fault lasting 0s does nothing; expected `for` greater than 0s"),
+                "must be greater than 0s",
+            ));
+        }
+        _ => {}
+    }
+    if fault.at >= scenario_duration {
+        return Err(problem(
+            path.key("at"),
+            Part::Value,
+            format!(
+                "the fault starts at {} but the scenario ends at {}; expected `at` less than `duration`",
+                format_duration(fault.at),
+                format_duration(scenario_duration)
+            ),
+            "after the end of the scenario",
+        ));
+    }
+    Ok(())
+}
+
+fn known_host(host: &str, path: KeyPath) -> Result<(), Problem> {
+    if HOSTS.contains(&host) {
+        return Ok(());
+    }
+    Err(problem(
+        path,
+        Part::Value,
+        format!(
+            "unknown host \"{host}\"; expected one of {}",
+            quoted_list(&HOSTS)
+        ),
+        "unknown host",
+    ))
+}

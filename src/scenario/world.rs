@@ -1,0 +1,119 @@
+//! The simulated world's knobs: network, load balancer, auth, gateway, agents.
+//!
+//! Part of scenario file -> validated `Scenario` -> simulation: these tables
+//! are plain data (one struct per TOML table); the simulation reads them when
+//! it builds hosts. Each field is named with its unit where it has one, and
+//! `Default` gives the value a file gets when it leaves the key out.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration;
+use super::range::Range;
+
+/// `[network]`: every link of the simulated network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Network {
+    /// One-way latency of every link, drawn per message from the seed.
+    pub latency: Range<Duration>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            latency: Range::new(Duration::from_millis(1), Duration::from_millis(10)),
+        }
+    }
+}
+
+/// `[load_balancer]`: the `lb` host, where header faults happen.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadBalancer {
+    /// Request headers `lb` drops before forwarding, lowercased (HTTP header
+    /// names are case-insensitive, so comparisons downstream are on lowercase).
+    pub strip_headers: Vec<String>,
+}
+
+/// `[auth]`: the token validation service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    /// Time from boot until `auth` accepts connections and reports ready.
+    #[serde(with = "duration::string")]
+    pub startup: Duration,
+    /// Time `auth` takes to answer one validation request.
+    pub latency: Range<Duration>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            startup: Duration::ZERO,
+            latency: Range::new(Duration::from_millis(2), Duration::from_millis(10)),
+        }
+    }
+}
+
+/// `[gateway]`: the WebSocket endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Gateway {
+    /// Time from boot until the gateway listens.
+    #[serde(with = "duration::string")]
+    pub startup: Duration,
+    /// Retries of a failed auth call before the connection is closed 1013.
+    pub auth_retries: u32,
+    /// First retry delay; doubled on each retry and jittered from the seed.
+    #[serde(with = "duration::string")]
+    pub auth_backoff: Duration,
+    /// How long a connection waits for the agent pipeline before closing 1013.
+    #[serde(with = "duration::string")]
+    pub ready_timeout: Duration,
+    /// Open connections past which new ones are closed 1013.
+    pub max_connections: u32,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Gateway {
+            startup: Duration::ZERO,
+            auth_retries: 3,
+            auth_backoff: Duration::from_secs(1),
+            ready_timeout: Duration::from_secs(30),
+            max_connections: 1000,
+        }
+    }
+}
+
+/// `[agents]`: the agent pipeline inside the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Agents {
+    /// Time the pipeline takes to initialise after the gateway starts.
+    #[serde(with = "duration::string")]
+    pub startup: Duration,
+    /// Database connections shared by all tool calls.
+    pub db_pool: u32,
+    /// How long a tool call waits for a pool connection before it fails.
+    #[serde(with = "duration::string")]
+    pub db_acquire_timeout: Duration,
+    /// Latency of one simulated LLM step.
+    pub llm_latency: Range<Duration>,
+    /// Tool calls in one agent run; 0 means a run may answer without tools.
+    pub tools_per_run: Range<u32>,
+}
+
+impl Default for Agents {
+    fn default() -> Self {
+        Agents {
+            startup: Duration::ZERO,
+            db_pool: 10,
+            db_acquire_timeout: Duration::from_secs(5),
+            llm_latency: Range::new(Duration::from_millis(100), Duration::from_millis(900)),
+            tools_per_run: Range::new(1, 3),
+        }
+    }
+}

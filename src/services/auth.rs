@@ -1,0 +1,125 @@
+//! The auth service: HTTP/1.1 on `auth:7000`.
+//!
+//! `POST /v1/validate` takes `{"token": "..."}` and answers 200
+//! `{"user_id": ...}` or 401 `{"reason": ...}`; `GET /health/ready` answers
+//! 200 once started. Startup takes `[auth] startup` (the listener is not
+//! bound until then, so early callers are refused, as in staging), and each
+//! validation takes a latency drawn from the seed. The gateway calls it;
+//! nothing here knows about the oracle.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use hyper::{Method, Request, StatusCode};
+use rand::RngExt;
+use rand::rngs::StdRng;
+use serde_json::json;
+use turmoil::net::TcpListener;
+
+use super::http::{self, Body};
+use crate::net::AUTH_PORT;
+use crate::scenario::Range;
+use crate::tokens;
+use crate::trace::Recorder;
+
+/// What one auth instance needs; shared by its boots.
+pub struct AuthService {
+    pub startup: Duration,
+    pub latency: Range<Duration>,
+    pub seed: u64,
+    pub recorder: Recorder,
+    pub host: Rc<str>,
+    /// Counts boots so that each boot draws from its own stream.
+    pub boots: std::cell::Cell<u32>,
+}
+
+impl AuthService {
+    /// The host software: one boot of the service.
+    pub async fn run(self: Rc<Self>) -> turmoil::Result {
+        let boot = self.boots.get() + 1;
+        self.boots.set(boot);
+        let rng = Rc::new(RefCell::new(crate::seed::rng(
+            self.seed,
+            &format!("auth/boot{boot}"),
+        )));
+        self.recorder.note(
+            &self.host,
+            None,
+            format!("auth booting (startup {}ms)", self.startup.as_millis()),
+        );
+        tokio::time::sleep(self.startup).await;
+        let listener = TcpListener::bind(("0.0.0.0", AUTH_PORT)).await?;
+        self.recorder.note(&self.host, None, "auth ready");
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let svc = self.clone();
+            let rng = rng.clone();
+            tokio::task::spawn_local(async move {
+                http::serve(stream, move |req| handle(svc.clone(), rng.clone(), req)).await;
+            });
+        }
+    }
+}
+
+async fn handle(
+    svc: Rc<AuthService>,
+    rng: Rc<RefCell<StdRng>>,
+    req: Request<hyper::body::Incoming>,
+) -> hyper::Response<Body> {
+    let user: Option<Rc<str>> = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('/').next())
+        .map(Rc::from);
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/health/ready") => http::json(StatusCode::OK, json!({"ready": true})),
+        (&Method::POST, "/v1/validate") => {
+            let delay = {
+                let mut rng = rng.borrow_mut();
+                rng.random_range(svc.latency.min..=svc.latency.max)
+            };
+            let body = http::body_bytes(req.into_body()).await;
+            tokio::time::sleep(delay).await;
+            let token = body
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v.get("token").and_then(|t| t.as_str()).map(str::to_string));
+            let Some(token) = token else {
+                svc.recorder.note(
+                    &svc.host,
+                    user.as_ref(),
+                    "POST /v1/validate -> 400 no token in body",
+                );
+                return http::json(StatusCode::BAD_REQUEST, json!({"reason": "no_token"}));
+            };
+            let now = turmoil::since_epoch().unwrap_or_default();
+            match tokens::verify(&token, now) {
+                Ok(user_id) => {
+                    svc.recorder.note(
+                        &svc.host,
+                        user.as_ref(),
+                        format!("POST /v1/validate -> 200 {user_id}"),
+                    );
+                    http::json(StatusCode::OK, json!({"user_id": user_id}))
+                }
+                Err(refusal) => {
+                    svc.recorder.note(
+                        &svc.host,
+                        user.as_ref(),
+                        format!("POST /v1/validate -> 401 {}", refusal.as_str()),
+                    );
+                    http::json(
+                        StatusCode::UNAUTHORIZED,
+                        json!({"reason": refusal.as_str()}),
+                    )
+                }
+            }
+        }
+        (method, path) => {
+            svc.recorder
+                .note(&svc.host, user.as_ref(), format!("{method} {path} -> 404"));
+            http::json(StatusCode::NOT_FOUND, json!({"reason": "not_found"}))
+        }
+    }
+}

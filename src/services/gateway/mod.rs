@@ -1,0 +1,139 @@
+//! The gateway: the WebSocket endpoint on `gateway:9000`, with the agent
+//! pipeline in-process.
+//!
+//! One boot: wait `[gateway] startup`, start initialising the pipeline in
+//! the background, listen, and run one [`conn`] state machine per accepted
+//! connection. A drain request from the driver (a `restart` fault) stops the
+//! listener, closes every connection with 1012 and ends the boot; the driver
+//! then starts the next boot.
+
+mod auth_client;
+mod conn;
+pub mod token;
+pub mod wire;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use turmoil::net::TcpListener;
+
+use crate::net::GATEWAY_PORT;
+use crate::scenario;
+use crate::services::pipeline::Pipeline;
+use crate::trace::Recorder;
+
+/// How long a draining gateway waits for its connections to finish closing.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// The driver's handle on the gateway: the one way a fault reaches it short
+/// of a crash.
+#[derive(Default)]
+pub struct Control {
+    pending: Cell<Option<u16>>,
+    notify: Notify,
+}
+
+impl Control {
+    /// Ask the running boot to close every connection with `code` and stop.
+    pub fn request_drain(&self, code: u16) {
+        self.pending.set(Some(code));
+        self.notify.notify_one();
+    }
+
+    async fn drain_requested(&self) -> u16 {
+        loop {
+            if let Some(code) = self.pending.take() {
+                return code;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// Configuration and handles shared by every boot of the gateway host.
+pub struct Gateway {
+    pub config: scenario::Gateway,
+    pub agents: scenario::Agents,
+    pub seed: u64,
+    pub recorder: Recorder,
+    pub host: Rc<str>,
+    pub control: Rc<Control>,
+    pub boots: Cell<u32>,
+}
+
+/// State of one boot, shared by its connections.
+pub(crate) struct Boot {
+    pub number: u32,
+    pub pipeline: Pipeline,
+    /// Set to a close code when the boot drains.
+    pub shutdown: watch::Receiver<Option<u16>>,
+    /// Connections currently past the handshake (the connection limit).
+    pub active: Cell<u32>,
+    /// Woken when a connection ends, so a drain can wait for the last one.
+    pub ended: Notify,
+}
+
+impl Gateway {
+    /// The host software: one boot.
+    pub async fn run(self: Rc<Self>) -> turmoil::Result {
+        let number = self.boots.get() + 1;
+        self.boots.set(number);
+        self.recorder.note(
+            &self.host,
+            None,
+            format!(
+                "gateway boot {number} (startup {}ms)",
+                self.config.startup.as_millis()
+            ),
+        );
+        tokio::time::sleep(self.config.startup).await;
+        let pipeline = Pipeline::start(
+            self.agents.clone(),
+            self.seed,
+            self.recorder.clone(),
+            self.host.clone(),
+        );
+        let (shutdown_tx, shutdown) = watch::channel(None);
+        let boot = Rc::new(Boot {
+            number,
+            pipeline,
+            shutdown,
+            active: Cell::new(0),
+            ended: Notify::new(),
+        });
+        let listener = TcpListener::bind(("0.0.0.0", GATEWAY_PORT)).await?;
+        self.recorder.note(&self.host, None, "gateway listening");
+        let mut next_id = 0u64;
+        let code = loop {
+            tokio::select! {
+                biased;
+                code = self.control.drain_requested() => break code,
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    next_id += 1;
+                    tokio::task::spawn_local(conn::handle(self.clone(), boot.clone(), stream, next_id));
+                }
+            }
+        };
+        drop(listener);
+        self.recorder.note(
+            &self.host,
+            None,
+            format!(
+                "gateway draining with {code} ({} connections)",
+                boot.active.get()
+            ),
+        );
+        let _ = shutdown_tx.send(Some(code));
+        let _ = tokio::time::timeout(DRAIN_GRACE, async {
+            while boot.active.get() > 0 {
+                boot.ended.notified().await;
+            }
+        })
+        .await;
+        self.recorder.note(&self.host, None, "gateway stopped");
+        Ok(())
+    }
+}

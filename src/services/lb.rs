@@ -1,0 +1,149 @@
+//! The load balancer: an HTTP/1.1 reverse proxy on `lb:8080`.
+//!
+//! Each client connection is served by hyper. An upgrade request has the
+//! configured headers stripped (the `strip_headers` fault: a load balancer
+//! that drops `Authorization` on the WebSocket upgrade, as staging's did),
+//! is forwarded with hyper's client to the gateway, and on `101` both
+//! connections are upgraded and spliced byte for byte. When no gateway
+//! instance answers, the client gets `503`.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::HeaderName;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use turmoil::net::TcpListener;
+
+use super::http::{self, Body};
+use crate::net::{self, GATEWAY, GATEWAY_PORT, LB_PORT};
+use crate::trace::Recorder;
+
+/// How long the balancer waits for a gateway instance to accept.
+const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long it waits for the gateway's answer to the upgrade.
+const UPSTREAM_RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct LoadBalancer {
+    /// Lower-case header names removed from every forwarded request.
+    pub strip_headers: Vec<String>,
+    pub recorder: Recorder,
+    pub host: Rc<str>,
+}
+
+impl LoadBalancer {
+    pub async fn run(self: Rc<Self>) -> turmoil::Result {
+        let listener = TcpListener::bind(("0.0.0.0", LB_PORT)).await?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let lb = self.clone();
+            tokio::task::spawn_local(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let lb = lb.clone();
+                    async move { Ok::<_, std::convert::Infallible>(lb.forward(req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    }
+
+    async fn forward(self: Rc<Self>, mut req: Request<Incoming>) -> Response<Body> {
+        let user: Option<Rc<str>> = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split('/').next())
+            .map(Rc::from);
+        let mut stripped = Vec::new();
+        for name in &self.strip_headers {
+            if let Ok(name) = HeaderName::from_bytes(name.as_bytes())
+                && req.headers_mut().remove(&name).is_some()
+            {
+                stripped.push(name.as_str().to_string());
+            }
+        }
+        let mut line = format!("{} {} -> gateway", req.method(), req.uri().path());
+        if !stripped.is_empty() {
+            line.push_str(&format!(" (stripped {})", stripped.join(",")));
+        }
+        self.recorder.note(&self.host, user.as_ref(), line);
+
+        let upstream = match net::connect(GATEWAY, GATEWAY_PORT, UPSTREAM_CONNECT_TIMEOUT).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.recorder.note(
+                    &self.host,
+                    user.as_ref(),
+                    format!("503 no ready gateway instance ({})", net::reason(&e)),
+                );
+                return http::json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"reason": "no_ready_gateway"}),
+                );
+            }
+        };
+        let client_upgrade = hyper::upgrade::on(&mut req);
+        let (parts, _body) = req.into_parts();
+        let upstream_req = Request::from_parts(parts, Full::new(Bytes::new()));
+
+        let exchange = async {
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await?;
+            tokio::task::spawn_local(async move {
+                let _ = conn.with_upgrades().await;
+            });
+            sender.send_request(upstream_req).await
+        };
+        let mut resp = match tokio::time::timeout(UPSTREAM_RESPONSE_TIMEOUT, exchange).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => {
+                self.recorder.note(
+                    &self.host,
+                    user.as_ref(),
+                    format!("502 upstream error: {e}"),
+                );
+                return http::json(StatusCode::BAD_GATEWAY, json!({"reason": "upstream_error"}));
+            }
+            Err(_) => {
+                self.recorder
+                    .note(&self.host, user.as_ref(), "504 upstream timed out");
+                return http::json(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    json!({"reason": "upstream_timeout"}),
+                );
+            }
+        };
+        let status = resp.status();
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            let upstream_upgrade = hyper::upgrade::on(&mut resp);
+            let recorder = self.recorder.clone();
+            let host = self.host.clone();
+            let user2 = user.clone();
+            tokio::task::spawn_local(async move {
+                let (Ok(client), Ok(gateway)) = (client_upgrade.await, upstream_upgrade.await)
+                else {
+                    recorder.note(&host, user2.as_ref(), "upgrade failed on one side");
+                    return;
+                };
+                let mut client = TokioIo::new(client);
+                let mut gateway = TokioIo::new(gateway);
+                // Splice until either side closes; bytes are not inspected.
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut gateway).await;
+            });
+        }
+        self.recorder.note(
+            &self.host,
+            user.as_ref(),
+            format!("{} from gateway", status.as_u16()),
+        );
+        let (parts, _) = resp.into_parts();
+        Response::from_parts(parts, Full::new(Bytes::new()))
+    }
+}

@@ -1,0 +1,9 @@
+//! The services under test: `lb`, `gateway` (with the agent pipeline
+//! in-process) and `auth`. Real HTTP/1.1 and RFC 6455 on turmoil's network;
+//! they know nothing of the oracle, only of the recorder they log to.
+
+pub mod auth;
+pub mod gateway;
+pub mod http;
+pub mod lb;
+pub mod pipeline;

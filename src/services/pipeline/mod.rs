@@ -1,0 +1,84 @@
+//! The agent pipeline, in-process in the gateway as in the real backend.
+//!
+//! Initialisation takes `[agents] startup` (about 7 s in staging). Until it
+//! ends there is no [`OrchestratorFactory`]; a connection waits for it (up
+//! to the gateway's `ready_timeout`) before it may take messages. Once ready,
+//! each message gets its own orchestrator from the factory, never a global
+//! one: a run's state is the run's alone.
+
+mod agents;
+mod db_pool;
+mod orchestrator;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use agents::{AgentSpec, spec, supervisor_pick};
+pub use db_pool::DbPool;
+pub use orchestrator::{AgentEvent, Orchestrator, RunRequest};
+
+use crate::scenario::Agents;
+use crate::trace::Recorder;
+
+/// The pipeline of one gateway boot.
+pub struct Pipeline {
+    ready: watch::Receiver<Option<Rc<OrchestratorFactory>>>,
+}
+
+/// Makes one orchestrator per request once the pipeline is initialised.
+pub struct OrchestratorFactory {
+    config: Agents,
+    db: Rc<DbPool>,
+    seed: u64,
+    recorder: Recorder,
+    host: Rc<str>,
+}
+
+impl Pipeline {
+    /// Start initialising in the background; returns at once.
+    pub fn start(config: Agents, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
+        let (tx, rx) = watch::channel(None);
+        tokio::task::spawn_local(async move {
+            recorder.note(
+                &host,
+                None,
+                format!("pipeline initialising ({}ms)", config.startup.as_millis()),
+            );
+            tokio::time::sleep(config.startup).await;
+            let db = DbPool::new(config.db_pool, config.db_acquire_timeout);
+            let factory = OrchestratorFactory {
+                config,
+                db,
+                seed,
+                recorder: recorder.clone(),
+                host: host.clone(),
+            };
+            recorder.note(&host, None, "pipeline ready");
+            let _ = tx.send(Some(Rc::new(factory)));
+            // Keep the sender alive so waiters see a value, not a closed channel.
+            std::future::pending::<()>().await;
+        });
+        Self { ready: rx }
+    }
+
+    /// The factory, waiting up to `timeout` for initialisation to end.
+    pub async fn factory_within(&self, timeout: Duration) -> Option<Rc<OrchestratorFactory>> {
+        let mut rx = self.ready.clone();
+        let wait = async {
+            match rx.wait_for(|f| f.is_some()).await {
+                Ok(f) => f.clone(),
+                Err(_) => None,
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
+    }
+}
+
+impl OrchestratorFactory {
+    /// A fresh orchestrator for one request.
+    pub fn create(self: &Rc<Self>, request: RunRequest) -> Orchestrator {
+        Orchestrator::new(self.clone(), request)
+    }
+}

@@ -1,0 +1,119 @@
+//! Signed tokens: minted by simulated users, verified by the auth service.
+//!
+//! Real HS256 JWTs (jsonwebtoken with `rust_crypto`). Expiry is checked
+//! against the *simulated* clock: jsonwebtoken's own `exp` check reads the
+//! wall clock, so it is switched off and [`verify`] compares `exp` with the
+//! simulated time since the Unix epoch that the caller passes in.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::TokenKind;
+
+/// The key the auth service trusts. A constant: this is a simulation, and
+/// every run must sign identical bytes.
+const SECRET: &[u8] = b"stagesim-staging-hs256-secret";
+/// What a forger signs with (`token = "bad_signature"`).
+const FORGED: &[u8] = b"not-the-staging-secret";
+/// Valid tokens live an hour; expired ones died an hour before the run.
+const LIFETIME: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// The token a user of `kind` holds at simulated time `now` (since the Unix
+/// epoch); `None` for `missing`.
+pub fn mint(kind: TokenKind, user: &str, now: Duration) -> Option<String> {
+    let now = now.as_secs();
+    let claims = |iat: u64, exp: u64| Claims {
+        sub: user.to_string(),
+        iat,
+        exp,
+    };
+    let sign = |claims: &Claims, key: &[u8]| {
+        encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(key),
+        )
+        .expect("HS256 encoding of a fixed claim set cannot fail")
+    };
+    let life = LIFETIME.as_secs();
+    match kind {
+        TokenKind::Valid => Some(sign(&claims(now, now + life), SECRET)),
+        TokenKind::Expired => Some(sign(&claims(now - 2 * life, now - life), SECRET)),
+        TokenKind::BadSignature => Some(sign(&claims(now, now + life), FORGED)),
+        TokenKind::Malformed => Some(format!("{user}.not-a.jwt")),
+        TokenKind::Missing => None,
+    }
+}
+
+/// Why a token was refused; the auth service returns it in its 401 body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Malformed,
+    BadSignature,
+    Expired,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::Expired => "expired",
+        }
+    }
+}
+
+/// Verify `token` at simulated time `now`; the user id on success.
+pub fn verify(token: &str, now: Duration) -> Result<String, Refusal> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    // exp is checked below against the simulated clock, not the wall clock.
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let data =
+        decode::<Claims>(token, &DecodingKey::from_secret(SECRET), &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidSignature => Refusal::BadSignature,
+                _ => Refusal::Malformed,
+            }
+        })?;
+    if data.claims.exp <= now.as_secs() {
+        return Err(Refusal::Expired);
+    }
+    Ok(data.claims.sub)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Duration = Duration::from_secs(1_767_225_600);
+
+    #[test]
+    fn each_kind_verifies_as_expected() {
+        let ok = mint(TokenKind::Valid, "user-0001", NOW).unwrap();
+        assert_eq!(verify(&ok, NOW), Ok("user-0001".to_string()));
+        let expired = mint(TokenKind::Expired, "u", NOW).unwrap();
+        assert_eq!(verify(&expired, NOW), Err(Refusal::Expired));
+        let forged = mint(TokenKind::BadSignature, "u", NOW).unwrap();
+        assert_eq!(verify(&forged, NOW), Err(Refusal::BadSignature));
+        let junk = mint(TokenKind::Malformed, "u", NOW).unwrap();
+        assert_eq!(verify(&junk, NOW), Err(Refusal::Malformed));
+        assert_eq!(mint(TokenKind::Missing, "u", NOW), None);
+    }
+
+    #[test]
+    fn a_valid_token_expires_on_the_simulated_clock() {
+        let ok = mint(TokenKind::Valid, "u", NOW).unwrap();
+        assert_eq!(verify(&ok, NOW + LIFETIME), Err(Refusal::Expired));
+    }
+}

@@ -1,0 +1,189 @@
+//! The trace: the single ordered record of one run.
+//!
+//! Data flow: the services and users under test append [`Event`]s through a
+//! [`Recorder`] while the simulation runs; afterwards the oracle, the report,
+//! the snapshots and the trace hash are all derived from the finished
+//! [`Trace`] and from nothing else (DESIGN.md section 7). Events are appended
+//! in execution order, which turmoil makes deterministic, so the trace is a
+//! plain `Vec`.
+
+mod render;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub use render::{format_time, render_event};
+
+use crate::scenario::{TokenKind, TokenVia};
+
+/// One thing that happened, at one simulated time, on one host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Simulated time since the start of the run (turmoil ticks by 1 ms).
+    pub at: Duration,
+    /// The host it happened on: `sim` for the driver, `lb`, `gateway`,
+    /// `auth`, or a `clients-K` host.
+    pub host: Rc<str>,
+    /// The user it concerns, where known: a client event always has one; a
+    /// server event has one when the request carried the user's request id.
+    pub user: Option<Rc<str>>,
+    pub kind: Kind,
+}
+
+/// What happened. Client-side variants are what a browser would observe and
+/// are what the oracle judges; `Note` is a server log line, kept so a
+/// reviewer can follow one request across hosts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A user exists, with the token it holds and how it sends it (recorded
+    /// at time zero, so the oracle knows who is entitled to get in).
+    UserDeclared {
+        group: usize,
+        token: TokenKind,
+        via: Vec<TokenVia>,
+        messages: u32,
+        /// Whether the user is entitled to get in: a valid token, sent by a
+        /// delivery that survives the load balancer's header stripping.
+        entitled: bool,
+    },
+    /// The driver applied or lifted a fault, or fixed a condition of the run.
+    Fault { what: String },
+    /// A user starts a connection attempt (`conn` counts per user from 1).
+    Connecting { conn: u32, attempt: u32 },
+    /// The TCP connect or the HTTP upgrade failed without a WebSocket.
+    ConnectFailed { conn: u32, reason: String },
+    /// The upgrade was answered with a non-101 HTTP status (e.g. 503 from lb).
+    HttpRejected { conn: u32, status: u16 },
+    /// The upgrade succeeded; `protocol` is the echoed subprotocol.
+    Opened { conn: u32, protocol: Option<String> },
+    /// The user sent a frame.
+    Sent { conn: u32, frame: Outgoing },
+    /// The user received a server event.
+    Received { conn: u32, event: Incoming },
+    /// The connection ended. `code` is the close code the user recorded:
+    /// the server's close frame, the user's own 1000, or 1006 when the
+    /// transport ended without a close frame.
+    Closed {
+        conn: u32,
+        code: u16,
+        reason: String,
+        by_client: bool,
+    },
+    /// The user waits before reconnecting.
+    Backoff { delay: Duration },
+    /// The user stopped: `done` when every message was answered, otherwise
+    /// why it gave up.
+    Finished { outcome: String },
+    /// A server-side log line (lb, gateway, auth, pipeline).
+    Note { text: String },
+}
+
+/// A frame a user sent, as the user meant it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The JSON `type` field (`user_message`, `ping`, ...), or what the
+    /// frame is when it is deliberately not a valid message (`bad_json`,
+    /// `oversized`).
+    pub kind: String,
+    pub message_id: Option<String>,
+    pub agent: Option<String>,
+    pub bytes: usize,
+}
+
+/// A server event as the user parsed it. Fields absent from the frame are
+/// `None`; a frame that is not JSON at all has `kind = "<unparseable>"`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Incoming {
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub seq: Option<u64>,
+    pub run_id: Option<String>,
+    pub message_id: Option<String>,
+    pub agent: Option<String>,
+    pub tool: Option<String>,
+    pub code: Option<String>,
+}
+
+impl Incoming {
+    /// Whether this is one of the five agent events of a run.
+    pub fn is_agent_event(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "agent_started"
+                | "agent_thinking"
+                | "tool_executing"
+                | "tool_completed"
+                | "agent_completed"
+        )
+    }
+}
+
+/// A finished run's record.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub events: Vec<Event>,
+    /// Simulated time at which the run stopped.
+    pub end: Duration,
+}
+
+impl Trace {
+    /// The whole trace, one event per line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for e in &self.events {
+            out.push_str(&render_event(e));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// SHA-256 of the rendered trace, hex: equal hashes mean equal runs.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.render().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The handle services and users append through. Cloned into every host's
+/// software; single-threaded like the simulation itself.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    events: Rc<RefCell<Vec<Event>>>,
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Append an event stamped with the current simulated time.
+    pub fn record(&self, host: &Rc<str>, user: Option<&Rc<str>>, kind: Kind) {
+        let at = turmoil::sim_elapsed().unwrap_or_default();
+        self.record_at(at, host, user, kind);
+    }
+
+    /// Append an event at an explicit time (the driver, outside any host).
+    pub fn record_at(&self, at: Duration, host: &Rc<str>, user: Option<&Rc<str>>, kind: Kind) {
+        self.events.borrow_mut().push(Event {
+            at,
+            host: host.clone(),
+            user: user.cloned(),
+            kind,
+        });
+    }
+
+    /// A server log line.
+    pub fn note(&self, host: &Rc<str>, user: Option<&Rc<str>>, text: impl Into<String>) {
+        self.record(host, user, Kind::Note { text: text.into() });
+    }
+
+    /// Take the events recorded so far.
+    pub fn finish(&self, end: Duration) -> Trace {
+        Trace {
+            events: std::mem::take(&mut self.events.borrow_mut()),
+            end,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Rendering trace events as text: one event per line, simulated time first,
+//! so a behaviour change is a one-line diff and the trace hash is a hash of
+//! exactly what a reviewer reads.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::{Event, Incoming, Kind, Outgoing};
+use crate::scenario::TokenVia;
+
+/// `   12.345s`: fixed width, so columns line up in snapshots.
+pub fn format_time(at: Duration) -> String {
+    format!("{:>5}.{:03}s", at.as_secs(), at.subsec_millis())
+}
+
+/// One line, without the newline.
+pub fn render_event(e: &Event) -> String {
+    let user = e.user.as_deref().unwrap_or("-");
+    format!(
+        "{} {:<9} {:<9} {}",
+        format_time(e.at),
+        e.host,
+        user,
+        describe(&e.kind)
+    )
+}
+
+/// The event's own text, without time, host and user.
+pub fn describe(kind: &Kind) -> String {
+    match kind {
+        Kind::UserDeclared {
+            group,
+            token,
+            via,
+            messages,
+            entitled,
+        } => {
+            let via: Vec<&str> = via
+                .iter()
+                .map(|v| match v {
+                    TokenVia::Header => "header",
+                    TokenVia::Subprotocol => "subprotocol",
+                })
+                .collect();
+            format!(
+                "declared group={} token={} via=[{}] messages={messages} entitled={}",
+                group + 1,
+                token.as_str(),
+                via.join(","),
+                if *entitled { "yes" } else { "no" }
+            )
+        }
+        Kind::Fault { what } => format!("fault {what}"),
+        Kind::Connecting { conn, attempt } => format!("c{conn} connect attempt={attempt}"),
+        Kind::ConnectFailed { conn, reason } => format!("c{conn} connect failed: {reason}"),
+        Kind::HttpRejected { conn, status } => format!("c{conn} upgrade rejected http={status}"),
+        Kind::Opened { conn, protocol } => match protocol {
+            Some(p) => format!("c{conn} open protocol={p}"),
+            None => format!("c{conn} open"),
+        },
+        Kind::Sent { conn, frame } => format!("c{conn} -> {}", outgoing(frame)),
+        Kind::Received { conn, event } => format!("c{conn} <- {}", incoming(event)),
+        Kind::Closed {
+            conn,
+            code,
+            reason,
+            by_client,
+        } => {
+            let by = if *by_client { "client" } else { "server" };
+            if reason.is_empty() {
+                format!("c{conn} closed {code} by {by}")
+            } else {
+                format!("c{conn} closed {code} by {by}: {reason}")
+            }
+        }
+        Kind::Backoff { delay } => format!("backoff {}ms", delay.as_millis()),
+        Kind::Finished { outcome } => format!("finished: {outcome}"),
+        Kind::Note { text } => text.clone(),
+    }
+}
+
+fn outgoing(f: &Outgoing) -> String {
+    let mut s = f.kind.clone();
+    if let Some(m) = &f.message_id {
+        let _ = write!(s, " msg={m}");
+    }
+    if let Some(a) = &f.agent {
+        let _ = write!(s, " agent={a}");
+    }
+    let _ = write!(s, " bytes={}", f.bytes);
+    s
+}
+
+fn incoming(e: &Incoming) -> String {
+    let mut s = e.kind.clone();
+    let fields: [(&str, &Option<String>); 6] = [
+        ("user", &e.user_id),
+        ("run", &e.run_id),
+        ("msg", &e.message_id),
+        ("agent", &e.agent),
+        ("tool", &e.tool),
+        ("code", &e.code),
+    ];
+    if let Some(seq) = e.seq {
+        let _ = write!(s, " seq={seq}");
+    }
+    for (name, value) in fields {
+        if let Some(v) = value {
+            let _ = write!(s, " {name}={v}");
+        }
+    }
+    s
+}

@@ -1,0 +1,195 @@
+//! The one place faults are applied. Nothing else calls turmoil's
+//! `partition`, `hold`, `crash` or `bounce`.
+//!
+//! Each `[[faults]]` entry becomes a start action and an end action at fixed
+//! simulated times; the driver applies the actions due before each tick and
+//! records each in the trace.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::net::GATEWAY;
+use crate::scenario::{FaultKind, Scenario};
+use crate::services::gateway::Control;
+use crate::trace::{Kind, Recorder};
+
+#[derive(Debug, Clone)]
+enum Action {
+    Partition(Vec<String>, Vec<String>),
+    Repair(Vec<String>, Vec<String>),
+    Hold(Vec<String>, Vec<String>),
+    Release(Vec<String>, Vec<String>),
+    Crash(String),
+    /// Graceful restart of the gateway: close every connection with this
+    /// code and stop; the boot ends by itself.
+    Drain(String, u16),
+    /// Start the host's software again, as soon as its previous boot ended.
+    Bounce(String),
+}
+
+struct Scheduled {
+    at: Duration,
+    action: Action,
+}
+
+pub struct Driver {
+    /// Sorted by time, stable for equal times (file order).
+    schedule: Vec<Scheduled>,
+    next: usize,
+    /// Bounces waiting for a draining host to stop.
+    waiting: Vec<String>,
+    control: Rc<Control>,
+    recorder: Recorder,
+    host: Rc<str>,
+}
+
+impl Driver {
+    pub fn new(
+        scenario: &Scenario,
+        client_hosts: &[String],
+        control: Rc<Control>,
+        recorder: Recorder,
+    ) -> Self {
+        let expand = |name: &str| -> Vec<String> {
+            if name == "clients" {
+                client_hosts.to_vec()
+            } else {
+                vec![name.to_string()]
+            }
+        };
+        let mut schedule = Vec::new();
+        for f in &scenario.faults {
+            let end = f.at + f.duration.unwrap_or_default();
+            match f.kind {
+                FaultKind::Partition | FaultKind::Hold => {
+                    let [a, b] = f
+                        .between
+                        .clone()
+                        .expect("validated: partition/hold have `between`");
+                    let (a, b) = (expand(&a), expand(&b));
+                    let (start, stop) = if f.kind == FaultKind::Partition {
+                        (
+                            Action::Partition(a.clone(), b.clone()),
+                            Action::Repair(a, b),
+                        )
+                    } else {
+                        (Action::Hold(a.clone(), b.clone()), Action::Release(a, b))
+                    };
+                    schedule.push(Scheduled {
+                        at: f.at,
+                        action: start,
+                    });
+                    schedule.push(Scheduled {
+                        at: end,
+                        action: stop,
+                    });
+                }
+                FaultKind::Crash => {
+                    let h = f.host.clone().expect("validated: crash has `host`");
+                    schedule.push(Scheduled {
+                        at: f.at,
+                        action: Action::Crash(h.clone()),
+                    });
+                    schedule.push(Scheduled {
+                        at: end,
+                        action: Action::Bounce(h),
+                    });
+                }
+                FaultKind::Restart => {
+                    let h = f.host.clone().expect("validated: restart has `host`");
+                    // Only the gateway has connections to drain; other hosts
+                    // restart the hard way.
+                    let start = if h == GATEWAY {
+                        Action::Drain(h.clone(), 1012)
+                    } else {
+                        Action::Crash(h.clone())
+                    };
+                    schedule.push(Scheduled {
+                        at: f.at,
+                        action: start,
+                    });
+                    schedule.push(Scheduled {
+                        at: end,
+                        action: Action::Bounce(h),
+                    });
+                }
+            }
+        }
+        schedule.sort_by_key(|s| s.at);
+        Self {
+            schedule,
+            next: 0,
+            waiting: Vec::new(),
+            control,
+            recorder,
+            host: Rc::from("sim"),
+        }
+    }
+
+    fn record(&self, at: Duration, what: String) {
+        self.recorder
+            .record_at(at, &self.host, None, Kind::Fault { what });
+    }
+
+    /// Apply every action due at the simulation's current time.
+    pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>) {
+        let now = sim.elapsed();
+        while let Some(s) = self.schedule.get(self.next)
+            && s.at <= now
+        {
+            let action = s.action.clone();
+            self.next += 1;
+            self.apply(sim, now, action);
+        }
+        let mut still = Vec::new();
+        for h in std::mem::take(&mut self.waiting) {
+            if sim.is_host_running(h.as_str()) {
+                still.push(h);
+            } else {
+                sim.bounce(h.as_str());
+                self.record(now, format!("{h} restarted"));
+            }
+        }
+        self.waiting = still;
+    }
+
+    fn apply(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration, action: Action) {
+        let pairs = |a: &[String], b: &[String], f: &mut dyn FnMut(&str, &str)| {
+            for x in a {
+                for y in b {
+                    f(x, y);
+                }
+            }
+        };
+        match action {
+            Action::Partition(a, b) => {
+                pairs(&a, &b, &mut |x, y| sim.partition(x, y));
+                self.record(
+                    now,
+                    format!("partition {} <-> {}", a.join(","), b.join(",")),
+                );
+            }
+            Action::Repair(a, b) => {
+                pairs(&a, &b, &mut |x, y| sim.repair(x, y));
+                self.record(now, format!("repair {} <-> {}", a.join(","), b.join(",")));
+            }
+            Action::Hold(a, b) => {
+                pairs(&a, &b, &mut |x, y| sim.hold(x, y));
+                self.record(now, format!("hold {} <-> {}", a.join(","), b.join(",")));
+            }
+            Action::Release(a, b) => {
+                pairs(&a, &b, &mut |x, y| sim.release(x, y));
+                self.record(now, format!("release {} <-> {}", a.join(","), b.join(",")));
+            }
+            Action::Crash(h) => {
+                sim.crash(h.as_str());
+                self.record(now, format!("crash {h}"));
+            }
+            Action::Drain(h, code) => {
+                self.control.request_drain(code);
+                self.record(now, format!("restart {h}: drain with {code}"));
+            }
+            Action::Bounce(h) => self.waiting.push(h),
+        }
+    }
+}

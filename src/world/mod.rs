@@ -1,0 +1,153 @@
+//! One function turns a scenario and a seed into a simulation and runs it:
+//! `Scenario + seed -> turmoil Sim (hosts, users, faults) -> Trace`.
+//!
+//! The host set is small and fixed (`lb`, `gateway`, `auth` and one to four
+//! `clients-K`), because turmoil's cost grows with hosts^3 x ticks; users
+//! are tasks on the client hosts. The driver loop is a few lines: apply the
+//! faults due now, step the simulation one tick, stop when every user is
+//! finished or the scenario's time is up.
+
+mod faults;
+mod users;
+
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use crate::client::{self, ClientEnv};
+use crate::net::{AUTH, GATEWAY, LB};
+use crate::scenario::{Scenario, TokenKind, TokenVia};
+use crate::services::auth::AuthService;
+use crate::services::gateway::{Control, Gateway};
+use crate::services::lb::LoadBalancer;
+use crate::trace::{Kind, Recorder, Trace};
+
+pub use users::client_hosts;
+
+/// Simulated wall-clock start of every run: 2026-01-01T00:00:00Z. Fixed, so
+/// tokens minted in a run are the same bytes on every machine.
+pub const EPOCH_SECS: u64 = 1_767_225_600;
+/// One tick of simulated time.
+pub const TICK: Duration = Duration::from_millis(1);
+/// Room in each host's TCP buffers and accept backlog: a full backlog
+/// panics turmoil, and 10,000 users may arrive in one window.
+const TCP_CAPACITY: usize = 1 << 16;
+
+/// Run `scenario` with `seed` to the end and return its trace.
+pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
+    let mut builder = turmoil::Builder::new();
+    builder
+        .rng_seed(crate::seed::turmoil_seed(seed))
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .tick_duration(TICK)
+        // The driver stops at the scenario's duration; turmoil's own limit
+        // is set past it so that it never fails the run first.
+        .simulation_duration(scenario.duration + Duration::from_secs(1))
+        .tcp_capacity(TCP_CAPACITY)
+        .min_message_latency(scenario.network.latency.min)
+        .max_message_latency(scenario.network.latency.max);
+    let mut sim = builder.build();
+    let recorder = Recorder::new();
+    let sim_host: Rc<str> = Rc::from("sim");
+
+    for header in &scenario.load_balancer.strip_headers {
+        recorder.record_at(
+            Duration::ZERO,
+            &sim_host,
+            None,
+            Kind::Fault {
+                what: format!("lb strips header {header} from every request"),
+            },
+        );
+    }
+
+    let auth = Rc::new(AuthService {
+        startup: scenario.auth.startup,
+        latency: scenario.auth.latency.clone(),
+        seed: crate::seed::derive(seed, "auth"),
+        recorder: recorder.clone(),
+        host: Rc::from(AUTH),
+        boots: Default::default(),
+    });
+    sim.host(AUTH, move || auth.clone().run());
+
+    let control = Rc::new(Control::default());
+    let gateway = Rc::new(Gateway {
+        config: scenario.gateway.clone(),
+        agents: scenario.agents.clone(),
+        seed: crate::seed::derive(seed, "gateway"),
+        recorder: recorder.clone(),
+        host: Rc::from(GATEWAY),
+        control: control.clone(),
+        boots: Default::default(),
+    });
+    sim.host(GATEWAY, move || gateway.clone().run());
+
+    let lb = Rc::new(LoadBalancer {
+        strip_headers: scenario.load_balancer.strip_headers.clone(),
+        recorder: recorder.clone(),
+        host: Rc::from(LB),
+    });
+    sim.host(LB, move || lb.clone().run());
+
+    let env = ClientEnv {
+        seed,
+        recorder: recorder.clone(),
+    };
+    let plans = users::plan(scenario, seed);
+    let header_survives = !scenario
+        .load_balancer
+        .strip_headers
+        .iter()
+        .any(|h| h == "authorization");
+    for plan in &plans {
+        let delivered = plan.via.contains(&TokenVia::Subprotocol)
+            || (plan.via.contains(&TokenVia::Header) && header_survives);
+        recorder.record_at(
+            Duration::ZERO,
+            &plan.host,
+            Some(&plan.name),
+            Kind::UserDeclared {
+                group: plan.group,
+                token: plan.token,
+                via: plan.via.clone(),
+                messages: plan.messages,
+                entitled: plan.token == TokenKind::Valid && delivered,
+            },
+        );
+    }
+    let hosts = client_hosts(plans.len());
+    for host in &hosts {
+        let mine: Vec<_> = plans
+            .iter()
+            .filter(|p| &*p.host == host.as_str())
+            .cloned()
+            .collect();
+        sim.client(host.as_str(), client::run_host(mine, env.clone()));
+    }
+
+    let mut driver = faults::Driver::new(scenario, &hosts, control, recorder.clone());
+    let mut end = Duration::ZERO;
+    while sim.elapsed() < scenario.duration {
+        driver.apply_due(&mut sim);
+        match sim.step() {
+            Ok(true) => {
+                end = sim.elapsed();
+                break;
+            }
+            Ok(false) => end = sim.elapsed(),
+            Err(e) => {
+                recorder.record_at(
+                    sim.elapsed(),
+                    &sim_host,
+                    None,
+                    Kind::Note {
+                        text: format!("simulation stopped: {e}"),
+                    },
+                );
+                end = sim.elapsed();
+                break;
+            }
+        }
+    }
+    recorder.finish(end)
+}

@@ -1,0 +1,829 @@
+//! Scenario files end to end: fixture files in, `Scenario` values or
+//! `ScenarioError`s (with line, column and wording) out.
+//!
+//! Valid fixtures are in `tests/fixtures/scenarios/`, one bad case per file in
+//! `tests/fixtures/scenarios/invalid/` so that each expected position is easy
+//! to check by eye.
+
+use std::path::{Path, PathBuf};
+
+use stagesim::scenario::{
+    self, AgentName, Bugs, Duration, Fault, FaultKind, HOSTS, Invariant, Range, Reconnect,
+    Scenario, ScenarioError, TokenKind, TokenVia, UserGroup,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scenarios")
+        .join(format!("{name}.toml"))
+}
+
+fn load(name: &str) -> Scenario {
+    scenario::load(&fixture(name)).unwrap_or_else(|error| panic!("{}", error.render()))
+}
+
+fn load_error(name: &str) -> ScenarioError {
+    match scenario::load(&fixture(name)) {
+        Ok(parsed) => panic!("{name} should be rejected, parsed as {parsed:?}"),
+        Err(error) => error,
+    }
+}
+
+/// Parses `text` as if it were the file `<name>.toml`.
+fn parse_as(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    scenario::parse(text, Path::new(&format!("scenarios/{name}.toml")))
+}
+
+fn parse_error(name: &str, text: &str) -> ScenarioError {
+    match parse_as(name, text) {
+        Ok(parsed) => panic!("{name} should be rejected, parsed as {parsed:?}"),
+        Err(error) => error,
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn assert_error_at(error: &ScenarioError, line: usize, column: usize, words: &[&str]) {
+    let rendered = error.render();
+    assert_eq!(
+        (error.line, error.column),
+        (Some(line), Some(column)),
+        "wrong position for:\n{rendered}"
+    );
+    for word in words {
+        assert!(
+            error.message.contains(word),
+            "message lacks {word:?}:\n{rendered}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- valid files
+
+#[test]
+fn full_file_sets_every_key() {
+    let s = load("full");
+    assert_eq!(s.name, "full");
+    assert_eq!(
+        s.description,
+        "Auth takes 12s to start; the gateway retries, clients back off."
+    );
+    assert_eq!(s.duration, secs(120));
+    assert_eq!(
+        s.network.latency,
+        Range {
+            min: ms(1),
+            max: ms(25)
+        }
+    );
+    // Header names are stored lowercased.
+    assert_eq!(
+        s.load_balancer.strip_headers,
+        vec!["authorization".to_owned(), "x-request-id".to_owned()]
+    );
+    assert_eq!(s.auth.startup, secs(12));
+    assert_eq!(
+        s.auth.latency,
+        Range {
+            min: ms(3),
+            max: ms(1_500)
+        }
+    );
+    assert_eq!(s.gateway.startup, secs(1));
+    assert_eq!(s.gateway.auth_retries, 5);
+    assert_eq!(s.gateway.auth_backoff, ms(250));
+    assert_eq!(s.gateway.ready_timeout, secs(20));
+    assert_eq!(s.gateway.max_connections, 500);
+    assert_eq!(s.agents.startup, secs(7));
+    assert_eq!(s.agents.db_pool, 4);
+    assert_eq!(s.agents.db_acquire_timeout, secs(2));
+    assert_eq!(
+        s.agents.llm_latency,
+        Range {
+            min: ms(50),
+            max: secs(1)
+        }
+    );
+    assert_eq!(s.agents.tools_per_run, Range { min: 0, max: 4 });
+    assert_eq!(
+        s.users,
+        vec![
+            UserGroup {
+                count: 20,
+                token: TokenKind::Valid,
+                send_token_via: vec![TokenVia::Header, TokenVia::Subprotocol],
+                arrive: Range {
+                    min: secs(0),
+                    max: secs(10)
+                },
+                messages: 3,
+                agent: AgentName::DataHelper,
+                reconnect: Reconnect {
+                    attempts: 2,
+                    backoff: ms(750)
+                },
+            },
+            UserGroup {
+                count: 3,
+                token: TokenKind::BadSignature,
+                send_token_via: vec![],
+                arrive: Range {
+                    min: secs(5),
+                    max: secs(5)
+                },
+                messages: 0,
+                agent: AgentName::Triage,
+                reconnect: Reconnect {
+                    attempts: 0,
+                    backoff: secs(1)
+                },
+            },
+        ]
+    );
+    let pair = |a: &str, b: &str| Some([a.to_owned(), b.to_owned()]);
+    assert_eq!(
+        s.faults,
+        vec![
+            Fault {
+                kind: FaultKind::Partition,
+                between: pair("gateway", "auth"),
+                host: None,
+                at: secs(20),
+                duration: Some(secs(4)),
+            },
+            Fault {
+                kind: FaultKind::Hold,
+                between: pair("lb", "clients"),
+                host: None,
+                at: secs(30),
+                duration: Some(ms(500)),
+            },
+            Fault {
+                kind: FaultKind::Crash,
+                between: None,
+                host: Some("auth".to_owned()),
+                at: secs(40),
+                duration: Some(secs(3)),
+            },
+            Fault {
+                kind: FaultKind::Restart,
+                between: None,
+                host: Some("gateway".to_owned()),
+                at: secs(60),
+                duration: None,
+            },
+        ]
+    );
+    assert_eq!(
+        s.bugs.enabled(),
+        vec!["auth_failure_closes_1011", "orchestrator_singleton"]
+    );
+    assert!(!s.expect.all_answered);
+    assert_eq!(
+        s.expect.violations,
+        vec![Invariant::No1011, Invariant::Liveness]
+    );
+}
+
+#[test]
+fn design_example_parses() {
+    let s = load("slow_auth_startup");
+    assert_eq!(s.auth.startup, secs(12));
+    assert_eq!(s.users[0].count, 20);
+    assert_eq!(s.faults[0].kind, FaultKind::Partition);
+    assert_eq!(s.bugs, Bugs::default());
+}
+
+/// The complete example in docs/scenario-format.md must stay valid.
+#[test]
+fn documented_example_parses() {
+    let doc = include_str!("../docs/scenario-format.md");
+    let example = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the doc has a ```toml block");
+    let s = parse_as("slow_auth_startup", example).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(s.faults.len(), 2);
+}
+
+#[test]
+fn omitted_tables_and_keys_take_their_defaults() {
+    let s = load("minimal");
+    assert_eq!(s.name, "minimal");
+    assert_eq!(s.description, "");
+    assert_eq!(s.duration, secs(120));
+    assert_eq!(
+        s.network.latency,
+        Range {
+            min: ms(1),
+            max: ms(10)
+        }
+    );
+    assert!(s.load_balancer.strip_headers.is_empty());
+    assert_eq!(s.auth.startup, Duration::ZERO);
+    assert_eq!(
+        s.auth.latency,
+        Range {
+            min: ms(2),
+            max: ms(10)
+        }
+    );
+    assert_eq!(s.gateway.startup, Duration::ZERO);
+    assert_eq!(s.gateway.auth_retries, 3);
+    assert_eq!(s.gateway.auth_backoff, secs(1));
+    assert_eq!(s.gateway.ready_timeout, secs(30));
+    assert_eq!(s.gateway.max_connections, 1000);
+    assert_eq!(s.agents.startup, Duration::ZERO);
+    assert_eq!(s.agents.db_pool, 10);
+    assert_eq!(s.agents.db_acquire_timeout, secs(5));
+    assert_eq!(
+        s.agents.llm_latency,
+        Range {
+            min: ms(100),
+            max: ms(900)
+        }
+    );
+    assert_eq!(s.agents.tools_per_run, Range { min: 1, max: 3 });
+    assert!(s.users.is_empty());
+    assert!(s.faults.is_empty());
+    assert_eq!(s.bugs, Bugs::default());
+    assert!(s.bugs.enabled().is_empty());
+    assert!(s.expect.all_answered);
+    assert!(s.expect.violations.is_empty());
+}
+
+#[test]
+fn omitted_keys_inside_a_table_take_their_defaults() {
+    let s = parse_as(
+        "partial",
+        "name = \"partial\"\n[gateway]\nauth_retries = 0\n[[users]]\ncount = 5\nreconnect = { attempts = 1 }\n",
+    )
+    .unwrap();
+    assert_eq!(s.gateway.auth_retries, 0);
+    assert_eq!(s.gateway.max_connections, 1000);
+    assert_eq!(
+        s.users,
+        vec![UserGroup {
+            count: 5,
+            token: TokenKind::Valid,
+            send_token_via: vec![TokenVia::Header],
+            arrive: Range {
+                min: Duration::ZERO,
+                max: Duration::ZERO
+            },
+            messages: 1,
+            agent: AgentName::DataHelper,
+            reconnect: Reconnect {
+                attempts: 1,
+                backoff: ms(500)
+            },
+        }]
+    );
+}
+
+// ------------------------------------------------------------------ bad files
+
+#[test]
+fn unknown_top_level_key() {
+    let error = load_error("invalid/unknown_top_level_key");
+    assert_error_at(
+        &error,
+        3,
+        1,
+        &["unknown top-level key `retries`", "`duration`"],
+    );
+}
+
+#[test]
+fn unknown_nested_key_suggests_the_right_one() {
+    let error = load_error("invalid/unknown_nested_key");
+    assert_error_at(
+        &error,
+        5,
+        1,
+        &[
+            "unknown key `retries` in [gateway]",
+            "expected one of",
+            "`auth_retries`",
+        ],
+    );
+    assert!(error.render().contains("did you mean `auth_retries`?"));
+}
+
+#[test]
+fn unknown_key_in_an_inline_table() {
+    let error = parse_error(
+        "x",
+        "name = \"x\"\n[[users]]\nreconnect = { attempts = 1, tries = 2 }\n",
+    );
+    assert_error_at(
+        &error,
+        3,
+        29,
+        &["unknown key `tries`", "`attempts` or `backoff`"],
+    );
+}
+
+#[test]
+fn unknown_bug_name() {
+    let error = load_error("invalid/unknown_bug");
+    assert_error_at(
+        &error,
+        5,
+        1,
+        &[
+            "unknown bug `orchestrator_singelton`",
+            "`orchestrator_singleton`",
+        ],
+    );
+}
+
+#[test]
+fn string_where_a_number_is_expected() {
+    let error = load_error("invalid/string_for_number");
+    assert_error_at(
+        &error,
+        4,
+        16,
+        &[
+            "`gateway.auth_retries`",
+            "expected a whole number",
+            "found string \"3\"",
+        ],
+    );
+}
+
+#[test]
+fn number_where_a_duration_is_expected() {
+    let error = load_error("invalid/number_for_duration");
+    assert_error_at(
+        &error,
+        4,
+        11,
+        &[
+            "`agents.startup`",
+            "expected a duration string like \"7s\"",
+            "number 7",
+        ],
+    );
+}
+
+#[test]
+fn bad_duration_strings() {
+    for (name, line, column, words) in [
+        ("duration_without_unit", 2, 12, "\"7\" has no unit"),
+        ("duration_with_space", 4, 11, "\"7 s\" contains a space"),
+        ("duration_negative", 4, 16, "\"-1s\" is negative"),
+        ("duration_unknown_unit", 4, 17, "unknown unit \"x\""),
+        ("duration_empty", 6, 6, "the duration is empty"),
+    ] {
+        let error = load_error(&format!("invalid/{name}"));
+        assert_error_at(
+            &error,
+            line,
+            column,
+            &[words, "expected a number and a unit"],
+        );
+    }
+}
+
+#[test]
+fn range_with_min_above_max() {
+    let error = load_error("invalid/range_min_above_max");
+    assert_error_at(
+        &error,
+        4,
+        11,
+        &[
+            "`network.latency`",
+            "minimum \"25ms\" is greater than the maximum \"1ms\"",
+        ],
+    );
+}
+
+#[test]
+fn range_with_one_or_three_elements() {
+    let error = load_error("invalid/range_one_element");
+    assert_error_at(
+        &error,
+        4,
+        15,
+        &[
+            "`agents.llm_latency`",
+            "two-element array",
+            "found 1 element",
+        ],
+    );
+    let error = load_error("invalid/range_three_elements");
+    assert_error_at(
+        &error,
+        4,
+        17,
+        &["`agents.tools_per_run`", "found 3 elements"],
+    );
+}
+
+#[test]
+fn name_must_match_the_file_stem() {
+    let error = load_error("invalid/name_mismatch");
+    assert_error_at(
+        &error,
+        2,
+        8,
+        &["\"slow_auth_startup\"", "\"name_mismatch\""],
+    );
+}
+
+#[test]
+fn name_is_required() {
+    let error = load_error("invalid/missing_name");
+    assert_error_at(&error, 1, 1, &["no `name`", "name = \"missing_name\""]);
+}
+
+#[test]
+fn bad_token_kind() {
+    let error = load_error("invalid/bad_token_kind");
+    assert_error_at(
+        &error,
+        5,
+        9,
+        &["unknown token kind `stolen`", "`valid`", "`bad_signature`"],
+    );
+}
+
+#[test]
+fn bad_fault_kind() {
+    let error = load_error("invalid/bad_fault_kind");
+    assert_error_at(
+        &error,
+        4,
+        8,
+        &["unknown fault kind `meteor`", "`partition`", "`restart`"],
+    );
+}
+
+#[test]
+fn partition_without_between_points_at_its_table() {
+    let error = load_error("invalid/fault_missing_between");
+    assert_error_at(&error, 9, 1, &["partition fault needs `between`"]);
+}
+
+#[test]
+fn unknown_host_in_a_fault() {
+    let error = load_error("invalid/fault_unknown_host");
+    assert_error_at(
+        &error,
+        5,
+        23,
+        &["unknown host \"database\"", "`lb`", "`clients`"],
+    );
+}
+
+#[test]
+fn invalid_invariant_name() {
+    let error = load_error("invalid/bad_invariant");
+    assert_error_at(
+        &error,
+        4,
+        26,
+        &["unknown invariant `no_1012`", "`no_1011`", "`accounting`"],
+    );
+}
+
+#[test]
+fn toml_syntax_error() {
+    let error = load_error("invalid/syntax_error");
+    assert_error_at(&error, 3, 9, &["TOML syntax error", "expected `]`"]);
+}
+
+#[test]
+fn duplicate_key_is_a_syntax_error() {
+    let error = parse_error("x", "name = \"x\"\nname = \"x\"\n");
+    assert_error_at(&error, 2, 1, &["`name` is defined twice"]);
+}
+
+#[test]
+fn single_brackets_for_users_get_a_hint() {
+    let error = parse_error("x", "name = \"x\"\n[users]\ncount = 1\n");
+    assert_error_at(&error, 2, 1, &["expected an array", "[[users]]"]);
+}
+
+#[test]
+fn unreadable_file_has_no_position() {
+    let error = load_error("does_not_exist");
+    assert_eq!((error.line, error.column), (None, None));
+    assert!(error.message.contains("cannot read the scenario file"));
+    assert!(error.to_string().ends_with(&format!(": {}", error.message)));
+}
+
+// ----------------------------------------------------------- validation rules
+
+#[test]
+fn validation_rules_point_at_the_offending_value() {
+    let cases: &[(&str, usize, usize, &[&str])] = &[
+        (
+            "duration = \"0s\"\n",
+            2,
+            12,
+            &["`duration` is 0s", "greater than 0s"],
+        ),
+        (
+            "[gateway]\nmax_connections = 0\n",
+            3,
+            19,
+            &["`max_connections` is 0", "at least 1"],
+        ),
+        (
+            "[agents]\ndb_pool = 0\n",
+            3,
+            11,
+            &["`db_pool` is 0", "at least 1"],
+        ),
+        (
+            "[[users]]\ncount = 0\n",
+            3,
+            9,
+            &["`count` is 0", "at least 1"],
+        ),
+        (
+            "[[users]]\nsend_token_via = [\"header\", \"header\"]\n",
+            3,
+            29,
+            &["\"header\" is listed twice"],
+        ),
+        (
+            "[load_balancer]\nstrip_headers = [\"authorization\", \"x token\"]\n",
+            3,
+            35,
+            &["\"x token\" is not a header name"],
+        ),
+        (
+            "[load_balancer]\nstrip_headers = [\"\"]\n",
+            3,
+            18,
+            &["\"\" is not a header name"],
+        ),
+        (
+            "[[faults]]\nkind = \"hold\"\nbetween = [\"lb\", \"lb\"]\nat = \"1s\"\nfor = \"1s\"\n",
+            4,
+            11,
+            &["between \"lb\" and itself", "two different hosts"],
+        ),
+        (
+            "[[faults]]\nkind = \"partition\"\nbetween = [\"lb\", \"auth\"]\nhost = \"lb\"\nat = \"1s\"\nfor = \"1s\"\n",
+            5,
+            1,
+            &["takes `between`, not `host`"],
+        ),
+        (
+            "[[faults]]\nkind = \"crash\"\nat = \"1s\"\nfor = \"1s\"\n",
+            2,
+            1,
+            &["crash fault needs `host`"],
+        ),
+        (
+            "[[faults]]\nkind = \"crash\"\nhost = \"auth\"\nbetween = [\"lb\", \"auth\"]\nat = \"1s\"\nfor = \"1s\"\n",
+            5,
+            1,
+            &["takes `host`, not `between`"],
+        ),
+        (
+            "[[faults]]\nkind = \"crash\"\nhost = \"db\"\nat = \"1s\"\nfor = \"1s\"\n",
+            4,
+            8,
+            &["unknown host \"db\""],
+        ),
+        (
+            "[[faults]]\nkind = \"crash\"\nhost = \"auth\"\nat = \"1s\"\n",
+            2,
+            1,
+            &["crash fault needs `for`"],
+        ),
+        (
+            "[[faults]]\nkind = \"hold\"\nbetween = [\"lb\", \"auth\"]\nat = \"1s\"\nfor = \"0s\"\n",
+            6,
+            7,
+            &["lasting 0s", "greater than 0s"],
+        ),
+        (
+            "duration = \"10s\"\n[[faults]]\nkind = \"restart\"\nhost = \"auth\"\nat = \"10s\"\n",
+            6,
+            6,
+            &["starts at 10s", "ends at 10s", "less than `duration`"],
+        ),
+        (
+            "[[faults]]\nkind = \"restart\"\nhost = \"auth\"\n",
+            2,
+            1,
+            &["missing the required key `at`"],
+        ),
+        (
+            "[[faults]]\nkind = \"hold\"\nbetween = [\"lb\"]\nat = \"1s\"\nfor = \"1s\"\n",
+            4,
+            11,
+            &["`faults.between`", "two elements", "found 1 element"],
+        ),
+    ];
+    for (body, line, column, words) in cases {
+        let text = format!("name = \"x\"\n{body}");
+        let error = parse_error("x", &text);
+        assert_error_at(&error, *line, *column, words);
+    }
+}
+
+#[test]
+fn zero_values_that_are_allowed() {
+    let s = parse_as(
+        "zeros",
+        "name = \"zeros\"\n[[users]]\nmessages = 0\nreconnect = { attempts = 0 }\n\
+         [agents]\ntools_per_run = [0, 0]\n\
+         [[faults]]\nkind = \"restart\"\nhost = \"gateway\"\nat = \"0s\"\nfor = \"0s\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.users[0].messages, 0);
+    assert_eq!(s.users[0].reconnect.attempts, 0);
+    assert_eq!(s.agents.tools_per_run, Range { min: 0, max: 0 });
+    assert_eq!(s.faults[0].duration, Some(Duration::ZERO));
+}
+
+// ------------------------------------------------------------ error rendering
+
+#[test]
+fn render_is_a_rustc_style_snippet_without_colours() {
+    let error = load_error("invalid/unknown_nested_key");
+    let path = fixture("invalid/unknown_nested_key");
+    let expected = format!(
+        "error: {}\n --> {}:5:1\n  |\n5 | retries = 3\n  | ^^^^^^^ did you mean `auth_retries`?",
+        error.message,
+        path.display()
+    );
+    // No trailing newline: callers print it with `eprintln!`.
+    assert_eq!(error.render(), expected);
+    assert!(!error.render().contains('\u{1b}'));
+    assert_eq!(
+        error.to_string(),
+        format!("{}:5:1: {}", path.display(), error.message)
+    );
+    let _: &dyn std::error::Error = &error;
+}
+
+#[test]
+fn columns_are_counted_in_characters() {
+    let error = parse_error("x", "name = \"x\"\ndescription = \"é\"; retries = 3\n");
+    // `;` is the 18th character of the line (but the 19th byte).
+    assert_eq!((error.line, error.column), (Some(2), Some(18)));
+}
+
+/// Mutates the full fixture thousands of ways; every result must be a
+/// `Scenario` or an error with a position inside the text, never a panic.
+#[test]
+fn no_input_makes_the_parser_panic() {
+    let original = std::fs::read_to_string(fixture("full")).unwrap();
+    let chars: Vec<char> = original.chars().collect();
+    let inserts = [
+        '"', '[', ']', '=', '\n', '{', '}', ',', '0', '-', 'é', '\t', '#', '.', 's',
+    ];
+    // A fixed LCG: the same mutations on every run, no dependency needed.
+    let mut state: u64 = 0x5eed;
+    let mut next = |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % bound.max(1)
+    };
+    let path = Path::new("full.toml");
+    for round in 0..3_000 {
+        let mut text = chars.clone();
+        for _ in 0..1 + next(3) {
+            let at = next(text.len() + 1);
+            match next(4) {
+                0 if at < text.len() => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, inserts[next(inserts.len())]),
+                2 => text.truncate(at),
+                _ if at < text.len() => text[at] = inserts[next(inserts.len())],
+                _ => {}
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Err(error) = scenario::parse(&text, path) {
+            let lines = text.split('\n').count();
+            let line = error.line.expect("parse errors have a line");
+            assert!(line <= lines, "round {round}: line {line} of {lines}");
+            assert!(error.column.is_some());
+            assert!(error.render().starts_with("error: "));
+        }
+    }
+}
+
+// ----------------------------------------------------------------- round trip
+
+fn reparse(s: &Scenario) -> Scenario {
+    let text = scenario::to_toml(s);
+    parse_as(&s.name, &text).unwrap_or_else(|error| panic!("{}\n{text}", error.render()))
+}
+
+#[test]
+fn to_toml_round_trips_the_fixtures() {
+    for name in ["full", "minimal", "slow_auth_startup"] {
+        let s = load(name);
+        assert_eq!(reparse(&s), s, "{name}");
+    }
+}
+
+#[test]
+fn to_toml_round_trips_variants() {
+    let full = load("full");
+
+    let mut odd_durations = full.clone();
+    odd_durations.duration = ms(90_001);
+    odd_durations.network.latency = Range {
+        min: ms(0),
+        max: ms(1_500),
+    };
+    odd_durations.gateway.auth_backoff = Duration::from_secs(3_600);
+    odd_durations.faults[3].duration = Some(Duration::ZERO);
+    odd_durations.faults[0].at = ms(7);
+
+    let mut emptied = full.clone();
+    emptied.users.clear();
+    emptied.faults.clear();
+    emptied.load_balancer.strip_headers.clear();
+    emptied.expect.violations.clear();
+    emptied.description = "quotes \" and\nnewlines, é".to_owned();
+
+    let mut all_bugs = full.clone();
+    for name in Bugs::NAMES {
+        all_bugs.bugs.set(name, true).unwrap();
+    }
+    all_bugs.expect.violations = Invariant::ALL.to_vec();
+    all_bugs.users[0].send_token_via = vec![TokenVia::Subprotocol];
+    all_bugs.users[1].token = TokenKind::Missing;
+    all_bugs.users[1].agent = AgentName::UvsReporting;
+
+    let mut no_faults = full.clone();
+    no_faults.faults.clear();
+
+    for variant in [odd_durations, emptied, all_bugs, no_faults] {
+        assert_eq!(reparse(&variant), variant);
+    }
+}
+
+#[test]
+fn to_toml_uses_the_contract_spelling() {
+    let text = scenario::to_toml(&load("full"));
+    for line in [
+        "duration = \"2m\"",
+        "latency = [\"3ms\", \"1500ms\"]",
+        "for = \"4s\"",
+        "tools_per_run = [0, 4]",
+        "violations = [\"no_1011\", \"liveness\"]",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+// ---------------------------------------------------------------- small APIs
+
+#[test]
+fn bugs_set_rejects_unknown_names_listing_the_known_ones() {
+    let mut bugs = Bugs::default();
+    let message = bugs.set("orchestrator", true).unwrap_err();
+    assert!(message.contains("unknown bug `orchestrator`"), "{message}");
+    for name in Bugs::NAMES {
+        assert!(message.contains(name), "{message}");
+    }
+    assert_eq!(bugs, Bugs::default());
+    bugs.set("no_auth_retry", true).unwrap();
+    assert!(bugs.no_auth_retry);
+    assert_eq!(bugs.enabled(), vec!["no_auth_retry"]);
+}
+
+#[test]
+fn names_print_as_in_scenario_files() {
+    assert_eq!(Invariant::No1011.to_string(), "no_1011");
+    assert_eq!(Invariant::EventGrammar.as_str(), "event_grammar");
+    assert!(Invariant::No1011 < Invariant::Accounting);
+    assert_eq!(AgentName::UvsReporting.as_str(), "uvs_reporting");
+    assert_eq!(TokenKind::BadSignature.to_string(), "bad_signature");
+    assert_eq!(FaultKind::Restart.as_str(), "restart");
+    assert_eq!(HOSTS, ["lb", "gateway", "auth", "clients"]);
+}
+
+#[test]
+fn durations_parse_and_format() {
+    assert_eq!(scenario::parse_duration("1.5s"), Ok(ms(1_500)));
+    assert_eq!(scenario::parse_duration("2m"), Ok(secs(120)));
+    assert!(scenario::parse_duration("7").is_err());
+    assert_eq!(scenario::format_duration(ms(1_500)), "1500ms");
+    assert_eq!(scenario::format_duration(secs(120)), "2m");
+    assert_eq!(scenario::format_duration(Duration::ZERO), "0s");
+}
