@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use user::run_user;
 
-use crate::scenario::{AgentName, Reconnect, TokenKind, TokenVia};
+use crate::scenario::{AgentName, Misbehave, Reconnect, TokenKind, TokenVia};
 use crate::trace::Recorder;
 
 /// One user's part in the scenario, fixed before the run starts.
@@ -28,6 +28,7 @@ pub struct UserPlan {
     pub messages: u32,
     pub agent: AgentName,
     pub reconnect: Reconnect,
+    pub misbehave: Misbehave,
 }
 
 /// What every user on a host shares: the run's seed and the recorder.

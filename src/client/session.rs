@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::{ClientEnv, UserPlan};
 use crate::net::{self, LB, LB_PORT};
-use crate::scenario::TokenVia;
+use crate::scenario::{Misbehave, TokenVia};
 use crate::trace::{Incoming, Kind, Outgoing};
 
 /// How long a user waits for TCP and for the upgrade answer.
@@ -48,6 +48,7 @@ pub async fn run(
     token: Option<&str>,
     conn: u32,
     answered: &mut u32,
+    misbehaved: &mut bool,
     _rng: &mut StdRng,
 ) -> SessionEnd {
     let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
@@ -129,6 +130,24 @@ pub async fn run(
     let mut pending: Option<String> = None;
     let mut pinged = false;
     loop {
+        // Once per user, right after being let in: the scenario's invalid
+        // frame. Nothing else is sent until the gateway has reacted to it.
+        if established && pending.is_none() && !*misbehaved && !plan.misbehave.is_none() {
+            *misbehaved = true;
+            let (kind, text) = misbehaviour(plan);
+            record(Kind::Sent {
+                conn,
+                frame: Outgoing {
+                    kind: kind.into(),
+                    message_id: None,
+                    agent: None,
+                    bytes: text.len(),
+                },
+            });
+            let _ = sink.send(Message::text(text)).await;
+            pending = Some(MISBEHAVIOUR.into());
+            continue;
+        }
         // Send the next message once established and nothing is in flight.
         if established && pending.is_none() {
             if *answered >= plan.messages {
@@ -211,6 +230,9 @@ pub async fn run(
                     pending = None;
                     *answered += 1;
                 }
+                if kind == "error" && pending.as_deref() == Some(MISBEHAVIOUR) {
+                    pending = None;
+                }
             }
             Some(Ok(Message::Close(frame))) => {
                 let (code, reason) = frame
@@ -238,6 +260,37 @@ pub async fn run(
                 };
             }
         }
+    }
+}
+
+/// Marks "the invalid frame is in flight" in place of a message id.
+const MISBEHAVIOUR: &str = "<misbehaviour>";
+
+/// The frame a misbehaving user sends, and what to call it in the trace.
+fn misbehaviour(plan: &UserPlan) -> (&'static str, String) {
+    match plan.misbehave {
+        Misbehave::BadJson => (
+            "bad_json",
+            r#"{"type": "user_message", "text": "#.to_string(),
+        ),
+        Misbehave::WrongShape => (
+            "wrong_shape",
+            json!({"type": "user_message", "text": "hi"}).to_string(),
+        ),
+        Misbehave::Oversized => (
+            "oversized",
+            json!({
+                "type": "user_message",
+                "message_id": format!("{}-big", plan.name),
+                "agent": plan.agent.as_str(),
+                "text": "x".repeat(100 * 1024),
+            })
+            .to_string(),
+        ),
+        Misbehave::UnknownType | Misbehave::None => (
+            "typing_indicator",
+            json!({"type": "typing_indicator", "user": &*plan.name}).to_string(),
+        ),
     }
 }
 

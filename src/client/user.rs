@@ -26,13 +26,23 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
     let mut conn = 0u32;
     // Failed attempts in a row; reset when a connection is established.
     let mut failures = 0u32;
+    let mut misbehaved = false;
     loop {
         conn += 1;
         record(Kind::Connecting {
             conn,
             attempt: failures + 1,
         });
-        let end = session::run(&plan, &env, token.as_deref(), conn, &mut answered, &mut rng).await;
+        let end = session::run(
+            &plan,
+            &env,
+            token.as_deref(),
+            conn,
+            &mut answered,
+            &mut misbehaved,
+            &mut rng,
+        )
+        .await;
         let (established, why) = match end {
             SessionEnd::Done => {
                 record(Kind::Finished {

@@ -13,6 +13,8 @@ pub struct UserView {
     pub group: usize,
     pub entitled: bool,
     pub messages: u32,
+    /// Sends a frame that rightly gets it closed: owed no answers.
+    pub forfeits: bool,
     /// Connections in order, by their per-user number.
     pub conns: BTreeMap<u32, ConnView>,
     /// `(at, outcome)` of the user's `finished` event, if it finished.
@@ -60,8 +62,10 @@ pub fn build(trace: &Trace) -> BTreeMap<Rc<str>, UserView> {
                 group,
                 messages,
                 entitled,
+                misbehave,
                 ..
             } => {
+                view.forfeits = misbehave.forfeits_answers();
                 view.host = host.to_string();
                 view.group = *group;
                 view.messages = *messages;

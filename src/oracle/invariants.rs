@@ -97,7 +97,7 @@ pub fn auth_policy(users: &Users, out: &mut Vec<Violation>) {
 /// error event) before the run ends.
 pub fn liveness(users: &Users, end: Duration, out: &mut Vec<Violation>) {
     for (name, view) in users {
-        if !view.entitled || view.messages == 0 {
+        if !view.entitled || view.forfeits || view.messages == 0 {
             continue;
         }
         let answered: BTreeSet<&str> = view

@@ -54,6 +54,9 @@ named_enum! {
         /// The host shuts down in order and boots again; `for` is how long
         /// that takes (none: at once).
         Restart = "restart",
+        /// Extension: the gateway drains (closes every connection with 1001,
+        /// stops accepting) and is back after `for`. Only `host = "gateway"`.
+        Drain = "drain",
     }
 }
 

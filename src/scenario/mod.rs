@@ -43,7 +43,7 @@ pub use expect::{Expect, Invariant};
 pub use faults::{Fault, FaultKind, HOSTS};
 pub use model::Scenario;
 pub use range::Range;
-pub use users::{AgentName, Reconnect, TokenKind, TokenVia, UserGroup};
+pub use users::{AgentName, Misbehave, Reconnect, TokenKind, TokenVia, UserGroup};
 pub use world::{Agents, Auth, Gateway, LoadBalancer, Network};
 
 /// Reads, parses and validates the scenario file at `path`.

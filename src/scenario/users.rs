@@ -31,6 +31,11 @@ pub struct UserGroup {
     pub agent: AgentName,
     /// What a user does when its connection is refused or drops.
     pub reconnect: Reconnect,
+    /// Extension: a frame each user sends once, right after
+    /// `connection_established`, that is not a valid chat message. `none`
+    /// (the default) sends only valid messages.
+    #[serde(skip_serializing_if = "Misbehave::is_none")]
+    pub misbehave: Misbehave,
 }
 
 impl Default for UserGroup {
@@ -43,6 +48,7 @@ impl Default for UserGroup {
             messages: 1,
             agent: AgentName::DataHelper,
             reconnect: Reconnect::default(),
+            misbehave: Misbehave::None,
         }
     }
 }
@@ -102,5 +108,37 @@ named_enum! {
         UvsReporting = "uvs_reporting",
         /// `triage`.
         Triage = "triage",
+    }
+}
+
+named_enum! {
+    /// A deliberately invalid frame a user sends once (`misbehave`).
+    pub enum Misbehave as "misbehaviour" {
+        /// Only valid messages.
+        None = "none",
+        /// A text frame that is not JSON: the gateway closes with 1007.
+        BadJson = "bad_json",
+        /// JSON without the fields of a `user_message`: 1007.
+        WrongShape = "wrong_shape",
+        /// A 100 KiB frame, over the gateway's 64 KiB limit: 1009.
+        Oversized = "oversized",
+        /// A `type` the gateway does not map: an `error` event, and the
+        /// connection stays open.
+        UnknownType = "unknown_type",
+    }
+}
+
+impl Misbehave {
+    pub fn is_none(&self) -> bool {
+        *self == Misbehave::None
+    }
+
+    /// Whether the gateway rightly closes the connection for it, so the
+    /// user's messages are not owed an answer.
+    pub fn forfeits_answers(&self) -> bool {
+        matches!(
+            self,
+            Misbehave::BadJson | Misbehave::WrongShape | Misbehave::Oversized
+        )
     }
 }

@@ -195,6 +195,16 @@ fn check_fault(fault: &Fault, scenario_duration: Duration, path: KeyPath) -> Res
             ));
         }
         known_host(host, path.clone().key("host"))?;
+        if kind == FaultKind::Drain && host != "gateway" {
+            return Err(problem(
+                path.key("host"),
+                Part::Value,
+                format!(
+                    "a drain fault drains the gateway; expected `host = \"gateway\"`, not \"{host}\""
+                ),
+                "only the gateway drains",
+            ));
+        }
         // The client hosts are the users' browsers: turmoil cannot crash or
         // restart them, and a crashed browser is not a server fault.
         if host == "clients" {

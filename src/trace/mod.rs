@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use render::{format_time, render_event};
 
-use crate::scenario::{TokenKind, TokenVia};
+use crate::scenario::{Misbehave, TokenKind, TokenVia};
 
 /// One thing that happened, at one simulated time, on one host.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +46,8 @@ pub enum Kind {
         /// Whether the user is entitled to get in: a valid token, sent by a
         /// delivery that survives the load balancer's header stripping.
         entitled: bool,
+        /// The invalid frame the user sends once, if any.
+        misbehave: Misbehave,
     },
     /// The driver applied or lifted a fault, or fixed a condition of the run.
     Fault { what: String },

@@ -34,6 +34,7 @@ pub fn describe(kind: &Kind) -> String {
             via,
             messages,
             entitled,
+            misbehave,
         } => {
             let via: Vec<&str> = via
                 .iter()
@@ -42,13 +43,17 @@ pub fn describe(kind: &Kind) -> String {
                     TokenVia::Subprotocol => "subprotocol",
                 })
                 .collect();
-            format!(
+            let mut line = format!(
                 "declared group={} token={} via=[{}] messages={messages} entitled={}",
                 group + 1,
                 token.as_str(),
                 via.join(","),
                 if *entitled { "yes" } else { "no" }
-            )
+            );
+            if !misbehave.is_none() {
+                let _ = write!(line, " misbehave={misbehave}");
+            }
+            line
         }
         Kind::Fault { what } => format!("fault {what}"),
         Kind::Connecting { conn, attempt } => format!("c{conn} connect attempt={attempt}"),

@@ -95,6 +95,17 @@ impl Driver {
                         action: Action::Bounce(h),
                     });
                 }
+                FaultKind::Drain => {
+                    let h = f.host.clone().expect("validated: drain has `host`");
+                    schedule.push(Scheduled {
+                        at: f.at,
+                        action: Action::Drain(h.clone(), 1001),
+                    });
+                    schedule.push(Scheduled {
+                        at: end,
+                        action: Action::Bounce(h),
+                    });
+                }
                 FaultKind::Restart => {
                     let h = f.host.clone().expect("validated: restart has `host`");
                     // Only the gateway has connections to drain; other hosts
@@ -187,7 +198,8 @@ impl Driver {
             }
             Action::Drain(h, code) => {
                 self.control.request_drain(code);
-                self.record(now, format!("restart {h}: drain with {code}"));
+                let why = if code == 1001 { "drain" } else { "restart" };
+                self.record(now, format!("{why} {h}: close connections with {code}"));
             }
             Action::Bounce(h) => self.waiting.push(h),
         }

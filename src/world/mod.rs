@@ -112,6 +112,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
                 via: plan.via.clone(),
                 messages: plan.messages,
                 entitled: plan.token == TokenKind::Valid && delivered,
+                misbehave: plan.misbehave,
             },
         );
     }

@@ -41,6 +41,7 @@ pub fn plan(scenario: &Scenario, seed: u64) -> Vec<UserPlan> {
                 messages: g.messages,
                 agent: g.agent,
                 reconnect: g.reconnect.clone(),
+                misbehave: g.misbehave,
             });
         }
     }
