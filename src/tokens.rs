@@ -92,6 +92,14 @@ pub fn verify(token: &str, now: Duration) -> Result<String, Refusal> {
     Ok(data.claims.sub)
 }
 
+/// The `sub` claim read WITHOUT checking signature or expiry. Only the
+/// defective staging auth bypass (`[bugs] staging_auth_bypass`) uses it.
+pub fn unverified_subject(token: &str) -> Option<String> {
+    jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token)
+        .ok()
+        .map(|c| c.sub)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,15 @@ pub fn liveness(users: &Users, end: Duration, out: &mut Vec<Violation>) {
 /// Every event a user receives carries that user's id and belongs to a run
 /// that user started.
 pub fn isolation(users: &Users, out: &mut Vec<Violation>) {
+    // Who sent each message id, to name the victim of a misrouted event.
+    let mut sender: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, view) in users {
+        for m in view.sent_ids() {
+            sender.insert(m, name);
+        }
+    }
+    // Victims already reported, once per (victim, message).
+    let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (name, view) in users {
         let mine: BTreeSet<&str> = view.sent_ids().collect();
         for (n, conn) in &view.conns {
@@ -169,6 +178,18 @@ pub fn isolation(users: &Users, out: &mut Vec<Violation>) {
                         *at,
                         format!("c{n} received {} for message {m} it never sent", ev.kind),
                     ));
+                    if let Some(&victim) = sender.get(m.as_str())
+                        && reported.insert((victim, m.as_str()))
+                        && let Some(vview) = users.get(victim)
+                    {
+                        out.push(violation(
+                            Invariant::Isolation,
+                            victim,
+                            vview,
+                            *at,
+                            format!("events of its message {m} were delivered to {name}"),
+                        ));
+                    }
                     continue;
                 }
                 if let Some(r) = &ev.run_id {
@@ -275,6 +296,7 @@ pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
 pub fn accounting(users: &Users, end: Duration, out: &mut Vec<Violation>) {
     for (name, view) in users {
         let mut terminals: BTreeMap<&str, u32> = BTreeMap::new();
+        let mine: BTreeSet<&str> = view.sent_ids().collect();
         for (n, conn) in &view.conns {
             let sent: BTreeSet<&str> = conn.sent.iter().map(|(_, m)| m.as_str()).collect();
             for (at, ev) in &conn.received {
@@ -284,6 +306,10 @@ pub fn accounting(users: &Users, end: Duration, out: &mut Vec<Violation>) {
                 let Some(m) = ev.message_id.as_deref() else {
                     continue;
                 };
+                // An answer to someone else's message is isolation's to report.
+                if !mine.contains(m) {
+                    continue;
+                }
                 if !sent.contains(m) {
                     out.push(violation(
                         Invariant::Accounting,

@@ -8,6 +8,7 @@
 mod index;
 mod invariants;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
@@ -54,17 +55,37 @@ impl fmt::Display for Verdict {
 }
 
 /// Check every invariant; violations in time order (then invariant, user).
+///
+/// A user's missing answers are reported once, under their root cause: a
+/// user who was closed with 1011, refused against policy, or whose events
+/// went to someone else is not also reported for `liveness` or
+/// `accounting`, which would only restate that failure. Neither is
+/// suppressed for anyone else.
 pub fn check(trace: &Trace, expect: &Expect) -> Vec<Violation> {
     let users = index::build(trace);
-    let mut out = Vec::new();
-    invariants::no_1011(&users, &mut out);
-    invariants::auth_policy(&users, &mut out);
+    let mut causes = Vec::new();
+    invariants::no_1011(&users, &mut causes);
+    invariants::auth_policy(&users, &mut causes);
+    invariants::isolation(&users, &mut causes);
+    invariants::event_grammar(&users, &mut causes);
+    let explained: BTreeSet<Option<String>> = causes
+        .iter()
+        .filter(|v| {
+            matches!(
+                v.invariant,
+                Invariant::No1011 | Invariant::AuthPolicy | Invariant::Isolation
+            )
+        })
+        .map(|v| v.user.clone())
+        .collect();
+    let mut effects = Vec::new();
     if expect.all_answered {
-        invariants::liveness(&users, trace.end, &mut out);
+        invariants::liveness(&users, trace.end, &mut effects);
     }
-    invariants::isolation(&users, &mut out);
-    invariants::event_grammar(&users, &mut out);
-    invariants::accounting(&users, trace.end, &mut out);
+    invariants::accounting(&users, trace.end, &mut effects);
+    effects.retain(|v| !explained.contains(&v.user));
+    let mut out = causes;
+    out.extend(effects);
     out.sort_by(|a, b| (a.at, a.invariant, &a.user).cmp(&(b.at, b.invariant, &b.user)));
     out
 }

@@ -3,6 +3,7 @@
 //! and the oracle's verdict only.
 
 mod json;
+pub mod snapshot;
 mod summary;
 mod text;
 

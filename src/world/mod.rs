@@ -79,6 +79,10 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
         host: Rc::from(GATEWAY),
         control: control.clone(),
         boots: Default::default(),
+        bugs: scenario.bugs,
+        // What staging's deployment was called; only the defective bypass
+        // check looks at it.
+        environment: "staging-eu-west-1".into(),
     });
     sim.host(GATEWAY, move || gateway.clone().run());
 

@@ -26,7 +26,7 @@ use super::auth_client::{self, Verdict};
 use super::token::{Credentials, SUBPROTOCOL};
 use super::wire::{self, ClientFrame, ServerEvent};
 use super::{Boot, Gateway};
-use crate::services::pipeline::{RunRequest, supervisor_pick};
+use crate::services::pipeline::{OrchestratorFactory, RunOutput, RunRequest, supervisor_pick};
 
 /// The largest frame or message the gateway accepts (larger closes 1009).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -184,6 +184,11 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
+    if conn.gw.bugs.shared_user_context {
+        // The defective gateway kept one module-level context: the newest
+        // connection's event channel replaces everyone's.
+        *conn.boot.shared_context.borrow_mut() = Some(tx.clone());
+    }
     // Dropping the set when the connection ends cancels its runs.
     let mut runs = JoinSet::new();
     loop {
@@ -194,7 +199,11 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                 let reason = if code == 1001 { "gateway draining" } else { "gateway restarting" };
                 return conn.close(&mut sink, &mut stream, code, reason).await;
             }
-            Some(ev) = rx.recv() => {
+            Some(output) = rx.recv() => {
+                let ev = match output {
+                    RunOutput::Event(ev) => ev,
+                    RunOutput::Crash(reason) => return conn.close(&mut sink, &mut stream, 1011, &reason).await,
+                };
                 if let Err(e) = conn.send(&mut sink, &ServerEvent::Agent(ev)).await {
                     if e.starts_with("event serialiser") {
                         return conn.close(&mut sink, &mut stream, 1011, &e).await;
@@ -228,6 +237,12 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                 return conn.state("CLOSED");
                             }
                         }
+                        Ok(ClientFrame::Unknown { kind }) if conn.gw.bugs.unknown_type_crash => {
+                            // The defective router indexed its handler table
+                            // with the client's type unchecked.
+                            let reason = format!("internal error: message router KeyError('{kind}')");
+                            return conn.close(&mut sink, &mut stream, 1011, &reason).await;
+                        }
                         Ok(ClientFrame::Unknown { kind }) => {
                             conn.note(format!("unknown message type {kind}"));
                             let ev = ServerEvent::Error {
@@ -251,6 +266,18 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                 }
                                 continue;
                             };
+                            let factory = match &factory {
+                                Some(f) => f.clone(),
+                                // The defective global orchestrator, set only
+                                // when initialisation ends.
+                                None => match conn.boot.pipeline.factory_now() {
+                                    Some(f) => f,
+                                    None => {
+                                        let reason = "internal error: global orchestrator is None (read before initialisation finished)";
+                                        return conn.close(&mut sink, &mut stream, 1011, reason).await;
+                                    }
+                                },
+                            };
                             conn.runs += 1;
                             let run_id = format!("{}.r{}", conn.id, conn.runs);
                             conn.note(format!("{run_id} supervisor -> {} for {message_id}", spec.name));
@@ -260,7 +287,12 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                 message_id,
                                 agent: spec,
                             });
-                            runs.spawn_local(orchestrator.run(tx.clone()));
+                            let out = if conn.gw.bugs.shared_user_context {
+                                conn.boot.shared_context.borrow().clone().unwrap_or_else(|| tx.clone())
+                            } else {
+                                tx.clone()
+                            };
+                            runs.spawn_local(orchestrator.run(out));
                         }
                     },
                     Message::Binary(_) => {
@@ -286,12 +318,29 @@ fn shutdown_code(boot: &Boot) -> u16 {
     boot.shutdown.borrow().unwrap_or(1012)
 }
 
-/// ACCEPTED -> AUTHENTICATED -> SERVICES_READY: the factory on success.
+/// The close for a refused token: 1008, or 1011 for the defective gateway
+/// whose auth error escaped to the generic handler
+/// (`[bugs] auth_failure_closes_1011`).
+fn auth_refusal(conn: &Conn, reason: String) -> Refuse {
+    if conn.gw.bugs.auth_failure_closes_1011 {
+        Refuse::Close(
+            1011,
+            format!("internal error: AuthenticationError({reason})"),
+        )
+    } else {
+        Refuse::Close(1008, reason)
+    }
+}
+
+/// ACCEPTED -> AUTHENTICATED -> SERVICES_READY. Returns the orchestrator
+/// factory, or `None` for the defective gateway that reads a global
+/// orchestrator at message time instead (`[bugs] orchestrator_singleton`).
 async fn admit(
     conn: &mut Conn,
     creds: &Credentials,
     request_id: &str,
-) -> Result<Rc<crate::services::pipeline::OrchestratorFactory>, Refuse> {
+) -> Result<Option<Rc<OrchestratorFactory>>, Refuse> {
+    let bugs = conn.gw.bugs;
     let active = conn.boot.active.get();
     let limit = conn.gw.config.max_connections;
     if active > limit {
@@ -300,14 +349,21 @@ async fn admit(
             format!("connection limit {limit} reached"),
         ));
     }
-    let candidates = creds.candidates();
-    if candidates.is_empty() {
-        return Err(Refuse::Close(1008, "missing token".into()));
+    let mut candidates = creds.candidates();
+    if bugs.header_only_token {
+        // The defective extraction never looked at the subprotocol.
+        candidates.retain(|(via, _)| *via == "header");
     }
     let mut refusals = Vec::new();
     let mut user = None;
-    for (via, token) in candidates {
-        let retries = conn.gw.config.auth_retries;
+    for (via, token) in &candidates {
+        // The defective gateway calls auth once and lets a transport error
+        // escape (`[bugs] no_auth_retry`).
+        let retries = if bugs.no_auth_retry {
+            0
+        } else {
+            conn.gw.config.auth_retries
+        };
         let backoff = conn.gw.config.auth_backoff;
         // Each connection jitters from its own stream, keyed by its id.
         let mut rng = crate::seed::rng(conn.gw.seed, &format!("gateway/{}/auth", conn.id));
@@ -339,6 +395,17 @@ async fn admit(
             Verdict::Unreachable {
                 attempts,
                 last_error,
+            } if bugs.no_auth_retry => {
+                return Err(Refuse::Close(
+                    1011,
+                    format!(
+                        "internal error: auth client raised {last_error} on call {attempts} (no retry)"
+                    ),
+                ));
+            }
+            Verdict::Unreachable {
+                attempts,
+                last_error,
             } => {
                 return Err(Refuse::Close(
                     1013,
@@ -347,15 +414,35 @@ async fn admit(
             }
         }
     }
+    if user.is_none() && conn.gw.auth_bypass() {
+        // The defective bypass admits anyone, under the name the token claims.
+        let claimed = candidates
+            .iter()
+            .find_map(|(_, t)| crate::tokens::unverified_subject(t));
+        let id = claimed.unwrap_or_else(|| "staging-debug-user".to_string());
+        conn.note(format!(
+            "auth bypass ({}): admitted as {id}",
+            conn.gw.environment
+        ));
+        user = Some(id);
+    }
     let Some(user) = user else {
-        return Err(Refuse::Close(
-            1008,
+        if candidates.is_empty() {
+            return Err(auth_refusal(conn, "missing token".into()));
+        }
+        return Err(auth_refusal(
+            conn,
             format!("invalid token ({})", refusals.join("; ")),
         ));
     };
     conn.who = Some(Rc::from(user.as_str()));
     conn.state("AUTHENTICATED");
 
+    if bugs.orchestrator_singleton {
+        // The defective readiness check looked at auth only.
+        conn.state("SERVICES_READY");
+        return Ok(None);
+    }
     let timeout = conn.gw.config.ready_timeout;
     let Some(factory) = conn.boot.pipeline.factory_within(timeout).await else {
         return Err(Refuse::Close(
@@ -364,5 +451,5 @@ async fn admit(
         ));
     };
     conn.state("SERVICES_READY");
-    Ok(factory)
+    Ok(Some(factory))
 }

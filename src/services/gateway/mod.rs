@@ -12,16 +12,17 @@ mod conn;
 pub mod token;
 pub mod wire;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{Notify, watch};
 use turmoil::net::TcpListener;
 
 use crate::net::GATEWAY_PORT;
-use crate::scenario;
-use crate::services::pipeline::Pipeline;
+use crate::scenario::{self, Bugs};
+use crate::services::pipeline::{Pipeline, RunOutput};
 use crate::trace::Recorder;
 
 /// How long a draining gateway waits for its connections to finish closing.
@@ -61,6 +62,19 @@ pub struct Gateway {
     pub host: Rc<str>,
     pub control: Rc<Control>,
     pub boots: Cell<u32>,
+    /// The defects switched on (`[bugs]`); all off is the fixed gateway.
+    pub bugs: Bugs,
+    /// The deployment's name, as staging's environment variable had it.
+    pub environment: String,
+}
+
+impl Gateway {
+    /// Whether the auth bypass is on. The defective check
+    /// (`[bugs] staging_auth_bypass`) turned it on for anything that looked
+    /// like staging; the fixed gateway never bypasses auth.
+    pub fn auth_bypass(&self) -> bool {
+        self.bugs.staging_auth_bypass && self.environment.contains("staging")
+    }
 }
 
 /// State of one boot, shared by its connections.
@@ -73,6 +87,10 @@ pub(crate) struct Boot {
     pub active: Cell<u32>,
     /// Woken when a connection ends, so a drain can wait for the last one.
     pub ended: Notify,
+    /// The one user context of the defective gateway
+    /// (`[bugs] shared_user_context`): the event channel of whichever
+    /// connection was set up last. The fixed gateway never uses it.
+    pub shared_context: RefCell<Option<UnboundedSender<RunOutput>>>,
 }
 
 impl Gateway {
@@ -91,6 +109,7 @@ impl Gateway {
         tokio::time::sleep(self.config.startup).await;
         let pipeline = Pipeline::start(
             self.agents.clone(),
+            self.bugs,
             self.seed,
             self.recorder.clone(),
             self.host.clone(),
@@ -102,6 +121,7 @@ impl Gateway {
             shutdown,
             active: Cell::new(0),
             ended: Notify::new(),
+            shared_context: Default::default(),
         });
         let listener = TcpListener::bind(("0.0.0.0", GATEWAY_PORT)).await?;
         self.recorder.note(&self.host, None, "gateway listening");

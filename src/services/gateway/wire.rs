@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::services::pipeline::AgentEvent;
+use crate::services::pipeline::{AgentEvent, ToolStats};
 
 /// A client text frame, understood.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +100,16 @@ pub fn render(event: &ServerEvent, user_id: &str, seq: u64) -> Result<String, se
             }
             if let Some(t) = &ev.text {
                 obj.insert("text".into(), json!(t));
+            }
+            match &ev.stats {
+                None => {}
+                Some(ToolStats::ByName(rows)) => {
+                    obj.insert("rows".into(), serde_json::to_value(rows)?);
+                }
+                // Fails: a tuple is not a valid JSON object key.
+                Some(ToolStats::ByPair(rows)) => {
+                    obj.insert("rows".into(), serde_json::to_value(rows)?);
+                }
             }
             ev.kind
         }

@@ -21,6 +21,12 @@ const TRIAGE: AgentSpec = AgentSpec {
     tools: ["search_tickets", "classify_issue", "assign_owner"],
 };
 
+/// The tools that live in the optional "formatting helpers" component. In
+/// staging an import fallback left them `None` when the component was
+/// missing from the build; the fixed pipeline checks every tool at startup.
+pub const OPTIONAL_COMPONENT_TOOLS: [&str; 3] =
+    ["summarize_table", "render_chart", "classify_issue"];
+
 /// The supervisor's choice: the agent a message names, if it exists.
 pub fn supervisor_pick(name: &str) -> Option<&'static AgentSpec> {
     [&DATA_HELPER, &UVS_REPORTING, &TRIAGE]

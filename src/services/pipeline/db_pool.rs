@@ -36,6 +36,16 @@ impl DbPool {
         }
     }
 
+    /// The defective acquire (`[bugs] pool_exhaustion_error`): takes a
+    /// connection only if one is free right now, and fails otherwise.
+    pub fn try_acquire_now(&self) -> Option<DbConn> {
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| DbConn { _permit: permit })
+    }
+
     /// Connections in use right now (for trace notes).
     pub fn in_use(&self) -> usize {
         self.size - self.permits.available_permits()

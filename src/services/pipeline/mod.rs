@@ -17,9 +17,9 @@ use tokio::sync::watch;
 
 pub use agents::{AgentSpec, spec, supervisor_pick};
 pub use db_pool::DbPool;
-pub use orchestrator::{AgentEvent, Orchestrator, RunRequest};
+pub use orchestrator::{AgentEvent, Orchestrator, RunOutput, RunRequest, ToolStats};
 
-use crate::scenario::Agents;
+use crate::scenario::{Agents, Bugs};
 use crate::trace::Recorder;
 
 /// The pipeline of one gateway boot.
@@ -27,9 +27,36 @@ pub struct Pipeline {
     ready: watch::Receiver<Option<Rc<OrchestratorFactory>>>,
 }
 
+/// The tool implementations the factory resolved at startup: `None` is a
+/// component that is missing at runtime (only with
+/// `[bugs] missing_component_at_runtime`; the fixed pipeline refuses to
+/// start instead, which never happens in a complete build).
+#[derive(Debug, Clone, Default)]
+pub struct ToolRegistry {
+    missing: Vec<&'static str>,
+}
+
+impl ToolRegistry {
+    fn resolve(bugs: &Bugs) -> Self {
+        let missing = if bugs.missing_component_at_runtime {
+            agents::OPTIONAL_COMPONENT_TOOLS.to_vec()
+        } else {
+            Vec::new()
+        };
+        Self { missing }
+    }
+
+    /// Whether `tool` resolved to an implementation.
+    pub fn resolved(&self, tool: &str) -> bool {
+        !self.missing.contains(&tool)
+    }
+}
+
 /// Makes one orchestrator per request once the pipeline is initialised.
 pub struct OrchestratorFactory {
     config: Agents,
+    bugs: Bugs,
+    tools: ToolRegistry,
     db: Rc<DbPool>,
     seed: u64,
     recorder: Recorder,
@@ -38,7 +65,7 @@ pub struct OrchestratorFactory {
 
 impl Pipeline {
     /// Start initialising in the background; returns at once.
-    pub fn start(config: Agents, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
+    pub fn start(config: Agents, bugs: Bugs, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
         let (tx, rx) = watch::channel(None);
         tokio::task::spawn_local(async move {
             recorder.note(
@@ -50,6 +77,8 @@ impl Pipeline {
             let db = DbPool::new(config.db_pool, config.db_acquire_timeout);
             let factory = OrchestratorFactory {
                 config,
+                bugs,
+                tools: ToolRegistry::resolve(&bugs),
                 db,
                 seed,
                 recorder: recorder.clone(),
@@ -61,6 +90,13 @@ impl Pipeline {
             std::future::pending::<()>().await;
         });
         Self { ready: rx }
+    }
+
+    /// The factory if initialisation has ended, without waiting: what the
+    /// defective gateway's global orchestrator read sees
+    /// (`[bugs] orchestrator_singleton`).
+    pub fn factory_now(&self) -> Option<Rc<OrchestratorFactory>> {
+        self.ready.borrow().clone()
     }
 
     /// The factory, waiting up to `timeout` for initialisation to end.

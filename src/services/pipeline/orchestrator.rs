@@ -5,7 +5,12 @@
 //! connection from the bounded pool, `tool_completed`), then
 //! `agent_completed`; or an `error` event (`overloaded`) when the pool stays
 //! exhausted past its acquire timeout.
+//!
+//! A run may also crash ([`RunOutput::Crash`]): that is how the defects of
+//! `[bugs]` surface, as an unhandled error that the connection turns into
+//! 1011. The fixed pipeline never crashes.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -23,6 +28,24 @@ pub struct RunRequest {
     pub agent: &'static AgentSpec,
 }
 
+/// What a run sends its connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutput {
+    Event(AgentEvent),
+    /// An unhandled error in the pipeline, naming the component.
+    Crash(String),
+}
+
+/// Per-partition row counts a warehouse query reports with
+/// `tool_completed`. The fixed tool keys them by a string; the defective one
+/// (`[bugs] serialization_failure`) by a `(shard, partition)` pair, which
+/// JSON cannot represent as an object key, so serialising the event fails.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolStats {
+    ByName(BTreeMap<String, u64>),
+    ByPair(BTreeMap<(u32, u32), u64>),
+}
+
 /// One event of a run, before the connection stamps `user_id` and `seq`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentEvent {
@@ -33,6 +56,7 @@ pub struct AgentEvent {
     pub tool: Option<&'static str>,
     pub code: Option<&'static str>,
     pub text: Option<String>,
+    pub stats: Option<ToolStats>,
 }
 
 pub struct Orchestrator {
@@ -68,20 +92,37 @@ impl Orchestrator {
             tool: None,
             code: None,
             text: None,
+            stats: None,
         }
     }
 
-    async fn think(&mut self, out: &UnboundedSender<AgentEvent>) {
+    async fn think(&mut self, out: &UnboundedSender<RunOutput>) {
         let llm = &self.factory.config.llm_latency;
         let delay = self.rng.random_range(llm.min..=llm.max);
-        let _ = out.send(self.event("agent_thinking"));
+        let _ = out.send(RunOutput::Event(self.event("agent_thinking")));
         tokio::time::sleep(delay).await;
+    }
+
+    /// What a warehouse query reports about the partitions it read.
+    fn stats(&mut self) -> ToolStats {
+        let rows: Vec<((u32, u32), u64)> = (0..2u32)
+            .map(|p| ((p / 2, p), self.rng.random_range(10..10_000)))
+            .collect();
+        if self.factory.bugs.serialization_failure {
+            ToolStats::ByPair(rows.into_iter().collect())
+        } else {
+            ToolStats::ByName(
+                rows.into_iter()
+                    .map(|((s, p), n)| (format!("{s}.{p}"), n))
+                    .collect(),
+            )
+        }
     }
 
     /// Run to the end, sending each event as it happens. The caller drops
     /// the task to cancel it (connection gone).
-    pub async fn run(mut self, out: UnboundedSender<AgentEvent>) {
-        let _ = out.send(self.event("agent_started"));
+    pub async fn run(mut self, out: UnboundedSender<RunOutput>) {
+        let _ = out.send(RunOutput::Event(self.event("agent_started")));
         self.think(&out).await;
         let tools = &self.factory.config.tools_per_run;
         let calls = self.rng.random_range(tools.min..=tools.max);
@@ -90,8 +131,29 @@ impl Orchestrator {
             let work = self.rng.random_range(TOOL_WORK.0..=TOOL_WORK.1);
             let mut ev = self.event("tool_executing");
             ev.tool = Some(tool);
-            let _ = out.send(ev);
-            let Some(conn) = self.factory.db.acquire().await else {
+            let _ = out.send(RunOutput::Event(ev));
+            if !self.factory.tools.resolved(tool) {
+                let _ = out.send(RunOutput::Crash(format!(
+                    "agent pipeline: tool {tool} is None (optional component missing at runtime)"
+                )));
+                return;
+            }
+            let conn = if self.factory.bugs.pool_exhaustion_error {
+                match self.factory.db.try_acquire_now() {
+                    Some(conn) => Some(conn),
+                    None => {
+                        let _ = out.send(RunOutput::Crash(format!(
+                            "agent pipeline: database pool exhausted ({} of {} in use, acquire did not wait)",
+                            self.factory.db.in_use(),
+                            self.factory.config.db_pool
+                        )));
+                        return;
+                    }
+                }
+            } else {
+                self.factory.db.acquire().await
+            };
+            let Some(conn) = conn else {
                 self.factory.recorder.note(
                     &self.factory.host,
                     Some(&self.request.user),
@@ -105,14 +167,17 @@ impl Orchestrator {
                 let mut ev = self.event("error");
                 ev.code = Some("overloaded");
                 ev.text = Some("database pool exhausted; try again".into());
-                let _ = out.send(ev);
+                let _ = out.send(RunOutput::Event(ev));
                 return;
             };
             tokio::time::sleep(work).await;
             drop(conn);
             let mut ev = self.event("tool_completed");
             ev.tool = Some(tool);
-            let _ = out.send(ev);
+            if tool == "query_warehouse" {
+                ev.stats = Some(self.stats());
+            }
+            let _ = out.send(RunOutput::Event(ev));
             self.think(&out).await;
         }
         let mut done = self.event("agent_completed");
@@ -120,6 +185,6 @@ impl Orchestrator {
             "{} answered {}",
             self.request.agent.name, self.request.message_id
         ));
-        let _ = out.send(done);
+        let _ = out.send(RunOutput::Event(done));
     }
 }

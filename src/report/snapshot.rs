@@ -1,0 +1,272 @@
+//! The text of a snapshot: what a reviewer reads in a pull request's
+//! snapshot diff (`tests/snapshots.rs` stores it under `snapshots/`).
+//!
+//! Derived from one [`Outcome`] and nothing else, like every report:
+//! `trace -> oracle -> outcome -> snapshot text`. Two shapes:
+//!
+//! - [`render`]: a summary block (verdict, close codes, messages, trace
+//!   hash, groups, violations), then the events a sample of users observed
+//!   (every user when there are at most [`ALL_USERS_UP_TO`], otherwise the
+//!   first, middle and last user by name), one line per event;
+//! - [`render_full_trace`]: the same summary block, then the whole
+//!   cross-host trace (`Trace::render`), so the lb -> gateway -> auth hops of
+//!   one request can be read in order.
+//!
+//! Every line starts with the simulated time, so a behaviour change is a
+//! one-line diff. Nothing is redacted: in a deterministic simulation a value
+//! that differs between runs is a bug to see, not noise to hide.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::run::Outcome;
+use crate::scenario::TokenVia;
+use crate::trace::{Event, Incoming, Kind, Outgoing, Trace, format_time};
+
+/// Up to this many users, the per-user section shows every user.
+pub const ALL_USERS_UP_TO: usize = 10;
+
+/// Summary block, then the observed events of the sampled users.
+pub fn render(outcome: &Outcome) -> String {
+    let users = declared_users(&outcome.trace);
+    let shown = sample(&users);
+    let mut out = summary_block(outcome);
+    if users.len() <= ALL_USERS_UP_TO {
+        let _ = writeln!(out, "users       {} (all shown)", users.len());
+    } else {
+        let _ = writeln!(
+            out,
+            "users       {} (shown: first, middle, last: {})",
+            users.len(),
+            shown.join(", ")
+        );
+    }
+    for user in shown {
+        out.push('\n');
+        out.push_str(&user_lines(&outcome.trace, user));
+    }
+    out
+}
+
+/// Summary block, then every event of the trace on every host.
+pub fn render_full_trace(outcome: &Outcome) -> String {
+    let mut out = summary_block(outcome);
+    out.push('\n');
+    out.push_str(&outcome.trace.render());
+    out
+}
+
+/// The users a per-user section shows: all of `users` when there are at
+/// most [`ALL_USERS_UP_TO`], otherwise the first, the middle and the last.
+pub fn sample<'a>(users: &[&'a str]) -> Vec<&'a str> {
+    if users.len() <= ALL_USERS_UP_TO {
+        return users.to_vec();
+    }
+    let last = users.len() - 1;
+    vec![users[0], users[last / 2], users[last]]
+}
+
+/// Every user the trace declares, in name order (`user-0001` first).
+pub fn declared_users(trace: &Trace) -> Vec<&str> {
+    let mut users: Vec<&str> = trace
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::UserDeclared { .. }))
+        .filter_map(|e| e.user.as_deref())
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    users
+}
+
+/// Verdict, trace hash, messages, close codes (overall and per group), and
+/// every violation with its time, user and detail.
+pub fn summary_block(outcome: &Outcome) -> String {
+    let s = &outcome.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario    {}", outcome.scenario);
+    let _ = writeln!(out, "seed        {}", outcome.seed);
+    let _ = writeln!(out, "verdict     {}", outcome.verdict);
+    let _ = writeln!(out, "trace hash  {}", outcome.trace_hash);
+    let _ = writeln!(
+        out,
+        "sim time    {} ({} events)",
+        format_time(Duration::from_millis(s.sim_ms)).trim(),
+        s.events
+    );
+    let _ = writeln!(
+        out,
+        "messages    sent {}, answered {}, rejected {}",
+        s.messages.sent, s.messages.answered, s.messages.rejected
+    );
+    let _ = writeln!(out, "close codes {}", counts(&s.close_codes));
+    for (i, g) in &s.groups {
+        let _ = write!(
+            out,
+            "group {:<5} {} users, {}: close codes {}",
+            i + 1,
+            g.users,
+            g.token,
+            counts(&g.close_codes)
+        );
+        if !g.http_rejections.is_empty() {
+            let _ = write!(out, ", http {}", counts(&g.http_rejections));
+        }
+        let _ = writeln!(out, ", {} done", g.done);
+    }
+    if outcome.violations.is_empty() {
+        let _ = writeln!(out, "violations  none");
+    } else {
+        let _ = writeln!(out, "violations  {}", outcome.violations.len());
+        for v in &outcome.violations {
+            let _ = writeln!(
+                out,
+                "  {} {} {} on {}: {}",
+                format_time(v.at),
+                v.invariant.as_str(),
+                v.user.as_deref().unwrap_or("-"),
+                v.host,
+                v.detail
+            );
+        }
+    }
+    out
+}
+
+/// `1000x20 1012x9`, or `none`.
+fn counts(m: &BTreeMap<u16, u64>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    let parts: Vec<String> = m.iter().map(|(c, n)| format!("{c}x{n}")).collect();
+    parts.join(" ")
+}
+
+/// What `user` observed, one line per event: `time user dir what`, where
+/// `dir` is `->` for what the user sent, `<-` for what reached it, and `..`
+/// for the user's own steps (connecting, backing off, finishing). Server
+/// log lines are left to the full trace.
+pub fn user_lines(trace: &Trace, user: &str) -> String {
+    let mut out = String::new();
+    for e in &trace.events {
+        if e.user.as_deref() != Some(user) || !e.host.starts_with("clients-") {
+            continue;
+        }
+        if let Some((dir, what)) = observed(e, user) {
+            let _ = writeln!(out, "{} {user} {dir} {what}", format_time(e.at));
+        }
+    }
+    out
+}
+
+/// The direction and text of one client-side event; `None` for kinds a
+/// client host never records.
+fn observed(e: &Event, user: &str) -> Option<(&'static str, String)> {
+    let line = match &e.kind {
+        Kind::UserDeclared {
+            group,
+            token,
+            via,
+            messages,
+            entitled,
+            misbehave,
+        } => {
+            let via: Vec<&str> = via.iter().map(TokenVia::as_str).collect();
+            let mut line = format!(
+                "declared group={} token={} via=[{}] messages={messages} entitled={}",
+                group + 1,
+                token.as_str(),
+                via.join(","),
+                if *entitled { "yes" } else { "no" }
+            );
+            if !misbehave.is_none() {
+                let _ = write!(line, " misbehave={misbehave}");
+            }
+            ("..", line)
+        }
+        Kind::Connecting { conn, attempt } => ("..", format!("c{conn} connect attempt={attempt}")),
+        Kind::ConnectFailed { conn, reason } => ("..", format!("c{conn} connect failed: {reason}")),
+        Kind::HttpRejected { conn, status } => ("<-", format!("c{conn} http {status}")),
+        Kind::Opened { conn, protocol } => match protocol {
+            Some(p) => ("<-", format!("c{conn} open protocol={p}")),
+            None => ("<-", format!("c{conn} open")),
+        },
+        Kind::Sent { conn, frame } => ("->", format!("c{conn} {}", sent(frame))),
+        Kind::Received { conn, event } => ("<-", format!("c{conn} {}", received(event, user))),
+        Kind::Closed {
+            conn,
+            code,
+            reason,
+            by_client,
+        } => {
+            let dir = if *by_client { "->" } else { "<-" };
+            let by = if *by_client { "client" } else { "server" };
+            let mut line = format!("c{conn} close {code} by {by}");
+            if !reason.is_empty() {
+                let _ = write!(line, ": {reason}");
+            }
+            (dir, line)
+        }
+        Kind::Backoff { delay } => ("..", format!("backoff {}ms", delay.as_millis())),
+        Kind::Finished { outcome } => ("..", format!("finished: {outcome}")),
+        Kind::Fault { .. } | Kind::Note { .. } => return None,
+    };
+    Some(line)
+}
+
+/// A sent frame: its type and message id and agent, without its size.
+fn sent(f: &Outgoing) -> String {
+    let mut s = f.kind.clone();
+    if let Some(m) = &f.message_id {
+        let _ = write!(s, " msg={m}");
+    }
+    if let Some(a) = &f.agent {
+        let _ = write!(s, " agent={a}");
+    }
+    s
+}
+
+/// A received event's type and key fields. `user_id` is shown only when it
+/// is not the receiving user (`user_id=-` when absent), so an event that
+/// reached the wrong user stands out.
+fn received(e: &Incoming, user: &str) -> String {
+    let mut s = e.kind.clone();
+    if let Some(seq) = e.seq {
+        let _ = write!(s, " seq={seq}");
+    }
+    match e.user_id.as_deref() {
+        Some(id) if id == user => {}
+        Some(id) => {
+            let _ = write!(s, " user_id={id}");
+        }
+        None if e.kind != "<unparseable>" => s.push_str(" user_id=-"),
+        None => {}
+    }
+    let fields = [
+        ("run", &e.run_id),
+        ("msg", &e.message_id),
+        ("agent", &e.agent),
+        ("tool", &e.tool),
+        ("code", &e.code),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            let _ = write!(s, " {name}={v}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_everyone_up_to_ten_then_first_middle_last() {
+        let names: Vec<String> = (1..=11).map(|i| format!("user-{i:04}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(sample(&names[..10]), names[..10].to_vec());
+        assert_eq!(sample(&names), vec!["user-0001", "user-0006", "user-0011"]);
+    }
+}
