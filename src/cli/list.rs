@@ -35,10 +35,10 @@ pub fn execute(dir: Option<PathBuf>) -> Result<u8, UsageError> {
     let mut bad = false;
     for path in files {
         match scenario::load(&path) {
-            Ok(s) => println!("{:<48} {}", path.display(), s.description),
+            Ok(s) => super::out(&format!("{:<48} {}\n", path.display(), s.description)),
             Err(e) => {
                 bad = true;
-                println!("{:<48} INVALID: {}", path.display(), e.message);
+                super::out(&format!("{:<48} INVALID: {}\n", path.display(), e.message));
             }
         }
     }

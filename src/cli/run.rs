@@ -95,12 +95,13 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
         })?;
     }
     if args.json {
-        println!("{}", report::to_json(&outcome, &reproduce));
+        super::out(&format!("{}\n", report::to_json(&outcome, &reproduce)));
     } else {
-        print!(
-            "{}",
-            report::to_text(&outcome, &scenario.description, &reproduce)
-        );
+        super::out(&report::to_text(
+            &outcome,
+            &scenario.description,
+            &reproduce,
+        ));
     }
     Ok(match outcome.verdict {
         Verdict::Pass | Verdict::Reproduced => 0,
