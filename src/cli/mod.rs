@@ -44,15 +44,6 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// Write to stdout, ignoring a closed pipe (`stagesim list | head` must
-/// not panic).
-pub fn out(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-}
-
 /// A user error: printed as is, exit code 2.
 pub struct UsageError(pub String);
 
