@@ -1,0 +1,12 @@
+//! The simulated world end to end: close codes, the gateway's state
+//! machine, token delivery, auth retries, pipeline readiness, and
+//! determinism. Every test names its scenario and seed; every failure
+//! prints the command that replays it.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod close_codes;
+mod determinism;
+mod gateway;
+mod scenarios;
