@@ -17,6 +17,7 @@ pub mod run;
 pub mod scenario;
 pub mod seed;
 pub mod services;
+pub mod sweep;
 pub mod tokens;
 pub mod trace;
 pub mod world;

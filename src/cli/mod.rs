@@ -6,6 +6,7 @@
 
 mod list;
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run one scenario with one seed and judge it.
     Run(run::RunArgs),
+    /// Run scenarios on many seeds in parallel (CI's command).
+    Sweep(sweep::SweepArgs),
     /// List the scenarios in a directory with their descriptions.
     List {
         /// Directory to list (default: scenarios).
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run::execute(args),
         Some(Command::List { dir }) => list::execute(dir),
+        Some(Command::Sweep(args)) => sweep::execute(args),
         None => {
             eprintln!(
                 "no command given: running the golden path ({}, seed {}).\n\
