@@ -8,6 +8,7 @@
 //! The services under test (`services`) and the users (`client`) only write
 //! to the trace; the oracle only reads it.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod net;

@@ -27,6 +27,16 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<Tcp
     }
 }
 
+/// WebSocket buffers for both ends. tungstenite's default is a 128 KiB read
+/// buffer, zero-filled per connection: with thousands of simulated users
+/// that was most of the memory and an eighth of the CPU. Chat frames are a
+/// few hundred bytes, so 4 KiB suffices; writes go out at once.
+pub fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+}
+
 /// A short reason for a connect error, for the trace.
 pub fn reason(e: &io::Error) -> &'static str {
     match e.kind() {

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use stagesim::scenario::{
-    self, AgentName, Bugs, Duration, Fault, FaultKind, HOSTS, Invariant, Range, Reconnect,
-    Scenario, ScenarioError, TokenKind, TokenVia, UserGroup,
+    self, AgentName, Bugs, Duration, Fault, FaultKind, HOSTS, Invariant, Misbehave, Range,
+    Reconnect, Scenario, ScenarioError, TokenKind, TokenVia, UserGroup,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -128,6 +128,11 @@ fn full_file_sets_every_key() {
                     attempts: 2,
                     backoff: ms(750)
                 },
+                misbehave: Misbehave::None,
+                think: Range {
+                    min: Duration::ZERO,
+                    max: Duration::ZERO
+                },
             },
             UserGroup {
                 count: 3,
@@ -142,6 +147,11 @@ fn full_file_sets_every_key() {
                 reconnect: Reconnect {
                     attempts: 0,
                     backoff: secs(1)
+                },
+                misbehave: Misbehave::None,
+                think: Range {
+                    min: Duration::ZERO,
+                    max: Duration::ZERO
                 },
             },
         ]
@@ -283,6 +293,11 @@ fn omitted_keys_inside_a_table_take_their_defaults() {
             reconnect: Reconnect {
                 attempts: 1,
                 backoff: ms(500)
+            },
+            misbehave: Misbehave::None,
+            think: Range {
+                min: Duration::ZERO,
+                max: Duration::ZERO
             },
         }]
     );
@@ -826,4 +841,72 @@ fn durations_parse_and_format() {
     assert_eq!(scenario::format_duration(ms(1_500)), "1500ms");
     assert_eq!(scenario::format_duration(secs(120)), "2m");
     assert_eq!(scenario::format_duration(Duration::ZERO), "0s");
+}
+
+/// The documented extensions: `[network] tick`, `[[users]] misbehave` and
+/// `think`, `[[faults]] kind = "drain"`; and their errors.
+#[test]
+fn extension_keys_parse_and_are_checked() {
+    let text = r#"name = "ext"
+[network]
+tick = "5ms"
+[[users]]
+misbehave = "oversized"
+think = ["30s", "90s"]
+[[faults]]
+kind = "drain"
+host = "gateway"
+at = "10s"
+for = "3s"
+"#;
+    let s = scenario::parse(text, Path::new("ext.toml")).unwrap();
+    assert_eq!(s.network.tick, Duration::from_millis(5));
+    assert_eq!(s.users[0].misbehave, Misbehave::Oversized);
+    assert_eq!(
+        s.users[0].think,
+        Range {
+            min: Duration::from_secs(30),
+            max: Duration::from_secs(90)
+        }
+    );
+    assert_eq!(s.faults[0].kind, FaultKind::Drain);
+    assert_eq!(
+        scenario::parse(&scenario::to_toml(&s), Path::new("ext.toml")).unwrap(),
+        s
+    );
+
+    let bad = |text: &str, line: usize, column: usize, words: &str| {
+        let e = scenario::parse(text, Path::new("bad.toml")).unwrap_err();
+        assert_eq!(
+            (e.line, e.column),
+            (Some(line), Some(column)),
+            "{}",
+            e.render()
+        );
+        assert!(e.message.contains(words), "{}", e.render());
+    };
+    bad(
+        "name = \"bad\"\n[network]\ntick = \"500ms\"\n",
+        3,
+        8,
+        "from \"1ms\" to \"100ms\"",
+    );
+    bad(
+        "name = \"bad\"\n[[faults]]\nkind = \"drain\"\nhost = \"auth\"\nat = \"1s\"\nfor = \"1s\"\n",
+        4,
+        8,
+        "drain fault drains the gateway",
+    );
+    bad(
+        "name = \"bad\"\n[[faults]]\nkind = \"crash\"\nhost = \"clients\"\nat = \"1s\"\nfor = \"1s\"\n",
+        4,
+        8,
+        "cannot target \"clients\"",
+    );
+    bad(
+        "name = \"bad\"\n[[users]]\nmisbehave = \"rude\"\n",
+        3,
+        13,
+        "misbehaviour",
+    );
 }

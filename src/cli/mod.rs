@@ -4,6 +4,7 @@
 //! Exit codes: 0 pass or reproduced, 1 a violation found, 2 bad usage or a
 //! bad scenario file.
 
+mod bench;
 mod list;
 mod run;
 mod sweep;
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Run one scenario with one seed and judge it.
     Run(run::RunArgs),
+    /// Measure speed and memory: the README's figures.
+    Bench(bench::BenchArgs),
     /// Run scenarios on many seeds in parallel (CI's command).
     Sweep(sweep::SweepArgs),
     /// List the scenarios in a directory with their descriptions.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::execute(args),
         Some(Command::List { dir }) => list::execute(dir),
         Some(Command::Sweep(args)) => sweep::execute(args),
+        Some(Command::Bench(args)) => bench::execute(args),
         None => {
             eprintln!(
                 "no command given: running the golden path ({}, seed {}).\n\

@@ -1,4 +1,5 @@
-//! `stagesim run SCENARIO [--seed N] [--json] [--trace FILE] [--bug NAME[=off]]... [--fixed]`
+//! `stagesim run SCENARIO [--seed N] [--json] [--trace FILE] [--report FILE.html]
+//! [--chrome-trace FILE.json] [--bug NAME[=off]]... [--fixed]`
 
 use std::path::PathBuf;
 
@@ -24,6 +25,13 @@ pub struct RunArgs {
     /// Write the full trace, one event per line, to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Write a self-contained HTML timeline of the run to FILE.html.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Write the run in the Trace Event Format to FILE.json (Perfetto,
+    /// chrome://tracing).
+    #[arg(long = "chrome-trace", value_name = "FILE.json")]
+    pub chrome_trace: Option<PathBuf>,
     /// Turn a known defect on (`NAME`) or off (`NAME=off`), overriding the
     /// scenario's [bugs] table. Repeatable.
     #[arg(long = "bug", value_name = "NAME[=on|off]")]
@@ -40,6 +48,8 @@ impl RunArgs {
             seed: crate::run::DEFAULT_SEED,
             json: false,
             trace: None,
+            report: None,
+            chrome_trace: None,
             bugs: Vec::new(),
             fixed: false,
         }
@@ -77,6 +87,16 @@ pub fn apply_bug_flags(
     Ok(flags)
 }
 
+/// Write an output file; a path that cannot be written is a usage error.
+fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageError> {
+    std::fs::write(path, text).map_err(|e| {
+        UsageError(format!(
+            "error: cannot write {what} to {}: {e}",
+            path.display()
+        ))
+    })
+}
+
 pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     let mut scenario = scenario::load(&args.scenario).map_err(|e| UsageError(e.render()))?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
@@ -87,12 +107,14 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     );
     let outcome = crate::run::run(&scenario, args.seed);
     if let Some(path) = &args.trace {
-        std::fs::write(path, outcome.trace.render()).map_err(|e| {
-            UsageError(format!(
-                "error: cannot write trace to {}: {e}",
-                path.display()
-            ))
-        })?;
+        write(path, "trace", &outcome.trace.render())?;
+    }
+    if let Some(path) = &args.report {
+        let page = report::html::render(&outcome, &scenario, &reproduce);
+        write(path, "report", &page)?;
+    }
+    if let Some(path) = &args.chrome_trace {
+        write(path, "Chrome trace", &report::chrome::render(&outcome, &scenario))?;
     }
     if args.json {
         super::out(&format!("{}\n", report::to_json(&outcome, &reproduce)));

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use user::run_user;
 
-use crate::scenario::{AgentName, Misbehave, Reconnect, TokenKind, TokenVia};
+use crate::scenario::{AgentName, Misbehave, Range, Reconnect, TokenKind, TokenVia};
 use crate::trace::Recorder;
 
 /// One user's part in the scenario, fixed before the run starts.
@@ -29,6 +29,8 @@ pub struct UserPlan {
     pub agent: AgentName,
     pub reconnect: Reconnect,
     pub misbehave: Misbehave,
+    /// Pause between an answer and the next message.
+    pub think: Range<Duration>,
 }
 
 /// What every user on a host shares: the run's seed and the recorder.

@@ -3,11 +3,13 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use rand::RngExt;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::{ClientEnv, UserPlan};
@@ -49,7 +51,7 @@ pub async fn run(
     conn: u32,
     answered: &mut u32,
     misbehaved: &mut bool,
-    _rng: &mut StdRng,
+    rng: &mut StdRng,
 ) -> SessionEnd {
     let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
     let retry = |why: String| SessionEnd::Retry {
@@ -90,7 +92,7 @@ pub async fn run(
             );
         }
     }
-    let config = WebSocketConfig::default();
+    let config = net::ws_config();
     let upgrade = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
     let ws = match tokio::time::timeout(UPGRADE_TIMEOUT, upgrade).await {
         Ok(Ok((ws, resp))) => {
@@ -129,7 +131,25 @@ pub async fn run(
     // The message in flight, if any, and whether the idle ping went out.
     let mut pending: Option<String> = None;
     let mut pinged = false;
+    // When the user, thinking after an answer, will send its next message.
+    let mut next_send_at: Option<Instant> = None;
     loop {
+        if let Some(at) = next_send_at
+            && established
+            && pending.is_none()
+        {
+            // Thinking: only a server frame interrupts (a close, say).
+            match tokio::time::timeout_at(at, stream.next()).await {
+                Err(_) => next_send_at = None,
+                Ok(frame) => {
+                    if let Some(end) = on_idle_frame(plan, env, conn, frame, established, *answered)
+                    {
+                        return end;
+                    }
+                }
+            }
+            continue;
+        }
         // Once per user, right after being let in: the scenario's invalid
         // frame. Nothing else is sent until the gateway has reacted to it.
         if established && pending.is_none() && !*misbehaved && !plan.misbehave.is_none() {
@@ -229,6 +249,10 @@ pub async fn run(
                 if terminal {
                     pending = None;
                     *answered += 1;
+                    if !plan.think.is_zero() && *answered < plan.messages {
+                        let pause = rng.random_range(plan.think.min..=plan.think.max);
+                        next_send_at = Some(Instant::now() + pause);
+                    }
                 }
                 if kind == "error" && pending.as_deref() == Some(MISBEHAVIOUR) {
                     pending = None;
@@ -291,6 +315,48 @@ fn misbehaviour(plan: &UserPlan) -> (&'static str, String) {
             "typing_indicator",
             json!({"type": "typing_indicator", "user": &*plan.name}).to_string(),
         ),
+    }
+}
+
+/// A frame that arrived while the user was thinking: only a close or a lost
+/// transport matters (it ends the session); anything else is recorded.
+fn on_idle_frame(
+    plan: &UserPlan,
+    env: &ClientEnv,
+    conn: u32,
+    frame: Option<Result<Message, WsError>>,
+    established: bool,
+    answered: u32,
+) -> Option<SessionEnd> {
+    let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
+    match frame {
+        Some(Ok(Message::Text(text))) => {
+            record(Kind::Received {
+                conn,
+                event: parse_event(text.as_str()),
+            });
+            None
+        }
+        Some(Ok(Message::Close(frame))) => {
+            let (code, reason) = frame
+                .map(|f| (u16::from(f.code), f.reason.to_string()))
+                .unwrap_or((1005, String::new()));
+            record(closed(conn, code, &reason, false));
+            Some(after_close(code, established, answered >= plan.messages))
+        }
+        Some(Ok(_)) => None,
+        Some(Err(_)) | None => {
+            record(closed(
+                conn,
+                1006,
+                "connection lost without close frame",
+                false,
+            ));
+            Some(SessionEnd::Retry {
+                established,
+                why: "1006".into(),
+            })
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! object of `stagesim run` (DESIGN.md section 6). Derived from the trace
 //! and the oracle's verdict only.
 
+pub mod chrome;
+pub mod html;
 mod json;
 pub mod snapshot;
 mod summary;

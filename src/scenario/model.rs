@@ -59,3 +59,24 @@ pub struct Scenario {
 fn default_duration() -> Duration {
     Duration::from_secs(120)
 }
+
+impl Scenario {
+    /// A scenario named `name` with every key at its default, as a file
+    /// holding only `name = "..."` would give (for generated scenarios).
+    pub fn with_defaults(name: impl Into<String>) -> Self {
+        Scenario {
+            name: name.into(),
+            description: String::new(),
+            duration: default_duration(),
+            network: Network::default(),
+            load_balancer: LoadBalancer::default(),
+            auth: Auth::default(),
+            gateway: Gateway::default(),
+            agents: Agents::default(),
+            users: Vec::new(),
+            faults: Vec::new(),
+            bugs: Bugs::default(),
+            expect: Expect::default(),
+        }
+    }
+}

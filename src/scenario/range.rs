@@ -29,6 +29,13 @@ impl<T> Range<T> {
     }
 }
 
+impl Range<Duration> {
+    /// `["0s", "0s"]`: nothing to draw.
+    pub fn is_zero(&self) -> bool {
+        self.min.is_zero() && self.max.is_zero()
+    }
+}
+
 /// How one bound is read and written, and shown in the `min > max` message.
 /// Implemented for the two bound types scenario files use.
 trait Bound: Sized + PartialOrd {

@@ -36,6 +36,10 @@ pub struct UserGroup {
     /// (the default) sends only valid messages.
     #[serde(skip_serializing_if = "Misbehave::is_none")]
     pub misbehave: Misbehave,
+    /// Extension: how long a user pauses between an answer and its next
+    /// message, drawn per message from the seed. Default `["0s", "0s"]`.
+    #[serde(skip_serializing_if = "Range::is_zero")]
+    pub think: Range<Duration>,
 }
 
 impl Default for UserGroup {
@@ -49,6 +53,7 @@ impl Default for UserGroup {
             agent: AgentName::DataHelper,
             reconnect: Reconnect::default(),
             misbehave: Misbehave::None,
+            think: Range::new(Duration::ZERO, Duration::ZERO),
         }
     }
 }

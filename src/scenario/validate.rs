@@ -61,6 +61,21 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
             "must be greater than 0s",
         ));
     }
+    let tick = scenario.network.tick;
+    if tick < Duration::from_millis(1)
+        || tick > Duration::from_millis(100)
+        || tick.subsec_nanos() % 1_000_000 != 0
+    {
+        return Err(problem(
+            root().key("network").key("tick"),
+            Part::Value,
+            format!(
+                "`tick` is {}; expected whole milliseconds from \"1ms\" to \"100ms\"",
+                format_duration(tick)
+            ),
+            "between 1ms and 100ms",
+        ));
+    }
     check_headers(&scenario.load_balancer.strip_headers)?;
     at_least_one(
         scenario.gateway.max_connections,

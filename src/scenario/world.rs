@@ -18,12 +18,23 @@ use super::range::Range;
 pub struct Network {
     /// One-way latency of every link, drawn per message from the seed.
     pub latency: Range<Duration>,
+    /// Extension: simulated time per turmoil step, whole milliseconds from
+    /// 1ms to 100ms. Every host and link is stepped once per tick, so a
+    /// long soak runs faster with a coarser tick (timers and latencies are
+    /// then rounded up to it). Default 1ms.
+    #[serde(with = "duration::string", skip_serializing_if = "is_one_ms")]
+    pub tick: Duration,
+}
+
+fn is_one_ms(d: &Duration) -> bool {
+    *d == Duration::from_millis(1)
 }
 
 impl Default for Network {
     fn default() -> Self {
         Network {
             latency: Range::new(Duration::from_millis(1), Duration::from_millis(10)),
+            tick: Duration::from_millis(1),
         }
     }
 }

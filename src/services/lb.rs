@@ -25,6 +25,8 @@ use crate::trace::Recorder;
 
 /// How long the balancer waits for a gateway instance to accept.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Bytes buffered per direction of a spliced connection.
+const SPLICE_BUFFER: usize = 2 * 1024;
 /// How long it waits for the gateway's answer to the upgrade.
 const UPSTREAM_RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -135,7 +137,15 @@ impl LoadBalancer {
                 let mut client = TokioIo::new(client);
                 let mut gateway = TokioIo::new(gateway);
                 // Splice until either side closes; bytes are not inspected.
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut gateway).await;
+                // Small buffers: chat frames are a few hundred bytes, and
+                // tokio's default 8 KiB each way was a fifth of a user's memory.
+                let _ = tokio::io::copy_bidirectional_with_sizes(
+                    &mut client,
+                    &mut gateway,
+                    SPLICE_BUFFER,
+                    SPLICE_BUFFER,
+                )
+                .await;
             });
         }
         self.recorder.note(

@@ -26,8 +26,6 @@ pub use users::client_hosts;
 /// Simulated wall-clock start of every run: 2026-01-01T00:00:00Z. Fixed, so
 /// tokens minted in a run are the same bytes on every machine.
 pub const EPOCH_SECS: u64 = 1_767_225_600;
-/// One tick of simulated time.
-pub const TICK: Duration = Duration::from_millis(1);
 /// Room in each host's TCP buffers and accept backlog: a full backlog
 /// panics turmoil, and 10,000 users may arrive in one window.
 const TCP_CAPACITY: usize = 1 << 16;
@@ -38,7 +36,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
     builder
         .rng_seed(crate::seed::turmoil_seed(seed))
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
-        .tick_duration(TICK)
+        .tick_duration(scenario.network.tick)
         // The driver stops at the scenario's duration; turmoil's own limit
         // is set past it so that it never fails the run first.
         .simulation_duration(scenario.duration + Duration::from_secs(1))

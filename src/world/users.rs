@@ -42,6 +42,7 @@ pub fn plan(scenario: &Scenario, seed: u64) -> Vec<UserPlan> {
                 agent: g.agent,
                 reconnect: g.reconnect.clone(),
                 misbehave: g.misbehave,
+                think: g.think,
             });
         }
     }
