@@ -370,7 +370,9 @@ fn closed(conn: u32, code: u16, reason: &str, by_client: bool) -> Kind {
 }
 
 fn after_close(code: u16, established: bool, all_answered: bool) -> SessionEnd {
-    if all_answered {
+    // Done only if the user got in: a user with nothing (left) to send still
+    // owes the server a successful connection.
+    if all_answered && established {
         return SessionEnd::Done;
     }
     if is_transient(code) {
