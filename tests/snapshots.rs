@@ -1,5 +1,7 @@
 //! Snapshot tests: every scenario file under `scenarios/` (recursively), run
-//! at `stagesim::run::DEFAULT_SEED`, rendered by
+//! at `stagesim::run::DEFAULT_SEED` — or, for a regression scenario (one that
+//! lists `expect.violations`), at its first reproducing seed in 1..=50, so the
+//! failure itself is pinned — rendered by
 //! `stagesim::report::snapshot` and compared with `snapshots/<name>.snap`.
 //! `golden_path` and `header_stripping` also get the full cross-host trace
 //! (`snapshots/<name>.full_trace.snap`).
@@ -55,6 +57,8 @@ struct Rendered {
     /// `/` as `__` (`regressions__foo` for `scenarios/regressions/foo.toml`).
     name: String,
     description: String,
+    /// The seed the snapshot was taken at.
+    seed: u64,
     /// Summary block and per-user events.
     text: String,
     /// Summary block and the whole trace, for the `FULL_TRACE` scenarios.
@@ -76,7 +80,19 @@ fn render(path: &Path, root: &Path) -> Result<Rendered, String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("__");
-    let outcome = run::run(&scenario, DEFAULT_SEED);
+    let mut outcome = run::run(&scenario, DEFAULT_SEED);
+    if !scenario.expect.violations.is_empty() {
+        // Pin the failure itself: the first seed that reproduces it.
+        for seed in DEFAULT_SEED..=50 {
+            if seed != DEFAULT_SEED {
+                outcome = run::run(&scenario, seed);
+            }
+            if outcome.verdict == stagesim::oracle::Verdict::Reproduced {
+                break;
+            }
+        }
+    }
+    let seed = outcome.seed;
     let full_trace = FULL_TRACE
         .contains(&scenario.name.as_str())
         .then(|| snapshot::render_full_trace(&outcome));
@@ -84,6 +100,7 @@ fn render(path: &Path, root: &Path) -> Result<Rendered, String> {
         file,
         name,
         description: scenario.description.clone(),
+        seed,
         text: snapshot::render(&outcome),
         full_trace,
     })
@@ -121,9 +138,9 @@ fn render_all(files: &[PathBuf], root: &Path) -> Vec<Result<Rendered, String>> {
         .collect()
 }
 
-fn reproduce(file: &str) -> String {
+fn reproduce(file: &str, seed: u64) -> String {
     format!(
-        "cargo run --release -- run {file} --seed {DEFAULT_SEED} --trace target/{}.trace",
+        "cargo run --release -- run {file} --seed {seed} --trace target/{}.trace",
         Path::new(file)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -137,14 +154,11 @@ fn check(r: &Rendered, name: &str, text: &str) -> Result<(), String> {
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_description(format!(
-        "{} at seed {DEFAULT_SEED}: {}",
-        r.file, r.description
-    ));
+    settings.set_description(format!("{} at seed {}: {}", r.file, r.seed, r.description));
     settings.set_raw_info(&Content::Map(vec![
         ("scenario".into(), r.file.as_str().into()),
-        ("seed".into(), DEFAULT_SEED.into()),
-        ("reproduce".into(), reproduce(&r.file).into()),
+        ("seed".into(), r.seed.into()),
+        ("reproduce".into(), reproduce(&r.file, r.seed).into()),
     ]));
     settings.bind(|| {
         catch_unwind(AssertUnwindSafe(|| insta::assert_snapshot!(name, text)))
@@ -153,7 +167,7 @@ fn check(r: &Rendered, name: &str, text: &str) -> Result<(), String> {
 }
 
 #[test]
-fn every_scenario_file_at_its_default_seed() {
+fn every_scenario_file_at_its_default_or_first_reproducing_seed() {
     let root = manifest_dir().join("scenarios");
     let files = scenario_files(&root);
     assert!(
@@ -169,7 +183,7 @@ fn every_scenario_file_at_its_default_seed() {
                 let file = path.strip_prefix(manifest_dir()).unwrap_or(path).display();
                 failures.push(format!(
                     "{file} (seed {DEFAULT_SEED}): {e}\n  reproduce: {}",
-                    reproduce(&file.to_string())
+                    reproduce(&file.to_string(), DEFAULT_SEED)
                 ));
                 continue;
             }
@@ -181,9 +195,10 @@ fn every_scenario_file_at_its_default_seed() {
         for (name, text) in checks {
             if let Err(e) = check(&r, &name, text) {
                 failures.push(format!(
-                    "{} (seed {DEFAULT_SEED}): {e}\n  reproduce: {}",
+                    "{} (seed {}): {e}\n  reproduce: {}",
                     r.file,
-                    reproduce(&r.file)
+                    r.seed,
+                    reproduce(&r.file, r.seed)
                 ));
             }
         }

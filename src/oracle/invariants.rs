@@ -93,11 +93,29 @@ pub fn auth_policy(users: &Users, out: &mut Vec<Violation>) {
     }
 }
 
-/// Every message of every entitled user is answered (agent_completed or an
-/// error event) before the run ends.
+/// Every entitled user gets in, and every message of theirs is answered
+/// (agent_completed or an error event) before the run ends.
 pub fn liveness(users: &Users, end: Duration, out: &mut Vec<Violation>) {
     for (name, view) in users {
-        if !view.entitled || view.forfeits || view.messages == 0 {
+        if !view.entitled || view.forfeits {
+            continue;
+        }
+        let got_in = view
+            .conns
+            .values()
+            .any(|c| c.received.iter().any(|(_, e)| e.kind == "connection_established"));
+        if !got_in {
+            let (at, why) = match &view.finished {
+                Some((at, outcome)) => (*at, format!("user finished: {outcome}")),
+                None => (end, "still trying when the run ended".to_string()),
+            };
+            out.push(violation(
+                Invariant::Liveness,
+                name,
+                view,
+                at,
+                format!("never received connection_established; {why}"),
+            ));
             continue;
         }
         let answered: BTreeSet<&str> = view

@@ -93,7 +93,14 @@ impl Summary {
                     }
                 }
             }
-            let rejected_only = rejected.difference(&answered).count();
+            // Only the user's own messages count: an answer delivered to the
+            // wrong user (an isolation failure) answers nothing.
+            let answered: std::collections::BTreeSet<String> =
+                answered.intersection(&sent).cloned().collect();
+            let rejected_only = rejected
+                .intersection(&sent)
+                .filter(|m| !answered.contains(*m))
+                .count();
             s.messages.sent += sent.len() as u64;
             s.messages.answered += answered.len() as u64;
             s.messages.rejected += rejected_only as u64;
