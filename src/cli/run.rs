@@ -114,7 +114,11 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
         write(path, "report", &page)?;
     }
     if let Some(path) = &args.chrome_trace {
-        write(path, "Chrome trace", &report::chrome::render(&outcome, &scenario))?;
+        write(
+            path,
+            "Chrome trace",
+            &report::chrome::render(&outcome, &scenario),
+        )?;
     }
     if args.json {
         super::out(&format!("{}\n", report::to_json(&outcome, &reproduce)));

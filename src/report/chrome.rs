@@ -101,7 +101,11 @@ pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
         if let Some(seq) = m.seq {
             args["seq"] = json!(seq);
         }
-        let cat = if matches!(m.track, Track::User(_)) { "client" } else { "server" };
+        let cat = if matches!(m.track, Track::User(_)) {
+            "client"
+        } else {
+            "server"
+        };
         let name = match m.seq {
             Some(seq) => format!("{} seq={seq}", m.text),
             None => m.text.clone(),
@@ -109,7 +113,15 @@ pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
         push(
             &mut slices,
             Place::Track(m.track),
-            Slice { start: ts, end: ts + 2, name, cat, args, container: false, order: 0 },
+            Slice {
+                start: ts,
+                end: ts + 2,
+                name,
+                cat,
+                args,
+                container: false,
+                order: 0,
+            },
         );
     }
 
@@ -121,7 +133,10 @@ pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
                 .map(|(_, ts)| *ts)
         };
         let start = on_track(sp.start_event).unwrap_or(ms_us(sp.start));
-        let end = on_track(sp.end_event).map(|ts| ts + 2).unwrap_or(ms_us(sp.end)).max(start);
+        let end = on_track(sp.end_event)
+            .map(|ts| ts + 2)
+            .unwrap_or(ms_us(sp.end))
+            .max(start);
         let mut args = json!({ "class": sp.class });
         if let Some(u) = sp.user {
             args["user"] = json!(tl.users[u].name);
@@ -137,7 +152,15 @@ pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
         push(
             &mut slices,
             Place::Track(sp.track),
-            Slice { start, end, name: sp.text.clone(), cat, args, container: sp.container, order: 0 },
+            Slice {
+                start,
+                end,
+                name: sp.text.clone(),
+                cat,
+                args,
+                container: sp.container,
+                order: 0,
+            },
         );
     }
 
@@ -152,7 +175,15 @@ pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
         push(
             &mut slices,
             place,
-            Slice { start: ms_us(w.start), end: ms_us(w.end), name: w.text.clone(), cat, args, container: true, order: 0 },
+            Slice {
+                start: ms_us(w.start),
+                end: ms_us(w.end),
+                name: w.text.clone(),
+                cat,
+                args,
+                container: true,
+                order: 0,
+            },
         );
     }
 
@@ -273,12 +304,18 @@ fn host_pid(host: usize) -> u64 {
 /// ancestors.
 fn nest(list: &mut [Slice]) {
     list.sort_by(|a, b| {
-        (a.start, std::cmp::Reverse(a.end), std::cmp::Reverse(a.container), a.order).cmp(&(
-            b.start,
-            std::cmp::Reverse(b.end),
-            std::cmp::Reverse(b.container),
-            b.order,
-        ))
+        (
+            a.start,
+            std::cmp::Reverse(a.end),
+            std::cmp::Reverse(a.container),
+            a.order,
+        )
+            .cmp(&(
+                b.start,
+                std::cmp::Reverse(b.end),
+                std::cmp::Reverse(b.container),
+                b.order,
+            ))
     });
     let mut stack: Vec<usize> = Vec::new();
     for i in 0..list.len() {
@@ -312,10 +349,12 @@ fn allocate(tl: &Timeline, slices: &BTreeMap<Place, Vec<Slice>>) -> BTreeMap<Pla
             Place::Window(_) | Place::Track(Track::Sim) => SIM_PID,
             Place::Track(Track::Boot(h)) => host_pid(*h),
             Place::Track(Track::User(u)) => host_pid(tl.users[*u].host),
-            Place::Track(t @ (Track::Gateway(_) | Track::Lb(_) | Track::Auth(_))) => match t.lane(tl) {
-                Lane::Host(h) => host_pid(h),
-                _ => SIM_PID,
-            },
+            Place::Track(t @ (Track::Gateway(_) | Track::Lb(_) | Track::Auth(_))) => {
+                match t.lane(tl) {
+                    Lane::Host(h) => host_pid(h),
+                    _ => SIM_PID,
+                }
+            }
         };
         match place {
             Place::Track(Track::Sim | Track::Boot(_)) => {
@@ -347,18 +386,36 @@ fn allocate(tl: &Timeline, slices: &BTreeMap<Place, Vec<Slice>>) -> BTreeMap<Pla
 
 /// Process and thread names, in a fixed order.
 fn metadata(tl: &Timeline, threads: &BTreeMap<Place, (u64, u64)>, out: &mut Vec<Value>) {
-    let meta = |name: &str, pid: u64, tid: u64, args: Value| {
-        json!({ "ph": "M", "name": name, "pid": pid, "tid": tid, "args": args })
-    };
-    out.push(meta("process_name", SIM_PID, 0, json!({ "name": "sim (faults)" })));
-    out.push(meta("process_sort_index", SIM_PID, 0, json!({ "sort_index": 0 })));
+    let meta = |name: &str, pid: u64, tid: u64, args: Value| json!({ "ph": "M", "name": name, "pid": pid, "tid": tid, "args": args });
+    out.push(meta(
+        "process_name",
+        SIM_PID,
+        0,
+        json!({ "name": "sim (faults)" }),
+    ));
+    out.push(meta(
+        "process_sort_index",
+        SIM_PID,
+        0,
+        json!({ "sort_index": 0 }),
+    ));
     out.push(meta("thread_name", SIM_PID, 0, json!({ "name": "driver" })));
     for (h, host) in tl.hosts.iter().enumerate() {
         let pid = host_pid(h);
         out.push(meta("process_name", pid, 0, json!({ "name": host.name })));
-        out.push(meta("process_sort_index", pid, 0, json!({ "sort_index": pid })));
+        out.push(meta(
+            "process_sort_index",
+            pid,
+            0,
+            json!({ "sort_index": pid }),
+        ));
         if !host.clients {
-            out.push(meta("thread_name", pid, 0, json!({ "name": format!("{} (host)", host.name) })));
+            out.push(meta(
+                "thread_name",
+                pid,
+                0,
+                json!({ "name": format!("{} (host)", host.name) }),
+            ));
         }
     }
     let mut named: BTreeMap<(u64, u64), String> = BTreeMap::new();
@@ -375,6 +432,11 @@ fn metadata(tl: &Timeline, threads: &BTreeMap<Place, (u64, u64)>, out: &mut Vec<
     }
     for ((pid, tid), name) in named {
         out.push(meta("thread_name", pid, tid, json!({ "name": name })));
-        out.push(meta("thread_sort_index", pid, tid, json!({ "sort_index": tid })));
+        out.push(meta(
+            "thread_sort_index",
+            pid,
+            tid,
+            json!({ "sort_index": tid }),
+        ));
     }
 }

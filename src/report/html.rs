@@ -43,12 +43,12 @@ pub fn render(outcome: &Outcome, scenario: &Scenario, reproduce: &str) -> String
          <meta name=\"generator\" content=\"stagesim\">\n<title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n",
         escape(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<body data-rendered=\"no\" data-verdict=\"{}\">\n",
+        "<body data-rendered=\"no\" data-verdict=\"{}\">",
         outcome.verdict
     );
-    head(&mut page, outcome, scenario, reproduce, &tl);
+    head(&mut page, outcome, scenario, reproduce);
     controls(&mut page, &tl);
     page.push_str(
         "<main id=\"timeline\">\n<noscript><p class=\"noscript\">The timeline is drawn by \
@@ -67,7 +67,7 @@ pub fn render(outcome: &Outcome, scenario: &Scenario, reproduce: &str) -> String
     page
 }
 
-fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &str, tl: &Timeline) {
+fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &str) {
     let s = &outcome.summary;
     let verdict = outcome.verdict.as_str();
     let _ = write!(
@@ -77,11 +77,18 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
         verdict.to_uppercase()
     );
     if !scenario.description.is_empty() {
-        let _ = writeln!(page, "<p class=\"description\">{}</p>", escape(&scenario.description));
+        let _ = writeln!(
+            page,
+            "<p class=\"description\">{}</p>",
+            escape(&scenario.description)
+        );
     }
     page.push_str("<dl class=\"facts\">\n");
     let mut fact = |name: &str, id: &str, value: String| {
-        let _ = writeln!(page, "<div><dt>{name}</dt><dd id=\"{id}\">{value}</dd></div>");
+        let _ = writeln!(
+            page,
+            "<div><dt>{name}</dt><dd id=\"{id}\">{value}</dd></div>"
+        );
     };
     fact("scenario", "fact-scenario", escape(&outcome.scenario));
     fact("seed", "fact-seed", outcome.seed.to_string());
@@ -135,14 +142,20 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
         escape(reproduce)
     );
     if outcome.violations.is_empty() {
-        page.push_str("<p id=\"violations\" class=\"none\">No violation: every invariant held.</p>\n");
+        page.push_str(
+            "<p id=\"violations\" class=\"none\">No violation: every invariant held.</p>\n",
+        );
     } else {
         let _ = writeln!(
             page,
             "<table id=\"violations\">\n<caption>{} violation{}{}</caption>\n\
              <tr><th>invariant</th><th>at</th><th>user</th><th>host</th><th>what happened</th></tr>",
             outcome.violations.len(),
-            if outcome.violations.len() == 1 { "" } else { "s" },
+            if outcome.violations.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             if outcome.verdict == crate::oracle::Verdict::Reproduced {
                 " (expected by the scenario: reproduced)"
             } else {
@@ -163,7 +176,6 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
         }
         page.push_str("</table>\n");
     }
-    let _ = tl;
     page.push_str("</header>\n");
 }
 
@@ -223,6 +235,9 @@ mod tests {
     #[test]
     fn escapes() {
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-        assert_eq!(script_safe(r#"{"x":"</script>"}"#), r#"{"x":"\u003c/script>"}"#);
+        assert_eq!(
+            script_safe(r#"{"x":"</script>"}"#),
+            r#"{"x":"\u003c/script>"}"#
+        );
     }
 }

@@ -59,7 +59,10 @@ pub fn sample(tl: &Timeline) -> Vec<usize> {
     if n <= SAMPLE {
         return (0..n).collect();
     }
-    let mut chosen: Vec<usize> = (0..n).filter(|&u| tl.users[u].violated).take(SAMPLE / 2).collect();
+    let mut chosen: Vec<usize> = (0..n)
+        .filter(|&u| tl.users[u].violated)
+        .take(SAMPLE / 2)
+        .collect();
     let unusual = (0..n).filter(|&u| {
         let user = &tl.users[u];
         !user.violated
@@ -87,7 +90,11 @@ pub fn sample(tl: &Timeline) -> Vec<usize> {
 /// The page data of `tl`.
 pub fn to_json(tl: &Timeline) -> Value {
     let mut s = Strings::default();
-    let hosts: Vec<Value> = tl.hosts.iter().map(|h| json!([h.name, h.clients])).collect();
+    let hosts: Vec<Value> = tl
+        .hosts
+        .iter()
+        .map(|h| json!([h.name, h.clients]))
+        .collect();
     let users: Vec<Value> = tl
         .users
         .iter()
@@ -127,7 +134,12 @@ pub fn to_json(tl: &Timeline) -> Value {
     let mut user_spans: Vec<Vec<Value>> = vec![Vec::new(); tl.users.len()];
     for sp in &tl.spans {
         if let Track::User(u) = sp.track {
-            user_spans[u].push(json!([ms(sp.start), ms(sp.end), s.id(&sp.class), s.id(&sp.text)]));
+            user_spans[u].push(json!([
+                ms(sp.start),
+                ms(sp.end),
+                s.id(&sp.class),
+                s.id(&sp.text)
+            ]));
         }
     }
     let end_of = |track: Track| -> i64 {
@@ -154,7 +166,15 @@ pub fn to_json(tl: &Timeline) -> Value {
     let windows: Vec<Value> = tl
         .windows
         .iter()
-        .map(|w| json!([ms(w.start), ms(w.end), w.hosts, s.id(w.class), s.id(&w.text)]))
+        .map(|w| {
+            json!([
+                ms(w.start),
+                ms(w.end),
+                w.hosts,
+                s.id(w.class),
+                s.id(&w.text)
+            ])
+        })
         .collect();
     let flags: Vec<Value> = tl
         .flags

@@ -8,10 +8,10 @@
   var S = D.strs;
   var NS = "http://www.w3.org/2000/svg";
   var LABEL_W = 200, AXIS_H = 40, H_SIM = 30, H_HOST = 34, H_USER = 24;
-  var IDLE_MS = 1000;     // a quiet stretch longer than this is cut out
-  var BREAK_W = 30;       // width of a cut-out stretch
+  var IDLE_MS = 250;      // a quiet stretch longer than this is cut out
+  var BREAK_W = 26;       // width of a cut-out stretch
   var MAX_LANES = 200;    // user lanes drawn at once
-  var MIN_GAP = 12;       // px between distinct instants at the default zoom
+  var MIN_GAP = 16;       // px between distinct shown instants, at most, when fitting
 
   var users = D.users.map(function (u, i) {
     return {
@@ -25,7 +25,19 @@
       u.violated ? "violation" : "", u.entitled ? "entitled" : "not entitled"].join(" | ").toLowerCase();
   });
 
-  var state = { scale: 0, gap: MIN_GAP, fitted: false, shown: D.sample.slice(), query: "" };
+  // Windows in the fault row: each on the first row free at its start.
+  var winRow = [], rowEnds = [];
+  D.windows.forEach(function (w) {
+    var r = rowEnds.findIndex(function (end) { return end <= w[0]; });
+    if (r < 0) { r = rowEnds.length; rowEnds.push(0); }
+    rowEnds[r] = Math.max(w[1], w[0] + 1);
+    winRow.push(r);
+  });
+  H_SIM = Math.max(H_SIM, 11 + rowEnds.length * 13);
+
+  // `#filter=user-0042` in the address presets the filter (a link to one user).
+  var preset = /^#filter=(.*)$/.exec(location.hash);
+  var state = { scale: 0, gap: MIN_GAP, fitted: false, query: preset ? decodeURIComponent(preset[1]) : "" };
 
   function el(tag, attrs, parent) {
     var e = document.createElementNS(NS, tag);
@@ -73,12 +85,24 @@
     return { lanes: lanes, byHost: byHost, byUser: byUser, height: y };
   }
 
-  // The instants that matter for the shown lanes, and the x of each: a
-  // distinct instant gets at least `gap` px, time in between `scale` px/ms,
-  // and a quiet stretch over IDLE_MS a fixed BREAK_W.
-  function instants(L) {
+  // Every instant something happens anywhere in the run (any user, any
+  // host): a stretch with none for over IDLE_MS is idle and is cut out.
+  var busy = (function () {
     var set = new Set([0, D.end]);
-    function add(t) { set.add(t); }
+    D.sim.forEach(function (m) { set.add(m[0]); });
+    D.host_marks.forEach(function (m) { set.add(m[0]); });
+    D.user_marks.forEach(function (list) { list.forEach(function (m) { set.add(m[0]); }); });
+    D.user_spans.forEach(function (list) { list.forEach(function (s) { set.add(s[0]); set.add(s[1]); }); });
+    D.windows.forEach(function (w) { set.add(w[0]); set.add(w[1]); });
+    D.flags.forEach(function (f) { set.add(f[0]); });
+    return set;
+  })();
+  // The axis instants: every busy instant, and which of them are on the
+  // shown lanes. A shown instant gets at least `gap` px after the one
+  // before it, time in between `scale` px/ms, an idle stretch BREAK_W.
+  function instants(L) {
+    var shown = new Set([0, D.end]);
+    function add(t) { shown.add(t); }
     D.sim.forEach(function (m) { add(m[0]); });
     D.host_marks.forEach(function (m) { if (m[4] < 0 || m[4] in L.byUser) add(m[0]); });
     Object.keys(L.byUser).forEach(function (u) {
@@ -87,33 +111,36 @@
     });
     D.windows.forEach(function (w) { add(w[0]); add(w[1]); });
     D.flags.forEach(function (f) { add(f[0]); });
-    return Array.from(set).sort(function (a, b) { return a - b; });
+    var T = Array.from(busy).sort(function (a, b) { return a - b; });
+    return { T: T, shown: T.map(function (t) { return shown.has(t); }) };
   }
-  function widthOf(T, scale, gap) {
+  function step(I, i, scale, gap) {
+    var dt = I.T[i] - I.T[i - 1];
+    if (dt > IDLE_MS) return BREAK_W;
+    return I.shown[i] ? Math.max(dt * scale, gap) : dt * scale;
+  }
+  function widthOf(I, scale, gap) {
     var w = 0;
-    for (var i = 1; i < T.length; i++) {
-      var dt = T[i] - T[i - 1];
-      w += dt > IDLE_MS ? BREAK_W : Math.max(dt * scale, gap);
-    }
+    for (var i = 1; i < I.T.length; i++) w += step(I, i, scale, gap);
     return w;
   }
-  function fit(T, avail) {
-    var gap = MIN_GAP;
-    if (widthOf(T, 0, gap) > avail * 0.6) gap = Math.max(1, (avail * 0.6) / Math.max(1, T.length));
+  function fit(I, avail) {
+    // Distinct instants get up to 70% of the width, time the rest.
+    var gap = MIN_GAP, fixed = widthOf(I, 0, gap);
+    if (fixed > avail * 0.7) gap = Math.max(1, gap * avail * 0.7 / fixed);
     var lo = 0, hi = 5;
-    if (widthOf(T, hi, gap) <= avail) return { scale: hi, gap: gap };
+    if (widthOf(I, hi, gap) <= avail) return { scale: hi, gap: gap };
     for (var k = 0; k < 40; k++) {
       var mid = (lo + hi) / 2;
-      if (widthOf(T, mid, gap) <= avail) lo = mid; else hi = mid;
+      if (widthOf(I, mid, gap) <= avail) lo = mid; else hi = mid;
     }
     return { scale: lo, gap: gap };
   }
-  function axis(T, scale, gap) {
-    var X = [8], breaks = [];
+  function axis(I, scale, gap) {
+    var T = I.T, X = [8], breaks = [];
     for (var i = 1; i < T.length; i++) {
-      var dt = T[i] - T[i - 1], w;
-      if (dt > IDLE_MS) { w = BREAK_W; breaks.push([T[i - 1], T[i], X[i - 1], X[i - 1] + w]); }
-      else w = Math.max(dt * scale, gap);
+      var w = step(I, i, scale, gap);
+      if (T[i] - T[i - 1] > IDLE_MS) breaks.push([T[i - 1], T[i], X[i - 1], X[i - 1] + w]);
       X.push(X[i - 1] + w);
     }
     function x(t) {
@@ -138,19 +165,18 @@
   function render() {
     var m = match(state.query);
     var L = layout(m.list);
-    var T = instants(L);
+    var I = instants(L), T = I.T;
     if (!state.fitted) {
       var avail = Math.max(600, (scroller.clientWidth || 1200) - LABEL_W - 40);
-      var f = fit(T, avail);
+      var f = fit(I, avail);
       state.scale = f.scale; state.gap = f.gap; state.fitted = true;
     }
-    var A = axis(T, state.scale, state.gap), x = A.x, W = A.width, H = L.height;
+    var A = axis(I, state.scale, state.gap), x = A.x, W = A.width, H = L.height;
     [svgAxis, svgLabels, svgLanes].forEach(clear);
     svgAxis.setAttribute("width", W); svgAxis.setAttribute("height", AXIS_H);
     svgLabels.setAttribute("width", LABEL_W); svgLabels.setAttribute("height", H);
     svgLanes.setAttribute("width", W); svgLanes.setAttribute("height", H);
     corner.style.width = LABEL_W + "px"; corner.style.height = AXIS_H + "px";
-    corner.textContent = "";
     var counts = { arrows: 0, marks: 0, violations: 0 };
 
     // Definitions: arrowheads per colour, the zig-zag of cut-out time.
@@ -204,7 +230,6 @@
     // Shaded windows: faults, startups, header stripping.
     var gWin = el("g", {}, svgLanes);
     var sim = L.lanes[0];
-    var rows = 0;
     D.windows.forEach(function (w, wi) {
       var x0 = x(w[0]), x1 = Math.max(x(w[1]), x0 + 2), c = cls(w[3]), text = cls(w[4]);
       var tipText = text + "\n" + fmt(w[0]) + " .. " + fmt(w[1]);
@@ -215,14 +240,12 @@
           if (l) el("rect", { class: "win " + c, x: x0, y: l.y, width: x1 - x0, height: l.h, "data-tip": tipText }, gWin);
         });
       });
-      var row = (c === "fault" ? 0 : 1);
-      var by = sim.y + 3 + row * 13;
+      var by = sim.y + 3 + winRow[wi] * 13;
       el("rect", { class: "winbar " + c, x: x0, y: by, width: x1 - x0, height: 11, rx: 2, "data-tip": tipText, "data-window": wi }, gWin);
       if (x1 - x0 > 30) {
         var lt = el("text", { class: "winbar-label", x: x0 + 3, y: by + 9 }, gWin);
         lt.textContent = text.length * 5.5 > x1 - x0 ? text.slice(0, Math.max(1, Math.floor((x1 - x0) / 5.5) - 1)) + "…" : text;
       }
-      rows++;
     });
 
     // Activity of every user on host rows: a density band, and open
@@ -290,6 +313,7 @@
       el("line", { class: "tick " + c.replace(/^note ?/, ""), x1: px, x2: px, y1: l.y + 7, y2: l.y + l.h - 7, "data-tip": tipOf(m[0], who + cls(m[3])) }, gMark);
       counts.marks++;
     });
+    var flagged = new Set(D.flags.map(function (f) { return f[1] + f[2] + "@" + f[0]; }));
     Object.keys(L.byUser).forEach(function (u) {
       var l = L.byUser[u], mid = l.y + l.h / 2;
       D.user_marks[u].forEach(function (m) {
@@ -297,9 +321,12 @@
         var t = tipOf(m[0], cls(m[2]), m.length > 3 ? "  seq=" + m[3] : "");
         if (c.indexOf("close") === 0 || c.indexOf("rejected") === 0) {
           el("path", { class: "mark " + c, d: "M" + px + "," + (mid - 6) + "l5,6l-5,6l-5,-6z", "data-tip": t }, gMark);
-          var label = el("text", { class: "code-label " + c.split(" ").pop(), x: px + 6, y: mid - 3 }, gMark);
-          var code = /closed (\d+)/.exec(cls(m[2])) || /HTTP (\d+)/.exec(cls(m[2]));
-          label.textContent = code ? code[1] : "";
+          // The code, unless a violation marker sits on this very close.
+          if (!flagged.has("u" + u + "@" + m[0])) {
+            var label = el("text", { class: "code-label " + c.split(" ").pop(), x: px + 7, y: mid + 4 }, gMark);
+            var code = /closed (\d+)/.exec(cls(m[2])) || /HTTP (\d+)/.exec(cls(m[2]));
+            label.textContent = code ? code[1] : "";
+          }
         } else {
           el("circle", { class: "mark " + c, cx: px, cy: mid, r: c.indexOf("send") === 0 || c.indexOf("recv done") === 0 ? 3 : 2.2, "data-tip": t }, gMark);
         }
@@ -336,8 +363,9 @@
       var cy = l.y + l.h / 2;
       el("circle", { class: "violation-halo", cx: px, cy: cy, r: 10 }, g);
       el("circle", { class: "violation-marker", cx: px, cy: cy, r: 6 }, g);
-      var lab = el("text", { class: "violation-label", x: px + 12, y: cy - 6 }, g);
-      lab.textContent = f[3];
+      var lab = el("text", { class: "violation-label", x: px + 11, y: cy - 9 }, g);
+      var code = /closed (\d+)/.exec(f[6]);
+      lab.textContent = f[3] + (code ? " (" + code[1] + ")" : "");
       markers.push(g);
       counts.violations++;
     });
@@ -348,31 +376,33 @@
     var pxPerMs = Math.max(1e-6, (W - A.breaks.length * BREAK_W) / Math.max(1, active));
     var steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 30000, 60000, 120000, 300000, 600000];
     var step = steps.find(function (s) { return s * pxPerMs >= 90; }) || 600000;
-    var lastX = -1e9;
-    function label(t, c) {
+    var placed = [];
+    function label(t) {
       var px = x(t);
-      if (px - lastX < 64) return;
-      lastX = px;
-      el("line", { class: "axis-tick", x1: px, x2: px, y1: AXIS_H - 8, y2: AXIS_H }, svgAxis);
-      var tx = el("text", { class: c || "axis-label", x: px + 2, y: AXIS_H - 11 }, svgAxis);
+      if (placed.some(function (p) { return Math.abs(p - px) < 58; })) return;
+      placed.push(px);
+      el("line", { class: "axis-tick", x1: px, x2: px, y1: AXIS_H - 6, y2: AXIS_H }, svgAxis);
+      var tx = el("text", { class: "axis-label", x: px + 2, y: AXIS_H - 6 }, svgAxis);
       tx.textContent = fmt(t);
     }
     var segs = [], from = T[0];
     A.breaks.forEach(function (b) { segs.push([from, b[0]]); from = b[1]; });
     segs.push([from, T[T.length - 1]]);
-    var events = [];
+    // Where a burst starts matters most, then instants, then round times.
+    segs.forEach(function (sg) { if (sg[1] > sg[0]) label(sg[0]); });
+    segs.forEach(function (sg) { label(sg[0]); });
     segs.forEach(function (sg) {
-      events.push(sg[0]);
-      for (var t = Math.ceil(sg[0] / step) * step; t < sg[1]; t += step) events.push(t);
+      for (var t = Math.ceil(sg[0] / step) * step; t < sg[1]; t += step) label(t);
     });
-    events.sort(function (a, b) { return a - b; }).forEach(function (t) { label(t); });
+    var lastBreak = -1e9;
     A.breaks.forEach(function (b) {
-      var tx = el("text", { class: "break-label", x: b[2] + 2, y: 12 }, svgAxis);
+      el("rect", { class: "break", x: b[2] + 2, y: 4, width: b[3] - b[2] - 4, height: AXIS_H - 22, "data-tip": "idle " + fmt(b[0]) + " .. " + fmt(b[1]) + ": " + fmtSpan(b[1] - b[0]) + " cut out" }, svgAxis);
+      if (b[2] < lastBreak) return;
+      var tx = el("text", { class: "break-label", x: b[2] + 1, y: 14 }, svgAxis);
       tx.textContent = "+" + fmtSpan(b[1] - b[0]);
-      el("rect", { class: "break", x: b[2] + 2, y: 16, width: b[3] - b[2] - 4, height: AXIS_H - 16, "data-tip": "idle " + fmtSpan(b[1] - b[0]) + " cut out" }, svgAxis);
+      lastBreak = b[2] + tx.textContent.length * 6 + 10;
     });
-    var cap = el("text", { class: "axis-label", x: 8, y: 12 }, svgAxis);
-    cap.textContent = "simulated time";
+    corner.textContent = "simulated time \u2192";
 
     var status = document.getElementById("lane-status");
     status.textContent = m.sampled
@@ -400,18 +430,25 @@
     scroller.scrollLeft = Math.max(0, cx + LABEL_W - scroller.clientWidth / 2);
     scroller.scrollTop = Math.max(0, cy + AXIS_H - scroller.clientHeight / 2);
     g.classList.add("focus");
+    var r = g.getBoundingClientRect(), v = scroller.getBoundingClientRect();
+    var inView = r.left >= v.left + LABEL_W - 12 && r.right <= v.right + 12 && r.top >= v.top + AXIS_H - 12 && r.bottom <= v.bottom + 12;
+    document.body.setAttribute("data-focus", g.id);
+    document.body.setAttribute("data-focus-in-view", inView ? "yes" : "no");
+  }
+  function remember() {
+    try { history.replaceState(null, "", state.query ? "#filter=" + encodeURIComponent(state.query) : location.pathname); } catch (e) { /* file: URLs may refuse */ }
   }
   function setQuery(q) {
-    var input = document.getElementById("filter");
-    input.value = q;
+    document.getElementById("filter").value = q;
     state.query = q;
+    remember();
     draw();
   }
 
   var timer = null;
   document.getElementById("filter").addEventListener("input", function (e) {
     clearTimeout(timer);
-    timer = setTimeout(function () { state.query = e.target.value; draw(); }, 120);
+    timer = setTimeout(function () { state.query = e.target.value; state.fitted = false; remember(); draw(); }, 120);
   });
   function rezoom(k) {
     var cx = scroller.scrollLeft + scroller.clientWidth / 2;
@@ -439,6 +476,7 @@
     tip.style.left = left + "px"; tip.style.top = top + "px";
   });
 
+  document.getElementById("filter").value = state.query;
   draw();
   if (D.flags.length) focus(0);
 })();

@@ -1,0 +1,207 @@
+//! What users saw: connections, runs, backoffs, and the ends of messages
+//! that arrive at a browser.
+
+use std::time::Duration;
+
+use super::builder::{At, Builder, Pending};
+use super::text::{client_class, client_text};
+use super::{Track, code_class, http_class};
+use crate::trace::{Event, Incoming, Kind};
+
+impl Builder {
+    pub(super) fn client(&mut self, i: usize, e: &Event, u: usize) {
+        let at = e.at;
+        let me = Track::User(u);
+        let (text, seq) = client_text(&e.kind, &self.users[u].name);
+        let class = client_class(&e.kind);
+        match &e.kind {
+            Kind::Connecting { conn, .. } => {
+                // A new attempt: whatever the last one left pending is moot.
+                let now = self.now(at);
+                self.cut_runs(u, now);
+                self.end_conn(u, now, "conn lost", "superseded".to_string());
+                let p = &mut self.pending[u];
+                *p = Pending {
+                    gateway: p.gateway,
+                    ..Pending::default()
+                };
+                p.connect = Some((at, *conn));
+                p.conn = Some((*conn, (at, Some(i))));
+            }
+            Kind::ConnectFailed { conn, reason } => {
+                self.end_conn(
+                    u,
+                    (at, Some(i)),
+                    "conn lost",
+                    format!("c{conn}: connect failed: {reason}"),
+                );
+            }
+            Kind::HttpRejected { conn, status } => {
+                self.users[u].http.push(*status);
+                if let Some((sent, req, s)) = self.pending[u].lb_answer.take()
+                    && s == *status
+                {
+                    self.arrow(
+                        (sent, Track::Lb(req)),
+                        (at, me),
+                        u,
+                        format!("http {}", http_class(*status)),
+                        format!("HTTP {status}"),
+                    );
+                }
+                self.end_conn(
+                    u,
+                    (at, Some(i)),
+                    &format!("conn {}", http_class(*status)),
+                    format!("c{conn}: upgrade refused, HTTP {status}"),
+                );
+            }
+            Kind::Opened { .. } => {
+                if let Some((sent, req, 101)) = self.pending[u].lb_answer.take() {
+                    self.arrow(
+                        (sent, Track::Lb(req)),
+                        (at, me),
+                        u,
+                        "http ok",
+                        "101 Switching Protocols",
+                    );
+                }
+            }
+            Kind::Sent { frame, .. } => {
+                let p = &mut self.pending[u];
+                match (&*frame.kind, &frame.message_id) {
+                    ("user_message", Some(m)) => p.sends.push((at, m.clone())),
+                    _ => p.other_send = Some((at, frame.kind.clone())),
+                }
+            }
+            Kind::Received { event, .. } => self.received(u, at, event),
+            Kind::Closed {
+                conn,
+                code,
+                reason,
+                by_client,
+            } => {
+                self.users[u].codes.push(*code);
+                let class = format!("c{code} {}", code_class(*code));
+                // The server's close frame, or its echo of the user's.
+                if let Some((sent, gc, c)) = self.pending[u].gateway_close.take()
+                    && c == *code
+                {
+                    let text = if *by_client {
+                        format!("close {code} (echo)")
+                    } else {
+                        format!("close {code}")
+                    };
+                    self.arrow(
+                        (sent, Track::Gateway(gc)),
+                        (at, me),
+                        u,
+                        format!("close {class}"),
+                        text,
+                    );
+                }
+                self.cut_runs(u, (at, Some(i)));
+                let by = if *by_client { "client" } else { "server" };
+                let mut text = format!("c{conn}: closed {code} by {by}");
+                if !reason.is_empty() {
+                    text.push_str(": ");
+                    text.push_str(reason);
+                }
+                self.end_conn(u, (at, Some(i)), &format!("conn {class}"), text);
+            }
+            Kind::Backoff { delay } => {
+                self.span(
+                    (at, Some(i)),
+                    (at + *delay, None),
+                    me,
+                    Some(u),
+                    "backoff",
+                    format!("backoff {}ms", delay.as_millis()),
+                    false,
+                );
+            }
+            Kind::Finished { outcome } => {
+                self.users[u].outcome = Some(outcome.clone());
+                self.cut_runs(u, (at, Some(i)));
+                self.end_conn(
+                    u,
+                    (at, Some(i)),
+                    "conn open",
+                    "connection abandoned".to_string(),
+                );
+            }
+            _ => {}
+        }
+        self.mark(i, at, me, Some(u), class, text, seq);
+    }
+
+    pub(super) fn received(&mut self, u: usize, at: Duration, ev: &Incoming) {
+        let me = Track::User(u);
+        if ev.kind == "connection_established"
+            && let Some((sent, gc)) = self.pending[u].ready.take()
+        {
+            self.arrow(
+                (sent, Track::Gateway(gc)),
+                (at, me),
+                u,
+                "event",
+                "connection_established",
+            );
+        }
+        let Some(run) = &ev.run_id else { return };
+        let terminal = matches!(ev.kind.as_str(), "agent_completed" | "error");
+        let p = &mut self.pending[u];
+        if !p.runs.contains_key(run) {
+            let text = format!(
+                "run {run} {} {}",
+                ev.agent.as_deref().unwrap_or("?"),
+                ev.message_id.as_deref().unwrap_or("?")
+            );
+            let now = (at, Some(self.current));
+            p.runs.insert(run.clone(), (now, text));
+        }
+        if terminal && let Some((start, text)) = self.pending[u].runs.remove(run) {
+            let class = if ev.kind == "error" {
+                "run error"
+            } else {
+                "run"
+            };
+            let text = format!("{text}: {}", ev.kind);
+            let now = self.now(at);
+            self.span(start, now, me, Some(u), class, text.clone(), false);
+            if let Some((start, gc, text)) = self.gateway_runs.remove(run) {
+                let end = at.min(self.gateway_conns[gc].end);
+                self.span(
+                    start,
+                    (end, None),
+                    Track::Gateway(gc),
+                    Some(u),
+                    class,
+                    format!("{text}: {}", ev.kind),
+                    false,
+                );
+            }
+        }
+    }
+
+    /// Runs the user saw start but not finish, cut at `at`.
+    pub(super) fn cut_runs(&mut self, u: usize, at: At) {
+        for (_, (start, text)) in std::mem::take(&mut self.pending[u].runs) {
+            self.span(
+                start,
+                at,
+                Track::User(u),
+                Some(u),
+                "run cut",
+                format!("{text}: cut"),
+                false,
+            );
+        }
+    }
+
+    pub(super) fn end_conn(&mut self, u: usize, at: At, class: &str, text: String) {
+        if let Some((_, start)) = self.pending[u].conn.take() {
+            self.span(start, at, Track::User(u), Some(u), class, text, true);
+        }
+    }
+}
