@@ -21,6 +21,7 @@ pub struct Compression {
     pub users: usize,
     pub sim: Duration,
     pub wall: Duration,
+    pub verdict: crate::oracle::Verdict,
 }
 
 impl Compression {
@@ -32,17 +33,20 @@ impl Compression {
 pub fn compression(scenario: &Scenario, seed: u64, repeat: usize) -> Compression {
     let mut best = Duration::MAX;
     let mut sim = Duration::ZERO;
+    let mut verdict = crate::oracle::Verdict::Pass;
     for _ in 0..repeat.max(1) {
         let started = Instant::now();
         let outcome = crate::run::run(scenario, seed);
         best = best.min(started.elapsed());
         sim = outcome.trace.end;
+        verdict = outcome.verdict;
     }
     Compression {
         scenario: scenario.name.clone(),
         users: scenario.users.iter().map(|g| g.count as usize).sum(),
         sim,
         wall: best,
+        verdict,
     }
 }
 

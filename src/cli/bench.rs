@@ -71,6 +71,23 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         compressions.push(json!({"scenario": c.scenario, "users": c.users, "sim_s": c.sim.as_secs_f64(), "wall_s": c.wall.as_secs_f64(), "ratio": c.ratio()}));
     }
 
+    // The tick lever: turmoil steps every host and link once per tick, so
+    // the wall cost of a run is about ticks x hosts.
+    say("  golden_path with a coarser [network] tick:".into());
+    let mut ticks = Vec::new();
+    for ms in [2u64, 5, 10] {
+        let mut coarse = golden.clone();
+        coarse.network.tick = std::time::Duration::from_millis(ms);
+        let c = bench::compression(&coarse, 1, 3);
+        say(format!(
+            "    tick {ms:>2}ms  sim {:>6.1}s  wall {:>7.3}s  {:>8.0}x",
+            c.sim.as_secs_f64(),
+            c.wall.as_secs_f64(),
+            c.ratio()
+        ));
+        ticks.push(json!({"tick_ms": ms, "ratio": c.ratio(), "wall_s": c.wall.as_secs_f64()}));
+    }
+
     let seeds = if args.quick { 8 } else { 24 };
     let target = Target {
         path: golden_path.into(),
@@ -126,7 +143,7 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     if !args.quick {
         let soak = scenario::load(&args.soak).map_err(|e| UsageError(e.render()))?;
         let c = bench::compression(&soak, 1, 1);
-        let outcome_verdict = crate::run::run(&soak, 1).verdict;
+        let outcome_verdict = c.verdict;
         say(format!(
             "\nstaging soak ({}: {} users, tick {}ms)\n  sim {:.1}h  wall {:.1}s  {:.0}x  verdict {}",
             args.soak.display(),
@@ -143,6 +160,7 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         let doc = json!({
             "cores": cores,
             "compression": compressions,
+            "golden_path_by_tick": ticks,
             "throughput": {"seeds": t.runs, "one_job": t.one_job, "jobs": t.jobs, "many_jobs": t.many_jobs, "speedup": t.speedup()},
             "scale": points,
             "kib_per_connected_user": per_user_kib,
