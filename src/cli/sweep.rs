@@ -127,7 +127,7 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
             }
             None => {
                 let step = (total / 10).max(1);
-                if n as u64 % step == 0 || n as u64 == total {
+                if (n as u64).is_multiple_of(step) || n as u64 == total {
                     eprintln!("  {n}/{total} runs, {failed} failed");
                 }
             }

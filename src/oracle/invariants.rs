@@ -100,10 +100,11 @@ pub fn liveness(users: &Users, end: Duration, out: &mut Vec<Violation>) {
         if !view.entitled || view.forfeits {
             continue;
         }
-        let got_in = view
-            .conns
-            .values()
-            .any(|c| c.received.iter().any(|(_, e)| e.kind == "connection_established"));
+        let got_in = view.conns.values().any(|c| {
+            c.received
+                .iter()
+                .any(|(_, e)| e.kind == "connection_established")
+        });
         if !got_in {
             let (at, why) = match &view.finished {
                 Some((at, outcome)) => (*at, format!("user finished: {outcome}")),

@@ -10,5 +10,5 @@ mod summary;
 mod text;
 
 pub use json::to_json;
-pub use summary::{GroupSummary, Messages, Summary};
+pub use summary::{GroupSummary, Messages, Summary, format_counts};
 pub use text::to_text;

@@ -16,13 +16,12 @@
 //! one-line diff. Nothing is redacted: in a deterministic simulation a value
 //! that differs between runs is a bug to see, not noise to hide.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
+use super::format_counts;
 use crate::run::Outcome;
-use crate::scenario::TokenVia;
-use crate::trace::{Event, Incoming, Kind, Outgoing, Trace, format_time};
+use crate::trace::{Event, Incoming, Kind, Trace, describe, format_time, outgoing};
 
 /// Up to this many users, the per-user section shows every user.
 pub const ALL_USERS_UP_TO: usize = 10;
@@ -100,20 +99,9 @@ pub fn summary_block(outcome: &Outcome) -> String {
         "messages    sent {}, answered {}, rejected {}",
         s.messages.sent, s.messages.answered, s.messages.rejected
     );
-    let _ = writeln!(out, "close codes {}", counts(&s.close_codes));
+    let _ = writeln!(out, "close codes {}", format_counts(&s.close_codes));
     for (i, g) in &s.groups {
-        let _ = write!(
-            out,
-            "group {:<5} {} users, {}: close codes {}",
-            i + 1,
-            g.users,
-            g.token,
-            counts(&g.close_codes)
-        );
-        if !g.http_rejections.is_empty() {
-            let _ = write!(out, ", http {}", counts(&g.http_rejections));
-        }
-        let _ = writeln!(out, ", {} done", g.done);
+        let _ = writeln!(out, "group {:<5} {}", i + 1, g.describe());
     }
     if outcome.violations.is_empty() {
         let _ = writeln!(out, "violations  none");
@@ -135,14 +123,6 @@ pub fn summary_block(outcome: &Outcome) -> String {
 }
 
 /// `1000x20 1012x9`, or `none`.
-fn counts(m: &BTreeMap<u16, u64>) -> String {
-    if m.is_empty() {
-        return "none".into();
-    }
-    let parts: Vec<String> = m.iter().map(|(c, n)| format!("{c}x{n}")).collect();
-    parts.join(" ")
-}
-
 /// What `user` observed, one line per event: `time user dir what`, where
 /// `dir` is `->` for what the user sent, `<-` for what reached it, and `..`
 /// for the user's own steps (connecting, backing off, finishing). Server
@@ -163,70 +143,23 @@ pub fn user_lines(trace: &Trace, user: &str) -> String {
 /// The direction and text of one client-side event; `None` for kinds a
 /// client host never records.
 fn observed(e: &Event, user: &str) -> Option<(&'static str, String)> {
-    let line = match &e.kind {
-        Kind::UserDeclared {
-            group,
-            token,
-            via,
-            messages,
-            entitled,
-            misbehave,
-        } => {
-            let via: Vec<&str> = via.iter().map(TokenVia::as_str).collect();
-            let mut line = format!(
-                "declared group={} token={} via=[{}] messages={messages} entitled={}",
-                group + 1,
-                token.as_str(),
-                via.join(","),
-                if *entitled { "yes" } else { "no" }
-            );
-            if !misbehave.is_none() {
-                let _ = write!(line, " misbehave={misbehave}");
-            }
-            ("..", line)
-        }
-        Kind::Connecting { conn, attempt } => ("..", format!("c{conn} connect attempt={attempt}")),
-        Kind::ConnectFailed { conn, reason } => ("..", format!("c{conn} connect failed: {reason}")),
-        Kind::HttpRejected { conn, status } => ("<-", format!("c{conn} http {status}")),
-        Kind::Opened { conn, protocol } => match protocol {
-            Some(p) => ("<-", format!("c{conn} open protocol={p}")),
-            None => ("<-", format!("c{conn} open")),
-        },
-        Kind::Sent { conn, frame } => ("->", format!("c{conn} {}", sent(frame))),
-        Kind::Received { conn, event } => ("<-", format!("c{conn} {}", received(event, user))),
-        Kind::Closed {
-            conn,
-            code,
-            reason,
-            by_client,
-        } => {
-            let dir = if *by_client { "->" } else { "<-" };
-            let by = if *by_client { "client" } else { "server" };
-            let mut line = format!("c{conn} close {code} by {by}");
-            if !reason.is_empty() {
-                let _ = write!(line, ": {reason}");
-            }
-            (dir, line)
-        }
-        Kind::Backoff { delay } => ("..", format!("backoff {}ms", delay.as_millis())),
-        Kind::Finished { outcome } => ("..", format!("finished: {outcome}")),
+    let dir = match &e.kind {
         Kind::Fault { .. } | Kind::Note { .. } => return None,
+        // What reached the user, told relative to the user.
+        Kind::Received { conn, event } => {
+            return Some(("<-", format!("c{conn} {}", received(event, user))));
+        }
+        Kind::Sent { conn, frame } => return Some(("->", format!("c{conn} {}", outgoing(frame)))),
+        Kind::Closed {
+            by_client: true, ..
+        } => "->",
+        Kind::HttpRejected { .. } | Kind::Opened { .. } | Kind::Closed { .. } => "<-",
+        _ => "..",
     };
-    Some(line)
+    Some((dir, describe(&e.kind)))
 }
 
 /// A sent frame: its type and message id and agent, without its size.
-fn sent(f: &Outgoing) -> String {
-    let mut s = f.kind.clone();
-    if let Some(m) = &f.message_id {
-        let _ = write!(s, " msg={m}");
-    }
-    if let Some(a) = &f.agent {
-        let _ = write!(s, " agent={a}");
-    }
-    s
-}
-
 /// A received event's type and key fields. `user_id` is shown only when it
 /// is not the receiving user (`user_id=-` when absent), so an event that
 /// reached the wrong user stands out.

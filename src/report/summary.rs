@@ -37,6 +37,34 @@ pub struct Summary {
     pub messages: Messages,
 }
 
+/// `1000x20 1011x1`, or `none`.
+pub fn format_counts(m: &BTreeMap<u16, u64>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(c, n)| format!("{c}x{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl GroupSummary {
+    /// `6 users, valid via header: close codes 1000x6, http 503x2, 6 done`.
+    pub fn describe(&self) -> String {
+        let mut line = format!(
+            "{} users, {}: close codes {}",
+            self.users,
+            self.token,
+            format_counts(&self.close_codes)
+        );
+        if !self.http_rejections.is_empty() {
+            line.push_str(&format!(", http {}", format_counts(&self.http_rejections)));
+        }
+        line.push_str(&format!(", {} done", self.done));
+        line
+    }
+}
+
 impl Summary {
     pub fn of(trace: &Trace) -> Self {
         let mut s = Summary {
@@ -45,25 +73,23 @@ impl Summary {
             ..Summary::default()
         };
         for e in &trace.events {
-            match &e.kind {
-                Kind::UserDeclared {
-                    group, token, via, ..
-                } => {
-                    s.users += 1;
-                    let g = s.groups.entry(*group).or_default();
-                    g.users += 1;
-                    let via: Vec<&str> = via.iter().map(|v| v.as_str()).collect();
-                    g.token = format!(
-                        "{} via {}",
-                        token.as_str(),
-                        if via.is_empty() {
-                            "nothing".into()
-                        } else {
-                            via.join("+")
-                        }
-                    );
-                }
-                _ => {}
+            if let Kind::UserDeclared {
+                group, token, via, ..
+            } = &e.kind
+            {
+                s.users += 1;
+                let g = s.groups.entry(*group).or_default();
+                g.users += 1;
+                let via: Vec<&str> = via.iter().map(|v| v.as_str()).collect();
+                g.token = format!(
+                    "{} via {}",
+                    token.as_str(),
+                    if via.is_empty() {
+                        "nothing".into()
+                    } else {
+                        via.join("+")
+                    }
+                );
             }
         }
         let users = oracle::index(trace);

@@ -2,18 +2,9 @@
 
 use std::fmt::Write;
 
+use super::format_counts;
 use crate::run::Outcome;
 use crate::trace::format_time;
-
-fn codes(m: &std::collections::BTreeMap<u16, u64>) -> String {
-    if m.is_empty() {
-        return "none".into();
-    }
-    m.iter()
-        .map(|(c, n)| format!("{c}x{n}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Verdict, counts per group, every violation, and the line to reproduce.
 pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String {
@@ -38,20 +29,9 @@ pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String 
         "messages   sent {}, answered {}, rejected {}",
         s.messages.sent, s.messages.answered, s.messages.rejected
     );
-    let _ = writeln!(out, "close codes {}", codes(&s.close_codes));
+    let _ = writeln!(out, "close codes {}", format_counts(&s.close_codes));
     for (i, g) in &s.groups {
-        let mut line = format!(
-            "  group {}: {} users, {}: close codes {}",
-            i + 1,
-            g.users,
-            g.token,
-            codes(&g.close_codes)
-        );
-        if !g.http_rejections.is_empty() {
-            let _ = write!(line, ", http {}", codes(&g.http_rejections));
-        }
-        let _ = write!(line, ", {} done", g.done);
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "  group {}: {}", i + 1, g.describe());
     }
     if outcome.violations.is_empty() {
         let _ = writeln!(out, "violations none");

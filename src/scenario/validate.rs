@@ -64,7 +64,7 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
     let tick = scenario.network.tick;
     if tick < Duration::from_millis(1)
         || tick > Duration::from_millis(100)
-        || tick.subsec_nanos() % 1_000_000 != 0
+        || !tick.subsec_nanos().is_multiple_of(1_000_000)
     {
         return Err(problem(
             root().key("network").key("tick"),

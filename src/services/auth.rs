@@ -67,12 +67,7 @@ async fn handle(
     rng: Rc<RefCell<StdRng>>,
     req: Request<hyper::body::Incoming>,
 ) -> hyper::Response<Body> {
-    let user: Option<Rc<str>> = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split('/').next())
-        .map(Rc::from);
+    let user = http::request_id(req.headers()).and_then(http::request_user);
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/health/ready") => http::json(StatusCode::OK, json!({"ready": true})),
         (&Method::POST, "/v1/validate") => {

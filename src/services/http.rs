@@ -15,6 +15,22 @@ use turmoil::net::TcpStream;
 
 pub type Body = Full<Bytes>;
 
+/// The `x-request-id` a request carries (`user-0001/c2`: user and connection).
+pub fn request_id(headers: &hyper::HeaderMap) -> Option<&str> {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok())
+}
+
+/// The user a request id names, for the trace's user column: servers log
+/// which user a request belongs to the way real ones would, from the id the
+/// client sent, before (or without) authenticating it.
+pub fn request_user(request_id: &str) -> Option<std::rc::Rc<str>> {
+    request_id
+        .split('/')
+        .next()
+        .filter(|u| !u.is_empty())
+        .map(std::rc::Rc::from)
+}
+
 /// A response with a JSON body.
 pub fn json(status: StatusCode, value: serde_json::Value) -> Response<Body> {
     Response::builder()

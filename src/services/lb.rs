@@ -57,12 +57,7 @@ impl LoadBalancer {
     }
 
     async fn forward(self: Rc<Self>, mut req: Request<Incoming>) -> Response<Body> {
-        let user: Option<Rc<str>> = req
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split('/').next())
-            .map(Rc::from);
+        let user = http::request_id(req.headers()).and_then(http::request_user);
         let mut stripped = Vec::new();
         for name in &self.strip_headers {
             if let Ok(name) = HeaderName::from_bytes(name.as_bytes())

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-pub use render::{format_time, render_event};
+pub use render::{describe, format_time, outgoing, render_event};
 
 use crate::scenario::{Misbehave, TokenKind, TokenVia};
 

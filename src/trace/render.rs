@@ -84,7 +84,8 @@ pub fn describe(kind: &Kind) -> String {
     }
 }
 
-fn outgoing(f: &Outgoing) -> String {
+/// A sent frame: its type and key fields.
+pub fn outgoing(f: &Outgoing) -> String {
     let mut s = f.kind.clone();
     if let Some(m) = &f.message_id {
         let _ = write!(s, " msg={m}");

@@ -60,7 +60,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
 
     let auth = Rc::new(AuthService {
         startup: scenario.auth.startup,
-        latency: scenario.auth.latency.clone(),
+        latency: scenario.auth.latency,
         seed: crate::seed::derive(seed, "auth"),
         recorder: recorder.clone(),
         host: Rc::from(AUTH),

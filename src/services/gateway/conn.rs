@@ -26,6 +26,7 @@ use super::auth_client::{self, Verdict};
 use super::token::{Credentials, SUBPROTOCOL};
 use super::wire::{self, ClientFrame, ServerEvent};
 use super::{Boot, Gateway};
+use crate::services::http;
 use crate::services::pipeline::{OrchestratorFactory, RunOutput, RunRequest, supervisor_pick};
 
 /// The largest frame or message the gateway accepts (larger closes 1009).
@@ -107,6 +108,9 @@ impl Conn {
     }
 }
 
+/// What the upgrade request carried: its credentials and request id.
+type Upgrade = (Credentials, Option<String>);
+
 /// Why the connection must close before PROCESSING_READY: the code and reason.
 enum Refuse {
     Close(u16, String),
@@ -124,8 +128,10 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     };
 
     // CONNECTING: the upgrade. The callback sees the request headers once.
-    let seen: Rc<RefCell<Option<(Credentials, Option<String>)>>> = Rc::default();
+    let seen: Rc<RefCell<Option<Upgrade>>> = Rc::default();
     let seen_cb = seen.clone();
+    // tungstenite's callback signature returns its (large) ErrorResponse.
+    #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
         let creds = Credentials::from_headers(req.headers());
         if creds.offered_jwt_auth {
@@ -134,11 +140,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                 SUBPROTOCOL.parse().expect("static header"),
             );
         }
-        let request_id = req
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let request_id = http::request_id(req.headers()).map(str::to_string);
         *seen_cb.borrow_mut() = Some((creds, request_id));
         Ok(resp)
     };
@@ -152,10 +154,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         Err(_) => return conn.note("handshake timed out"),
     };
     let (creds, request_id) = seen.borrow_mut().take().unwrap_or_default();
-    conn.who = request_id
-        .as_deref()
-        .and_then(|r| r.split('/').next())
-        .map(Rc::from);
+    conn.who = request_id.as_deref().and_then(http::request_user);
     let request_id = request_id.unwrap_or_else(|| conn.id.clone());
     let (mut sink, mut stream) = ws.split();
     conn.state("ACCEPTED");
