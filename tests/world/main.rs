@@ -8,5 +8,6 @@ mod support;
 
 mod close_codes;
 mod determinism;
+mod faults;
 mod gateway;
 mod scenarios;

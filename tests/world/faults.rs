@@ -1,0 +1,67 @@
+//! The faults of DESIGN.md section 3 not covered by a shipped scenario:
+//! a crash (no goodbye) and a hold (delay, not loss).
+
+use std::time::Duration;
+
+use stagesim::trace::Kind;
+
+use crate::support::{self, reproduce};
+
+#[test]
+fn a_crashed_gateway_gives_1006_and_users_come_back() {
+    let rel = "tests/fixtures/worlds/gateway_crash.toml";
+    let seed = 1;
+    let outcome = support::run(rel, seed);
+    support::assert_pass(&outcome, rel);
+    let r = reproduce(rel, seed);
+    let lost: Vec<Duration> = outcome
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Closed { code: 1006, .. }))
+        .map(|e| e.at)
+        .collect();
+    assert!(!lost.is_empty(), "no 1006 after the crash; reproduce: {r}");
+    assert!(
+        lost.iter().all(|at| *at >= Duration::from_secs(10)),
+        "1006 before the crash; reproduce: {r}"
+    );
+    assert_eq!(
+        outcome.summary.messages.sent, outcome.summary.messages.answered,
+        "reproduce: {r}"
+    );
+}
+
+#[test]
+fn a_hold_delays_without_losing_anything() {
+    let rel = "tests/fixtures/worlds/hold_lb_gateway.toml";
+    let seed = 1;
+    let outcome = support::run(rel, seed);
+    support::assert_pass(&outcome, rel);
+    let r = reproduce(rel, seed);
+    // While lb <-> gateway is held (8s to 11s) nothing reaches a user...
+    let received_during = outcome.trace.events.iter().any(|e| {
+        matches!(e.kind, Kind::Received { .. })
+            && e.at > Duration::from_millis(8_050)
+            && e.at < Duration::from_secs(11)
+    });
+    assert!(
+        !received_during,
+        "a user received an event during the hold; reproduce: {r}"
+    );
+    // ...and afterwards everything arrives: only normal closes, all answered.
+    assert_eq!(
+        outcome
+            .summary
+            .close_codes
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![1000],
+        "reproduce: {r}"
+    );
+    assert_eq!(
+        outcome.summary.messages.sent, outcome.summary.messages.answered,
+        "reproduce: {r}"
+    );
+}
