@@ -11,7 +11,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
 use scraper::{Html, Selector};
 use serde_json::Value;
@@ -445,19 +444,6 @@ fn reports_are_deterministic() {
     assert_eq!(chrome::render(&a, &scenario), chrome::render(&b, &scenario));
 }
 
-fn stagesim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stagesim"))
-        .args(args)
-        .current_dir(support::path(""))
-        .output()
-        .expect("run the stagesim binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn the_run_command_writes_both_files_and_refuses_an_unwritable_path() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -466,7 +452,7 @@ fn the_run_command_writes_both_files_and_refuses_an_unwritable_path() {
     let page = dir.join("run.html");
     let trace = dir.join("run.json");
     let rel = "scenarios/regressions/unknown_type_crash.toml";
-    let (code, stdout, stderr) = stagesim(&[
+    let (code, stdout, stderr) = support::stagesim(&[
         "run",
         rel,
         "--seed",
@@ -497,7 +483,7 @@ fn the_run_command_writes_both_files_and_refuses_an_unwritable_path() {
 
     for flag in ["--report", "--chrome-trace"] {
         let missing = dir.join("no-such-dir").join("out");
-        let (code, _, stderr) = stagesim(&["run", rel, flag, missing.to_str().unwrap()]);
+        let (code, _, stderr) = support::stagesim(&["run", rel, flag, missing.to_str().unwrap()]);
         assert_eq!(
             code, 2,
             "{flag} to an unwritable path is bad usage: {stderr}"

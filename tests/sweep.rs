@@ -5,8 +5,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::process::Command;
-
 use stagesim::sweep::{self, RunRecord, Shard, Target};
 
 fn target(rel: &str) -> Target {
@@ -72,24 +70,11 @@ fn shards_cover_the_seed_range_exactly() {
     }
 }
 
-fn stagesim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stagesim"))
-        .args(args)
-        .current_dir(support::path(""))
-        .output()
-        .expect("run the stagesim binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_failing_seed_fails_the_sweep_with_its_reproduce_line_in_junit() {
     let junit = std::env::temp_dir().join(format!("stagesim-sweep-{}.xml", std::process::id()));
     let rel = "tests/fixtures/sweep/unexpected_1011.toml";
-    let (code, stdout, stderr) = stagesim(&[
+    let (code, stdout, stderr) = support::stagesim(&[
         "sweep",
         rel,
         "--seeds",
@@ -118,14 +103,14 @@ fn a_failing_seed_fails_the_sweep_with_its_reproduce_line_in_junit() {
 fn a_regression_that_reproduces_on_no_seed_fails_the_sweep() {
     // With every bug off, the regression scenario can no longer reproduce.
     let rel = "scenarios/regressions/unknown_type_crash.toml";
-    let (code, stdout, _) = stagesim(&["sweep", rel, "--seeds", "2", "--fixed", "--json"]);
+    let (code, stdout, _) = support::stagesim(&["sweep", rel, "--seeds", "2", "--fixed", "--json"]);
     assert_eq!(code, 1, "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
     assert_eq!(doc["failed"], 0);
     assert_eq!(doc["runs"], 2);
     assert_eq!(doc["regressions_not_reproduced"][0], rel);
     // And with the bug on, it reproduces and the sweep passes.
-    let (code, stdout, _) = stagesim(&["sweep", rel, "--seeds", "2", "--json"]);
+    let (code, stdout, _) = support::stagesim(&["sweep", rel, "--seeds", "2", "--json"]);
     assert_eq!(code, 0, "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
     assert_eq!(doc["reproduced"], 2);
@@ -148,7 +133,7 @@ fn bad_usage_exits_2() {
         vec!["sweep", "no/such/file.toml"],
         vec!["sweep"],
     ] {
-        let (code, _, stderr) = stagesim(&args);
+        let (code, _, stderr) = support::stagesim(&args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }

@@ -134,105 +134,102 @@ pub async fn run(
     // When the user, thinking after an answer, will send its next message.
     let mut next_send_at: Option<Instant> = None;
     loop {
-        if let Some(at) = next_send_at
-            && established
-            && pending.is_none()
-        {
+        let thinking = next_send_at.filter(|_| established && pending.is_none());
+        let frame = if let Some(at) = thinking {
             // Thinking: only a server frame interrupts (a close, say).
             match tokio::time::timeout_at(at, stream.next()).await {
-                Err(_) => next_send_at = None,
-                Ok(frame) => {
-                    if let Some(end) = on_idle_frame(plan, env, conn, frame, established, *answered)
-                    {
-                        return end;
-                    }
+                Err(_) => {
+                    next_send_at = None;
+                    continue;
                 }
+                Ok(frame) => frame,
             }
-            continue;
-        }
-        // Once per user, right after being let in: the scenario's invalid
-        // frame. Nothing else is sent until the gateway has reacted to it.
-        if established && pending.is_none() && !*misbehaved && !plan.misbehave.is_none() {
-            *misbehaved = true;
-            let (kind, text) = misbehaviour(plan);
-            record(Kind::Sent {
-                conn,
-                frame: Outgoing {
-                    kind: kind.into(),
-                    message_id: None,
-                    agent: None,
-                    bytes: text.len(),
-                },
-            });
-            let _ = sink.send(Message::text(text)).await;
-            pending = Some(MISBEHAVIOUR.into());
-            continue;
-        }
-        // Send the next message once established and nothing is in flight.
-        if established && pending.is_none() {
-            if *answered >= plan.messages {
-                return close_normally(plan, env, conn, &mut sink, &mut stream).await;
-            }
-            let message_id = format!("{}-m{}", plan.name, *answered + 1);
-            let text = json!({
-                "type": "user_message",
-                "message_id": message_id,
-                "agent": plan.agent.as_str(),
-                "text": format!("question {} from {}", *answered + 1, plan.name),
-            })
-            .to_string();
-            record(Kind::Sent {
-                conn,
-                frame: Outgoing {
-                    kind: "user_message".into(),
-                    message_id: Some(message_id.clone()),
-                    agent: Some(plan.agent.as_str().into()),
-                    bytes: text.len(),
-                },
-            });
-            if sink.send(Message::text(text)).await.is_err() {
-                record(closed(conn, 1006, "send failed", false));
-                return SessionEnd::Retry {
-                    established,
-                    why: "1006".into(),
-                };
-            }
-            pending = Some(message_id);
-        }
-        let wait = match (established, pinged) {
-            (false, _) => ESTABLISH_TIMEOUT,
-            (true, false) => IDLE_PING,
-            (true, true) => DEAD_AFTER,
-        };
-        let frame = match tokio::time::timeout(wait, stream.next()).await {
-            Err(_) if established && !pinged => {
-                let text = json!({"type": "ping"}).to_string();
+        } else {
+            // Once per user, right after being let in: the scenario's invalid
+            // frame. Nothing else is sent until the gateway has reacted to it.
+            if established && pending.is_none() && !*misbehaved && !plan.misbehave.is_none() {
+                *misbehaved = true;
+                let (kind, text) = misbehaviour(plan);
                 record(Kind::Sent {
                     conn,
                     frame: Outgoing {
-                        kind: "ping".into(),
+                        kind: kind.into(),
                         message_id: None,
                         agent: None,
                         bytes: text.len(),
                     },
                 });
                 let _ = sink.send(Message::text(text)).await;
-                pinged = true;
+                pending = Some(MISBEHAVIOUR.into());
                 continue;
             }
-            Err(_) => {
-                let reason = if established {
-                    "no answer to ping"
-                } else {
-                    "no connection_established"
-                };
-                record(closed(conn, 1006, reason, true));
-                return SessionEnd::Retry {
-                    established,
-                    why: format!("1006 {reason}"),
-                };
+            // Send the next message once established and nothing is in flight.
+            if established && pending.is_none() {
+                if *answered >= plan.messages {
+                    return close_normally(plan, env, conn, &mut sink, &mut stream).await;
+                }
+                let message_id = format!("{}-m{}", plan.name, *answered + 1);
+                let text = json!({
+                    "type": "user_message",
+                    "message_id": message_id,
+                    "agent": plan.agent.as_str(),
+                    "text": format!("question {} from {}", *answered + 1, plan.name),
+                })
+                .to_string();
+                record(Kind::Sent {
+                    conn,
+                    frame: Outgoing {
+                        kind: "user_message".into(),
+                        message_id: Some(message_id.clone()),
+                        agent: Some(plan.agent.as_str().into()),
+                        bytes: text.len(),
+                    },
+                });
+                if sink.send(Message::text(text)).await.is_err() {
+                    record(closed(conn, 1006, "send failed", false));
+                    return SessionEnd::Retry {
+                        established,
+                        why: "1006".into(),
+                    };
+                }
+                pending = Some(message_id);
             }
-            Ok(frame) => frame,
+            let wait = match (established, pinged) {
+                (false, _) => ESTABLISH_TIMEOUT,
+                (true, false) => IDLE_PING,
+                (true, true) => DEAD_AFTER,
+            };
+            let frame = match tokio::time::timeout(wait, stream.next()).await {
+                Err(_) if established && !pinged => {
+                    let text = json!({"type": "ping"}).to_string();
+                    record(Kind::Sent {
+                        conn,
+                        frame: Outgoing {
+                            kind: "ping".into(),
+                            message_id: None,
+                            agent: None,
+                            bytes: text.len(),
+                        },
+                    });
+                    let _ = sink.send(Message::text(text)).await;
+                    pinged = true;
+                    continue;
+                }
+                Err(_) => {
+                    let reason = if established {
+                        "no answer to ping"
+                    } else {
+                        "no connection_established"
+                    };
+                    record(closed(conn, 1006, reason, true));
+                    return SessionEnd::Retry {
+                        established,
+                        why: format!("1006 {reason}"),
+                    };
+                }
+                Ok(frame) => frame,
+            };
+            frame
         };
         pinged = false;
         match frame {
@@ -315,48 +312,6 @@ fn misbehaviour(plan: &UserPlan) -> (&'static str, String) {
             "typing_indicator",
             json!({"type": "typing_indicator", "user": &*plan.name}).to_string(),
         ),
-    }
-}
-
-/// A frame that arrived while the user was thinking: only a close or a lost
-/// transport matters (it ends the session); anything else is recorded.
-fn on_idle_frame(
-    plan: &UserPlan,
-    env: &ClientEnv,
-    conn: u32,
-    frame: Option<Result<Message, WsError>>,
-    established: bool,
-    answered: u32,
-) -> Option<SessionEnd> {
-    let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
-    match frame {
-        Some(Ok(Message::Text(text))) => {
-            record(Kind::Received {
-                conn,
-                event: parse_event(text.as_str()),
-            });
-            None
-        }
-        Some(Ok(Message::Close(frame))) => {
-            let (code, reason) = frame
-                .map(|f| (u16::from(f.code), f.reason.to_string()))
-                .unwrap_or((1005, String::new()));
-            record(closed(conn, code, &reason, false));
-            Some(after_close(code, established, answered >= plan.messages))
-        }
-        Some(Ok(_)) => None,
-        Some(Err(_)) | None => {
-            record(closed(
-                conn,
-                1006,
-                "connection lost without close frame",
-                false,
-            ));
-            Some(SessionEnd::Retry {
-                established,
-                why: "1006".into(),
-            })
-        }
     }
 }
 

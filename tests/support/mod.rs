@@ -28,6 +28,20 @@ pub fn run(rel: &str, seed: u64) -> Outcome {
     stagesim::run::run(&load(rel), seed)
 }
 
+/// Run the `stagesim` binary from the crate root: exit code, stdout, stderr.
+pub fn stagesim(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(args)
+        .current_dir(path(""))
+        .output()
+        .expect("run the stagesim binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Every scenario file under `scenarios/`, as crate-relative paths.
 pub fn scenario_files() -> Vec<String> {
     let mut out = Vec::new();

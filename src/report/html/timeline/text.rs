@@ -1,7 +1,7 @@
 //! The words on marks: a client event, short, with its `seq` apart.
 
 use super::{code_class, http_class};
-use crate::trace::{Incoming, Kind, Outgoing};
+use crate::trace::{Incoming, Kind, describe};
 
 /// The class of a client event's mark.
 pub(super) fn client_class(kind: &Kind) -> String {
@@ -27,51 +27,17 @@ pub(super) fn client_class(kind: &Kind) -> String {
     }
 }
 
-/// A client event's text, short, and its `seq` apart.
+/// A client event's text and its `seq` apart: the trace's own words
+/// (`describe`), except that a received event is told relative to the lane's
+/// user `me`, and shorter.
 pub(super) fn client_text(kind: &Kind, me: &str) -> (String, Option<u64>) {
     match kind {
-        Kind::Connecting { conn, attempt } => (format!("c{conn} connect, attempt {attempt}"), None),
-        Kind::ConnectFailed { conn, reason } => (format!("c{conn} connect failed: {reason}"), None),
-        Kind::HttpRejected { conn, status } => {
-            (format!("c{conn} upgrade refused: HTTP {status}"), None)
-        }
-        Kind::Opened { conn, protocol } => match protocol {
-            Some(p) => (format!("c{conn} open, protocol {p}"), None),
-            None => (format!("c{conn} open"), None),
-        },
-        Kind::Sent { conn, frame } => (format!("c{conn} -> {}", outgoing(frame)), None),
         Kind::Received { conn, event } => {
             (format!("c{conn} <- {}", incoming(event, me)), event.seq)
         }
-        Kind::Closed {
-            conn,
-            code,
-            reason,
-            by_client,
-        } => {
-            let by = if *by_client { "client" } else { "server" };
-            if reason.is_empty() {
-                (format!("c{conn} closed {code} by {by}"), None)
-            } else {
-                (format!("c{conn} closed {code} by {by}: {reason}"), None)
-            }
-        }
-        Kind::Backoff { delay } => (format!("backoff {}ms", delay.as_millis()), None),
-        Kind::Finished { outcome } => (format!("finished: {outcome}"), None),
         Kind::UserDeclared { .. } => ("declared".into(), None),
-        Kind::Fault { what } => (format!("fault {what}"), None),
-        Kind::Note { text } => (text.clone(), None),
+        other => (describe(other), None),
     }
-}
-
-fn outgoing(f: &Outgoing) -> String {
-    let mut s = f.kind.clone();
-    for v in [&f.message_id, &f.agent].into_iter().flatten() {
-        s.push(' ');
-        s.push_str(v);
-    }
-    s.push_str(&format!(" ({} bytes)", f.bytes));
-    s
 }
 
 /// The parts of a server event worth reading on a timeline: the run and
