@@ -199,7 +199,7 @@ pub async fn run(
                 (true, false) => IDLE_PING,
                 (true, true) => DEAD_AFTER,
             };
-            let frame = match tokio::time::timeout(wait, stream.next()).await {
+            match tokio::time::timeout(wait, stream.next()).await {
                 Err(_) if established && !pinged => {
                     let text = json!({"type": "ping"}).to_string();
                     record(Kind::Sent {
@@ -228,8 +228,7 @@ pub async fn run(
                     };
                 }
                 Ok(frame) => frame,
-            };
-            frame
+            }
         };
         pinged = false;
         match frame {
