@@ -16,6 +16,15 @@ use support::reproduce;
 
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=50;
 
+/// The components a 1011 reason may name.
+const COMPONENTS: [&str; 5] = [
+    "auth handler",
+    "auth client",
+    "message router",
+    "agent pipeline",
+    "event serialiser",
+];
+
 /// Bugs that depend on timing and so reproduce on some seeds only.
 const FLAKY: [&str; 3] = [
     "orchestrator_singleton",
@@ -56,6 +65,24 @@ fn check(bug: &str) {
                 "{rel} seed {seed}; reproduce: {}",
                 reproduce(&rel, seed)
             );
+            // DESIGN.md: a 1011 always carries a reason naming the component.
+            for v in outcome
+                .violations
+                .iter()
+                .filter(|v| v.invariant == Invariant::No1011)
+            {
+                let reason = v
+                    .detail
+                    .split_once("closed 1011: ")
+                    .map(|(_, r)| r)
+                    .unwrap_or("");
+                let component = reason.split_once(": ").map(|(c, _)| c).unwrap_or("");
+                assert!(
+                    COMPONENTS.contains(&component),
+                    "{rel} seed {seed}: 1011 reason {reason:?} does not name a component; reproduce: {}",
+                    reproduce(&rel, seed)
+                );
+            }
             reproduced.push(seed);
         }
         let after_fix = stagesim::run::run(&fixed, seed);

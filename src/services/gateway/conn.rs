@@ -239,7 +239,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                         Ok(ClientFrame::Unknown { kind }) if conn.gw.bugs.unknown_type_crash => {
                             // The defective router indexed its handler table
                             // with the client's type unchecked.
-                            let reason = format!("internal error: message router KeyError('{kind}')");
+                            let reason = format!("message router: KeyError('{kind}')");
                             return conn.close(&mut sink, &mut stream, 1011, &reason).await;
                         }
                         Ok(ClientFrame::Unknown { kind }) => {
@@ -272,7 +272,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                 None => match conn.boot.pipeline.factory_now() {
                                     Some(f) => f,
                                     None => {
-                                        let reason = "internal error: global orchestrator is None (read before initialisation finished)";
+                                        let reason = "message router: global orchestrator is None (read before initialisation finished)";
                                         return conn.close(&mut sink, &mut stream, 1011, reason).await;
                                     }
                                 },
@@ -322,10 +322,7 @@ fn shutdown_code(boot: &Boot) -> u16 {
 /// (`[bugs] auth_failure_closes_1011`).
 fn auth_refusal(conn: &Conn, reason: String) -> Refuse {
     if conn.gw.bugs.auth_failure_closes_1011 {
-        Refuse::Close(
-            1011,
-            format!("internal error: AuthenticationError({reason})"),
-        )
+        Refuse::Close(1011, format!("auth handler: AuthenticationError({reason})"))
     } else {
         Refuse::Close(1008, reason)
     }
@@ -397,9 +394,7 @@ async fn admit(
             } if bugs.no_auth_retry => {
                 return Err(Refuse::Close(
                     1011,
-                    format!(
-                        "internal error: auth client raised {last_error} on call {attempts} (no retry)"
-                    ),
+                    format!("auth client: {last_error} on call {attempts}, not retried"),
                 ));
             }
             Verdict::Unreachable {
