@@ -24,9 +24,11 @@ pub struct Outcome {
 /// Simulate `scenario` with `seed` and judge it.
 pub fn run(scenario: &Scenario, seed: u64) -> Outcome {
     let trace = world::simulate(scenario, seed);
-    let violations = oracle::check(&trace, &scenario.expect);
+    // One per-user index serves the oracle and the summary.
+    let users = oracle::index(&trace);
+    let violations = oracle::check_indexed(&users, &trace, &scenario.expect);
     let verdict = oracle::verdict(&violations, &scenario.expect);
-    let summary = Summary::of(&trace);
+    let summary = Summary::of(&trace, &users);
     let trace_hash = trace.hash();
     Outcome {
         scenario: scenario.name.clone(),

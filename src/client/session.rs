@@ -247,7 +247,8 @@ pub async fn run(
                     *answered += 1;
                     if !plan.think.is_zero() && *answered < plan.messages {
                         let pause = rng.random_range(plan.think.min..=plan.think.max);
-                        next_send_at = Some(Instant::now() + pause);
+                        // Simulated time: tokio's clock, paused and driven by turmoil.
+                        next_send_at = Some(tokio::time::Instant::now() + pause);
                     }
                 }
                 if kind == "error" && pending.as_deref() == Some(MISBEHAVIOUR) {

@@ -42,7 +42,10 @@ impl UserView {
 }
 
 /// Users by name (ordered, so violations come out in a fixed order).
-pub fn build(trace: &Trace) -> BTreeMap<Rc<str>, UserView> {
+pub type Users = BTreeMap<Rc<str>, UserView>;
+
+/// The per-user view of `trace`.
+pub fn build(trace: &Trace) -> Users {
     let mut users: BTreeMap<Rc<str>, UserView> = BTreeMap::new();
     for Event {
         at,

@@ -2,14 +2,11 @@
 //! the per-user view and appends what it finds; none stops at the first.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 use std::time::Duration;
 
 use super::Violation;
-use super::index::UserView;
+use super::index::{UserView, Users};
 use crate::scenario::Invariant;
-
-type Users = BTreeMap<Rc<str>, UserView>;
 
 /// How long a message may wait on an open connection with no sign of its
 /// run before it counts as silently dropped.

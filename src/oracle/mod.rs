@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
-pub use index::{UserView, build as index};
+pub use index::{UserView, Users, build as index};
 
 use crate::scenario::{Expect, Invariant};
 use crate::trace::Trace;
@@ -62,12 +62,17 @@ impl fmt::Display for Verdict {
 /// `accounting`, which would only restate that failure. Neither is
 /// suppressed for anyone else.
 pub fn check(trace: &Trace, expect: &Expect) -> Vec<Violation> {
-    let users = index::build(trace);
+    check_indexed(&index::build(trace), trace, expect)
+}
+
+/// [`check`] with the per-user index already built (a run builds it once
+/// for the oracle and the summary).
+pub fn check_indexed(users: &Users, trace: &Trace, expect: &Expect) -> Vec<Violation> {
     let mut causes = Vec::new();
-    invariants::no_1011(&users, &mut causes);
-    invariants::auth_policy(&users, &mut causes);
-    invariants::isolation(&users, &mut causes);
-    invariants::event_grammar(&users, &mut causes);
+    invariants::no_1011(users, &mut causes);
+    invariants::auth_policy(users, &mut causes);
+    invariants::isolation(users, &mut causes);
+    invariants::event_grammar(users, &mut causes);
     let explained: BTreeSet<Option<String>> = causes
         .iter()
         .filter(|v| {
@@ -80,9 +85,9 @@ pub fn check(trace: &Trace, expect: &Expect) -> Vec<Violation> {
         .collect();
     let mut effects = Vec::new();
     if expect.all_answered {
-        invariants::liveness(&users, trace.end, &mut effects);
+        invariants::liveness(users, trace.end, &mut effects);
     }
-    invariants::accounting(&users, trace.end, &mut effects);
+    invariants::accounting(users, trace.end, &mut effects);
     effects.retain(|v| !explained.contains(&v.user));
     let mut out = causes;
     out.extend(effects);

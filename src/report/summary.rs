@@ -66,7 +66,8 @@ impl GroupSummary {
 }
 
 impl Summary {
-    pub fn of(trace: &Trace) -> Self {
+    /// Counts over `trace`, whose per-user index the caller already built.
+    pub fn of(trace: &Trace, users: &oracle::Users) -> Self {
         let mut s = Summary {
             sim_ms: trace.end.as_millis() as u64,
             events: trace.events.len(),
@@ -92,7 +93,6 @@ impl Summary {
                 );
             }
         }
-        let users = oracle::index(trace);
         for view in users.values() {
             let g = s.groups.entry(view.group).or_default();
             if matches!(&view.finished, Some((_, o)) if o == "done") {
