@@ -280,7 +280,7 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
         .trace
         .events
         .iter()
-        .filter(|e| matches!(e.kind, stagesim::trace::Kind::Fault { .. }))
+        .filter(|e| matches!(e.kind, stagesim::trace::Kind::Fault(_)))
         .count();
     assert_eq!(
         instants

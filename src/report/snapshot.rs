@@ -144,7 +144,12 @@ pub fn user_lines(trace: &Trace, user: &str) -> String {
 /// client host never records.
 fn observed(e: &Event, user: &str) -> Option<(&'static str, String)> {
     let dir = match &e.kind {
-        Kind::Fault { .. } | Kind::Note { .. } => return None,
+        Kind::Fault(_)
+        | Kind::Lb(_)
+        | Kind::Gateway(_)
+        | Kind::Pipeline(_)
+        | Kind::Auth(_)
+        | Kind::Stopped { .. } => return None,
         // What reached the user, told relative to the user.
         Kind::Received { conn, event } => {
             return Some(("<-", format!("c{conn} {}", received(event, user))));

@@ -21,7 +21,7 @@ use super::http::{self, Body};
 use crate::net::AUTH_PORT;
 use crate::scenario::Range;
 use crate::tokens;
-use crate::trace::Recorder;
+use crate::trace::{AuthEvent, Kind, Recorder};
 
 /// What one auth instance needs; shared by its boots.
 pub struct AuthService {
@@ -35,6 +35,10 @@ pub struct AuthService {
 }
 
 impl AuthService {
+    fn log(&self, user: Option<&Rc<str>>, event: AuthEvent) {
+        self.recorder.record(&self.host, user, Kind::Auth(event));
+    }
+
     /// The host software: one boot of the service.
     pub async fn run(self: Rc<Self>) -> turmoil::Result {
         let boot = self.boots.get() + 1;
@@ -43,14 +47,15 @@ impl AuthService {
             self.seed,
             &format!("auth/boot{boot}"),
         )));
-        self.recorder.note(
-            &self.host,
+        self.log(
             None,
-            format!("auth booting (startup {}ms)", self.startup.as_millis()),
+            AuthEvent::Booting {
+                startup: self.startup,
+            },
         );
         tokio::time::sleep(self.startup).await;
         let listener = TcpListener::bind(("0.0.0.0", AUTH_PORT)).await?;
-        self.recorder.note(&self.host, None, "auth ready");
+        self.log(None, AuthEvent::Ready);
         loop {
             let (stream, _) = listener.accept().await?;
             let svc = self.clone();
@@ -81,29 +86,22 @@ async fn handle(
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .and_then(|v| v.get("token").and_then(|t| t.as_str()).map(str::to_string));
             let Some(token) = token else {
-                svc.recorder.note(
-                    &svc.host,
-                    user.as_ref(),
-                    "POST /v1/validate -> 400 no token in body",
-                );
+                svc.log(user.as_ref(), AuthEvent::NoToken);
                 return http::json(StatusCode::BAD_REQUEST, json!({"reason": "no_token"}));
             };
             let now = turmoil::since_epoch().unwrap_or_default();
             match tokens::verify(&token, now) {
                 Ok(user_id) => {
-                    svc.recorder.note(
-                        &svc.host,
+                    svc.log(
                         user.as_ref(),
-                        format!("POST /v1/validate -> 200 {user_id}"),
+                        AuthEvent::Validated {
+                            user: user_id.clone(),
+                        },
                     );
                     http::json(StatusCode::OK, json!({"user_id": user_id}))
                 }
                 Err(refusal) => {
-                    svc.recorder.note(
-                        &svc.host,
-                        user.as_ref(),
-                        format!("POST /v1/validate -> 401 {}", refusal.as_str()),
-                    );
+                    svc.log(user.as_ref(), AuthEvent::Refused { reason: refusal });
                     http::json(
                         StatusCode::UNAUTHORIZED,
                         json!({"reason": refusal.as_str()}),
@@ -112,8 +110,13 @@ async fn handle(
             }
         }
         (method, path) => {
-            svc.recorder
-                .note(&svc.host, user.as_ref(), format!("{method} {path} -> 404"));
+            svc.log(
+                user.as_ref(),
+                AuthEvent::NotFound {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                },
+            );
             http::json(StatusCode::NOT_FOUND, json!({"reason": "not_found"}))
         }
     }

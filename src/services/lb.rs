@@ -21,7 +21,7 @@ use turmoil::net::TcpListener;
 
 use super::http::{self, Body};
 use crate::net::{self, GATEWAY, GATEWAY_PORT, LB_PORT};
-use crate::trace::Recorder;
+use crate::trace::{Kind, LbEvent, Recorder};
 
 /// How long the balancer waits for a gateway instance to accept.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -66,20 +66,22 @@ impl LoadBalancer {
                 stripped.push(name.as_str().to_string());
             }
         }
-        let mut line = format!("{} {} -> gateway", req.method(), req.uri().path());
-        if !stripped.is_empty() {
-            line.push_str(&format!(" (stripped {})", stripped.join(",")));
-        }
-        self.recorder.note(&self.host, user.as_ref(), line);
+        let log = |event: LbEvent| {
+            self.recorder
+                .record(&self.host, user.as_ref(), Kind::Lb(event))
+        };
+        log(LbEvent::Forwarded {
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            stripped,
+        });
 
         let upstream = match net::connect(GATEWAY, GATEWAY_PORT, UPSTREAM_CONNECT_TIMEOUT).await {
             Ok(s) => s,
             Err(e) => {
-                self.recorder.note(
-                    &self.host,
-                    user.as_ref(),
-                    format!("503 no ready gateway instance ({})", net::reason(&e)),
-                );
+                log(LbEvent::NoGateway {
+                    reason: net::reason(&e),
+                });
                 return http::json(
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({"reason": "no_ready_gateway"}),
@@ -101,16 +103,13 @@ impl LoadBalancer {
         let mut resp = match tokio::time::timeout(UPSTREAM_RESPONSE_TIMEOUT, exchange).await {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {
-                self.recorder.note(
-                    &self.host,
-                    user.as_ref(),
-                    format!("502 upstream error: {e}"),
-                );
+                log(LbEvent::UpstreamError {
+                    error: e.to_string(),
+                });
                 return http::json(StatusCode::BAD_GATEWAY, json!({"reason": "upstream_error"}));
             }
             Err(_) => {
-                self.recorder
-                    .note(&self.host, user.as_ref(), "504 upstream timed out");
+                log(LbEvent::UpstreamTimeout);
                 return http::json(
                     StatusCode::GATEWAY_TIMEOUT,
                     json!({"reason": "upstream_timeout"}),
@@ -126,7 +125,7 @@ impl LoadBalancer {
             tokio::task::spawn_local(async move {
                 let (Ok(client), Ok(gateway)) = (client_upgrade.await, upstream_upgrade.await)
                 else {
-                    recorder.note(&host, user2.as_ref(), "upgrade failed on one side");
+                    recorder.record(&host, user2.as_ref(), Kind::Lb(LbEvent::SpliceFailed));
                     return;
                 };
                 let mut client = TokioIo::new(client);
@@ -143,11 +142,9 @@ impl LoadBalancer {
                 .await;
             });
         }
-        self.recorder.note(
-            &self.host,
-            user.as_ref(),
-            format!("{} from gateway", status.as_u16()),
-        );
+        log(LbEvent::Answered {
+            status: status.as_u16(),
+        });
         let (parts, _) = resp.into_parts();
         Response::from_parts(parts, Full::new(Bytes::new()))
     }

@@ -8,12 +8,18 @@
 //! plain `Vec`.
 
 mod render;
+mod server;
+mod server_text;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
 pub use render::{describe, format_time, outgoing, render_event};
+pub use server::{
+    AuthEvent, Component, ConnEvent, ConnId, ConnState, FaultEvent, GatewayEvent, LbEvent,
+    PipelineEvent, RequestId, RunId, TransportEnd,
+};
 
 use crate::scenario::{Misbehave, TokenKind, TokenVia};
 
@@ -31,9 +37,10 @@ pub struct Event {
     pub kind: Kind,
 }
 
-/// What happened. Client-side variants are what a browser would observe and
-/// are what the oracle judges; `Note` is a server log line, kept so a
-/// reviewer can follow one request across hosts.
+/// What happened. Client-side variants are what a browser observed; the
+/// server variants (`Lb`, `Gateway`, `Pipeline`, `Auth`) are what the
+/// backend did, and `Fault` what the driver did to the world. The oracle
+/// judges both sides; the report draws both.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     /// A user exists, with the token it holds and how it sends it (recorded
@@ -50,7 +57,16 @@ pub enum Kind {
         misbehave: Misbehave,
     },
     /// The driver applied or lifted a fault, or fixed a condition of the run.
-    Fault { what: String },
+    Fault(FaultEvent),
+    /// The user holds a new token: minted on arrival, or refreshed before a
+    /// reconnect because it had expired or was about to. `valid_until` is
+    /// the simulated time its `exp` falls at, for a correctly signed token
+    /// that has not expired yet; `None` for a token that is never valid.
+    TokenIssued {
+        token: TokenKind,
+        valid_until: Option<Duration>,
+        refreshed: bool,
+    },
     /// A user starts a connection attempt (`conn` counts per user from 1).
     Connecting { conn: u32, attempt: u32 },
     /// The TCP connect or the HTTP upgrade failed without a WebSocket.
@@ -77,8 +93,16 @@ pub enum Kind {
     /// The user stopped: `done` when every message was answered, otherwise
     /// why it gave up.
     Finished { outcome: String },
-    /// A server-side log line (lb, gateway, auth, pipeline).
-    Note { text: String },
+    /// The load balancer (host `lb`).
+    Lb(LbEvent),
+    /// The gateway host: its boots and each connection.
+    Gateway(GatewayEvent),
+    /// The agent pipeline inside the gateway.
+    Pipeline(PipelineEvent),
+    /// The auth service.
+    Auth(AuthEvent),
+    /// turmoil stopped the simulation with an error (host `sim`).
+    Stopped { reason: String },
 }
 
 /// A frame a user sent, as the user meant it.
@@ -174,11 +198,6 @@ impl Recorder {
             user: user.cloned(),
             kind,
         });
-    }
-
-    /// A server log line.
-    pub fn note(&self, host: &Rc<str>, user: Option<&Rc<str>>, text: impl Into<String>) {
-        self.record(host, user, Kind::Note { text: text.into() });
     }
 
     /// Take the events recorded so far.

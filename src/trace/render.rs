@@ -55,7 +55,25 @@ pub fn describe(kind: &Kind) -> String {
             }
             line
         }
-        Kind::Fault { what } => format!("fault {what}"),
+        Kind::Fault(f) => format!("fault {f}"),
+        Kind::TokenIssued {
+            token,
+            valid_until,
+            refreshed,
+        } => {
+            let verb = if *refreshed {
+                "token refreshed"
+            } else {
+                "token"
+            };
+            match valid_until {
+                Some(t) => format!(
+                    "{verb} {token} valid until {}",
+                    format_time(*t).trim_start()
+                ),
+                None => format!("{verb} {token}"),
+            }
+        }
         Kind::Connecting { conn, attempt } => format!("c{conn} connect attempt={attempt}"),
         Kind::ConnectFailed { conn, reason } => format!("c{conn} connect failed: {reason}"),
         Kind::HttpRejected { conn, status } => format!("c{conn} upgrade rejected http={status}"),
@@ -80,7 +98,11 @@ pub fn describe(kind: &Kind) -> String {
         }
         Kind::Backoff { delay } => format!("backoff {}ms", delay.as_millis()),
         Kind::Finished { outcome } => format!("finished: {outcome}"),
-        Kind::Note { text } => text.clone(),
+        Kind::Lb(e) => e.to_string(),
+        Kind::Gateway(e) => e.to_string(),
+        Kind::Pipeline(e) => e.to_string(),
+        Kind::Auth(e) => e.to_string(),
+        Kind::Stopped { reason } => format!("simulation stopped: {reason}"),
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::net::GATEWAY;
 use crate::scenario::{FaultKind, Scenario};
 use crate::services::gateway::Control;
-use crate::trace::{Kind, Recorder};
+use crate::trace::{FaultEvent, Kind, Recorder};
 
 #[derive(Debug, Clone)]
 enum Action {
@@ -137,9 +137,9 @@ impl Driver {
         }
     }
 
-    fn record(&self, at: Duration, what: String) {
+    fn record(&self, at: Duration, fault: FaultEvent) {
         self.recorder
-            .record_at(at, &self.host, None, Kind::Fault { what });
+            .record_at(at, &self.host, None, Kind::Fault(fault));
     }
 
     /// Apply every action due at the simulation's current time.
@@ -158,7 +158,7 @@ impl Driver {
                 still.push(h);
             } else {
                 sim.bounce(h.as_str());
-                self.record(now, format!("{h} restarted"));
+                self.record(now, FaultEvent::Restarted { host: h });
             }
         }
         self.waiting = still;
@@ -175,31 +175,27 @@ impl Driver {
         match action {
             Action::Partition(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.partition(x, y));
-                self.record(
-                    now,
-                    format!("partition {} <-> {}", a.join(","), b.join(",")),
-                );
+                self.record(now, FaultEvent::Partition { a, b });
             }
             Action::Repair(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.repair(x, y));
-                self.record(now, format!("repair {} <-> {}", a.join(","), b.join(",")));
+                self.record(now, FaultEvent::Repair { a, b });
             }
             Action::Hold(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.hold(x, y));
-                self.record(now, format!("hold {} <-> {}", a.join(","), b.join(",")));
+                self.record(now, FaultEvent::Hold { a, b });
             }
             Action::Release(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.release(x, y));
-                self.record(now, format!("release {} <-> {}", a.join(","), b.join(",")));
+                self.record(now, FaultEvent::Release { a, b });
             }
             Action::Crash(h) => {
                 sim.crash(h.as_str());
-                self.record(now, format!("crash {h}"));
+                self.record(now, FaultEvent::Crash { host: h });
             }
-            Action::Drain(h, code) => {
+            Action::Drain(host, code) => {
                 self.control.request_drain(code);
-                let why = if code == 1001 { "drain" } else { "restart" };
-                self.record(now, format!("{why} {h}: close connections with {code}"));
+                self.record(now, FaultEvent::Drain { host, code });
             }
             Action::Bounce(h) => self.waiting.push(h),
         }

@@ -19,7 +19,7 @@ use crate::scenario::{Scenario, TokenKind, TokenVia};
 use crate::services::auth::AuthService;
 use crate::services::gateway::{Control, Gateway};
 use crate::services::lb::LoadBalancer;
-use crate::trace::{Kind, Recorder, Trace};
+use crate::trace::{FaultEvent, Kind, Recorder, Trace};
 
 pub use users::client_hosts;
 
@@ -52,9 +52,9 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
             Duration::ZERO,
             &sim_host,
             None,
-            Kind::Fault {
-                what: format!("lb strips header {header} from every request"),
-            },
+            Kind::Fault(FaultEvent::StripHeader {
+                header: header.clone(),
+            }),
         );
     }
 
@@ -143,8 +143,8 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
                     sim.elapsed(),
                     &sim_host,
                     None,
-                    Kind::Note {
-                        text: format!("simulation stopped: {e}"),
+                    Kind::Stopped {
+                        reason: e.to_string(),
                     },
                 );
                 end = sim.elapsed();

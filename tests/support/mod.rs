@@ -3,11 +3,12 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use stagesim::run::Outcome;
 use stagesim::scenario::{self, Scenario};
-use stagesim::trace::{Event, Kind};
+use stagesim::trace::{ConnEvent, ConnId, Event, GatewayEvent, Kind};
 
 /// A path relative to the crate root.
 pub fn path(rel: &str) -> PathBuf {
@@ -82,19 +83,13 @@ pub fn assert_pass(outcome: &Outcome, rel: &str) {
     );
 }
 
-/// Server log lines (`Note`s) of one host, in order.
-pub fn notes<'a>(outcome: &'a Outcome, host: &str) -> Vec<&'a Event> {
-    outcome
-        .trace
-        .events
-        .iter()
-        .filter(|e| &*e.host == host && matches!(e.kind, Kind::Note { .. }))
-        .collect()
-}
-
-pub fn note_text(e: &Event) -> &str {
-    match &e.kind {
-        Kind::Note { text } => text,
-        _ => "",
+/// Each gateway connection's events, in order, by connection.
+pub fn gateway_conns(outcome: &Outcome) -> BTreeMap<ConnId, Vec<(&Event, &ConnEvent)>> {
+    let mut conns: BTreeMap<ConnId, Vec<(&Event, &ConnEvent)>> = BTreeMap::new();
+    for e in &outcome.trace.events {
+        if let Kind::Gateway(GatewayEvent::Conn { conn, event }) = &e.kind {
+            conns.entry(*conn).or_default().push((e, event));
+        }
     }
+    conns
 }

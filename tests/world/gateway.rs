@@ -4,35 +4,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use stagesim::trace::Kind;
+use stagesim::scenario::TokenVia;
+use stagesim::trace::{ConnEvent, ConnState, GatewayEvent, Kind, PipelineEvent};
 
-use crate::support::{self, note_text, notes, reproduce};
+use crate::support::{self, gateway_conns, reproduce};
 
-const STATES: [&str; 5] = [
-    "ACCEPTED",
-    "AUTHENTICATED",
-    "SERVICES_READY",
-    "PROCESSING_READY",
-    "CLOSED",
+/// The states after ACCEPTED, in the order the machine must walk them.
+const STATES: [ConnState; 4] = [
+    ConnState::Authenticated,
+    ConnState::ServicesReady,
+    ConnState::ProcessingReady,
+    ConnState::Closed,
 ];
-
-/// Gateway notes grouped by connection id (`g1.7 ...`), in order.
-fn by_connection(outcome: &stagesim::run::Outcome) -> BTreeMap<String, Vec<(Duration, String)>> {
-    let mut conns: BTreeMap<String, Vec<(Duration, String)>> = BTreeMap::new();
-    for e in notes(outcome, "gateway") {
-        let text = note_text(e);
-        if let Some((id, rest)) = text.split_once(' ')
-            && id.starts_with('g')
-            && id[1..].starts_with(|c: char| c.is_ascii_digit())
-        {
-            conns
-                .entry(id.to_string())
-                .or_default()
-                .push((e.at, rest.to_string()));
-        }
-    }
-    conns
-}
 
 #[test]
 fn every_connection_walks_the_state_machine_in_order() {
@@ -40,17 +23,25 @@ fn every_connection_walks_the_state_machine_in_order() {
     let seed = 1;
     let outcome = support::run(rel, seed);
     support::assert_pass(&outcome, rel);
-    let conns = by_connection(&outcome);
+    let conns = gateway_conns(&outcome);
     assert_eq!(
         conns.len(),
         20,
         "one connection per user; reproduce: {}",
         reproduce(rel, seed)
     );
-    for (id, lines) in &conns {
-        let states: Vec<&str> = lines
+    for (id, events) in &conns {
+        assert!(
+            matches!(events[0].1, ConnEvent::Accepted { request: Some(_) }),
+            "{id} starts ACCEPTED with its request id; reproduce: {}",
+            reproduce(rel, seed)
+        );
+        let states: Vec<ConnState> = events
             .iter()
-            .filter_map(|(_, l)| l.strip_prefix("state "))
+            .filter_map(|(_, e)| match e {
+                ConnEvent::State(s) => Some(*s),
+                _ => None,
+            })
             .collect();
         assert_eq!(states, STATES, "{id}; reproduce: {}", reproduce(rel, seed));
     }
@@ -63,23 +54,25 @@ fn connection_established_comes_only_after_processing_ready() {
     let outcome = support::run(rel, seed);
     support::assert_pass(&outcome, rel);
     // The pipeline takes 7s; connections accepted before then must wait.
-    let pipeline_ready = notes(&outcome, "gateway")
-        .into_iter()
-        .find(|e| note_text(e) == "pipeline ready")
+    let pipeline_ready = outcome
+        .trace
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, Kind::Pipeline(PipelineEvent::Ready)))
         .map(|e| e.at)
-        .expect("pipeline ready note");
+        .expect("pipeline ready event");
     assert_eq!(
         pipeline_ready,
         Duration::from_secs(7),
         "reproduce: {}",
         reproduce(rel, seed)
     );
-    let early = by_connection(&outcome)
+    let early = gateway_conns(&outcome)
         .values()
-        .filter(|lines| {
-            lines
+        .filter(|events| {
+            events
                 .iter()
-                .any(|(at, l)| l == "state ACCEPTED" && *at < pipeline_ready)
+                .any(|(e, c)| matches!(c, ConnEvent::Accepted { .. }) && e.at < pipeline_ready)
         })
         .count();
     assert!(
@@ -88,9 +81,11 @@ fn connection_established_comes_only_after_processing_ready() {
         reproduce(rel, seed)
     );
     let mut ready_at: BTreeMap<String, Duration> = BTreeMap::new();
-    for e in notes(&outcome, "gateway") {
-        if note_text(e).ends_with("state PROCESSING_READY") {
-            ready_at.insert(e.user.as_deref().unwrap_or("-").to_string(), e.at);
+    for events in gateway_conns(&outcome).values() {
+        for (e, c) in events {
+            if **c == ConnEvent::State(ConnState::ProcessingReady) {
+                ready_at.insert(e.user.as_deref().unwrap_or("-").to_string(), e.at);
+            }
         }
     }
     for e in &outcome.trace.events {
@@ -139,20 +134,18 @@ fn tokens_by_header_subprotocol_both_and_neither() {
         }
     }
     // When both are present and valid, the header wins.
-    let gw = notes(&outcome, "gateway");
+    let conns = gateway_conns(&outcome);
     for user in ["user-0005", "user-0006"] {
-        let accepted: Vec<&str> = gw
-            .iter()
-            .filter(|e| e.user.as_deref() == Some(user))
-            .map(|e| note_text(e))
-            .filter(|t| t.contains("accepted"))
+        let accepted: Vec<TokenVia> = conns
+            .values()
+            .flatten()
+            .filter(|(e, _)| e.user.as_deref() == Some(user))
+            .filter_map(|(_, c)| match c {
+                ConnEvent::TokenAccepted { via, .. } => Some(*via),
+                _ => None,
+            })
             .collect();
-        assert_eq!(accepted.len(), 1, "{user}; reproduce: {r}");
-        assert!(
-            accepted[0].contains("token via header"),
-            "{user}: {}; reproduce: {r}",
-            accepted[0]
-        );
+        assert_eq!(accepted, [TokenVia::Header], "{user}; reproduce: {r}");
     }
     let missing = outcome
         .trace
@@ -165,12 +158,14 @@ fn tokens_by_header_subprotocol_both_and_neither() {
 
 /// A connection whose auth calls failed and which then got in anyway.
 fn retried_then_admitted(outcome: &stagesim::run::Outcome) -> Option<String> {
-    by_connection(outcome).into_iter().find_map(|(id, lines)| {
-        let failed = lines
+    gateway_conns(outcome).into_iter().find_map(|(id, events)| {
+        let failed = events
             .iter()
-            .position(|(_, l)| l.starts_with("auth call 1 failed"))?;
-        let admitted = lines.iter().position(|(_, l)| l.contains("accepted for"))?;
-        (failed < admitted).then_some(id)
+            .position(|(_, c)| matches!(c, ConnEvent::AuthRetry { attempt: 1, .. }))?;
+        let admitted = events
+            .iter()
+            .position(|(_, c)| matches!(c, ConnEvent::TokenAccepted { .. }))?;
+        (failed < admitted).then(|| id.to_string())
     })
 }
 
@@ -186,9 +181,19 @@ fn auth_down_during_startup_is_retried_until_it_answers() {
         reproduce(rel, seed)
     );
     // Auth came up at 12s: nobody was admitted before.
-    let first_admission = notes(&outcome, "gateway")
-        .into_iter()
-        .find(|e| note_text(e).contains("accepted for"))
+    let first_admission = outcome
+        .trace
+        .events
+        .iter()
+        .find(|e| {
+            matches!(
+                &e.kind,
+                Kind::Gateway(GatewayEvent::Conn {
+                    event: ConnEvent::TokenAccepted { .. },
+                    ..
+                })
+            )
+        })
         .map(|e| e.at)
         .expect("someone was admitted");
     assert!(
@@ -223,9 +228,11 @@ fn a_gateway_restart_closes_with_1012_and_users_resend() {
         "reproduce: {r}"
     );
     assert!(
-        notes(&outcome, "lb")
+        outcome
+            .trace
+            .events
             .iter()
-            .any(|e| note_text(e).starts_with("503")),
+            .any(|e| matches!(&e.kind, Kind::Lb(lb) if lb.status() == Some(503))),
         "lb never said 503; reproduce: {r}"
     );
     assert_eq!(

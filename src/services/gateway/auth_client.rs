@@ -67,11 +67,13 @@ pub async fn validate(
     retries: u32,
     backoff: Duration,
     rng: &mut StdRng,
+    on_call: impl Fn(u32),
     on_retry: impl Fn(u32, &str, Duration),
 ) -> Verdict {
     let mut delay = backoff;
     let mut attempt = 1;
     loop {
+        on_call(attempt);
         match call_once(token, request_id).await {
             Ok(v) => return v,
             Err(e) if attempt > retries => {

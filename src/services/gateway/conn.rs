@@ -26,8 +26,14 @@ use super::auth_client::{self, Verdict};
 use super::token::{Credentials, SUBPROTOCOL};
 use super::wire::{self, ClientFrame, ServerEvent};
 use super::{Boot, Gateway};
+use crate::scenario::TokenVia;
 use crate::services::http;
-use crate::services::pipeline::{OrchestratorFactory, RunOutput, RunRequest, supervisor_pick};
+use crate::services::pipeline::{
+    OrchestratorFactory, RunContext, RunOutput, RunRequest, supervisor_pick,
+};
+use crate::trace::{
+    Component, ConnEvent, ConnId, ConnState, GatewayEvent, Kind, RequestId, RunId, TransportEnd,
+};
 
 /// The largest frame or message the gateway accepts (larger closes 1009).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -60,7 +66,7 @@ impl Drop for Active {
 struct Conn {
     gw: Rc<Gateway>,
     boot: Rc<Boot>,
-    id: String,
+    id: ConnId,
     /// The user column of trace notes: the request id's user before
     /// authentication, the authenticated user after.
     who: Option<Rc<str>>,
@@ -69,20 +75,57 @@ struct Conn {
 }
 
 impl Conn {
-    fn note(&self, text: impl Into<String>) {
-        self.gw.recorder.note(
-            &self.gw.host,
-            self.who.as_ref(),
-            format!("{} {}", self.id, text.into()),
-        );
+    fn log(&self, event: ConnEvent) {
+        let event = GatewayEvent::Conn {
+            conn: self.id,
+            event,
+        };
+        self.gw
+            .recorder
+            .record(&self.gw.host, self.who.as_ref(), Kind::Gateway(event));
     }
 
-    fn state(&self, state: &str) {
-        self.note(format!("state {state}"));
+    fn state(&self, state: ConnState) {
+        self.log(ConnEvent::State(state));
+    }
+
+    /// The transport ended without a close handshake.
+    fn lost(&self, end: TransportEnd) {
+        self.log(ConnEvent::Transport(end));
+        self.state(ConnState::Closed);
     }
 
     async fn close(&self, sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
-        self.note(format!("close {code} {reason}"));
+        self.close_blaming(sink, stream, code, None, reason).await;
+    }
+
+    /// A 1011: the reason starts with the component's name, as the close
+    /// frame the client reads does.
+    async fn crash(
+        &self,
+        sink: &mut Sink,
+        stream: &mut Stream,
+        component: Component,
+        detail: &str,
+    ) {
+        let reason = format!("{component}: {detail}");
+        self.close_blaming(sink, stream, 1011, Some(component), &reason)
+            .await;
+    }
+
+    async fn close_blaming(
+        &self,
+        sink: &mut Sink,
+        stream: &mut Stream,
+        code: u16,
+        component: Option<Component>,
+        reason: &str,
+    ) {
+        self.log(ConnEvent::Close {
+            code,
+            component,
+            reason: reason.to_string(),
+        });
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.to_string().into(),
@@ -93,33 +136,54 @@ impl Conn {
             while let Some(Ok(_)) = stream.next().await {}
         })
         .await;
-        self.state("CLOSED");
+        self.state(ConnState::Closed);
     }
 
     /// Stamp and send one event.
-    async fn send(&mut self, sink: &mut Sink, event: &ServerEvent) -> Result<(), String> {
+    async fn send(&mut self, sink: &mut Sink, event: &ServerEvent) -> Result<(), SendError> {
         let user = self.who.clone().unwrap_or_else(|| Rc::from("-"));
         self.seq += 1;
-        let text =
-            wire::render(event, &user, self.seq).map_err(|e| format!("event serialiser: {e}"))?;
+        let text = wire::render(event, &user, self.seq)
+            .map_err(|e| SendError::Serialise(e.to_string()))?;
         sink.send(Message::text(text))
             .await
-            .map_err(|e| format!("send: {e}"))
+            .map_err(|e| SendError::Transport(format!("send: {e}")))
+    }
+}
+
+/// Why an event did not go out.
+enum SendError {
+    /// The event serialiser failed: a defect, closed 1011.
+    Serialise(String),
+    /// The transport is gone.
+    Transport(String),
+}
+
+impl SendError {
+    fn text(self) -> String {
+        match self {
+            SendError::Serialise(e) | SendError::Transport(e) => e,
+        }
     }
 }
 
 /// What the upgrade request carried: its credentials and request id.
 type Upgrade = (Credentials, Option<String>);
 
-/// Why the connection must close before PROCESSING_READY: the code and reason.
+/// Why the connection must close before PROCESSING_READY: the code and
+/// reason, or a 1011 blaming a component.
 enum Refuse {
     Close(u16, String),
+    Crash(Component, String),
 }
 
 pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, id: u64) {
     let _active = Active::new(boot.clone());
     let mut conn = Conn {
-        id: format!("g{}.{id}", boot.number),
+        id: ConnId {
+            boot: boot.number,
+            n: id,
+        },
         gw,
         boot,
         who: None,
@@ -150,14 +214,19 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config));
     let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return conn.note(format!("handshake failed: {e}")),
-        Err(_) => return conn.note("handshake timed out"),
+        Ok(Err(e)) => {
+            return conn.log(ConnEvent::HandshakeFailed {
+                reason: e.to_string(),
+            });
+        }
+        Err(_) => return conn.log(ConnEvent::HandshakeTimedOut),
     };
     let (creds, request_id) = seen.borrow_mut().take().unwrap_or_default();
     conn.who = request_id.as_deref().and_then(http::request_user);
-    let request_id = request_id.unwrap_or_else(|| conn.id.clone());
+    let request = request_id.as_deref().and_then(RequestId::parse);
+    let request_id = request_id.unwrap_or_else(|| conn.id.to_string());
     let (mut sink, mut stream) = ws.split();
-    conn.state("ACCEPTED");
+    conn.log(ConnEvent::Accepted { request });
 
     let mut shutdown = conn.boot.shutdown.clone();
     let admitted = tokio::select! {
@@ -171,22 +240,27 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         Err(Refuse::Close(code, reason)) => {
             return conn.close(&mut sink, &mut stream, code, &reason).await;
         }
+        Err(Refuse::Crash(component, detail)) => {
+            return conn.crash(&mut sink, &mut stream, component, &detail).await;
+        }
     };
 
-    conn.state("PROCESSING_READY");
+    conn.state(ConnState::ProcessingReady);
     let established = ServerEvent::ConnectionEstablished {
-        connection_id: conn.id.clone(),
+        connection_id: conn.id.to_string(),
     };
     if let Err(e) = conn.send(&mut sink, &established).await {
-        conn.note(format!("lost before established: {e}"));
-        return;
+        return conn.log(ConnEvent::Transport(TransportEnd::LostBeforeEstablished(
+            e.text(),
+        )));
     }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let context = RunContext { conn: conn.id, tx };
     if conn.gw.bugs.shared_user_context {
         // The defective gateway kept one module-level context: the newest
         // connection's event channel replaces everyone's.
-        *conn.boot.shared_context.borrow_mut() = Some(tx.clone());
+        *conn.boot.shared_context.borrow_mut() = Some(context.clone());
     }
     // Dropping the set when the connection ends cancels its runs.
     let mut runs = JoinSet::new();
@@ -201,29 +275,25 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
             Some(output) = rx.recv() => {
                 let ev = match output {
                     RunOutput::Event(ev) => ev,
-                    RunOutput::Crash(reason) => return conn.close(&mut sink, &mut stream, 1011, &reason).await,
-                };
-                if let Err(e) = conn.send(&mut sink, &ServerEvent::Agent(ev)).await {
-                    if e.starts_with("event serialiser") {
-                        return conn.close(&mut sink, &mut stream, 1011, &e).await;
+                    RunOutput::Crash(detail) => {
+                        return conn.crash(&mut sink, &mut stream, Component::AgentPipeline, &detail).await;
                     }
-                    conn.note(format!("transport lost: {e}"));
-                    return conn.state("CLOSED");
+                };
+                match conn.send(&mut sink, &ServerEvent::Agent(ev)).await {
+                    Ok(()) => {}
+                    Err(SendError::Serialise(e)) => {
+                        return conn.crash(&mut sink, &mut stream, Component::EventSerialiser, &e).await;
+                    }
+                    Err(SendError::Transport(e)) => return conn.lost(TransportEnd::SendFailed(e)),
                 }
             }
             frame = stream.next() => {
                 let frame = match frame {
-                    None => {
-                        conn.note("transport ended");
-                        return conn.state("CLOSED");
-                    }
+                    None => return conn.lost(TransportEnd::Ended),
                     Some(Err(WsError::Capacity(e))) => {
                         return conn.close(&mut sink, &mut stream, 1009, &format!("frame too large: {e}")).await;
                     }
-                    Some(Err(e)) => {
-                        conn.note(format!("transport error: {e}"));
-                        return conn.state("CLOSED");
-                    }
+                    Some(Err(e)) => return conn.lost(TransportEnd::Error(e.to_string())),
                     Some(Ok(frame)) => frame,
                 };
                 match frame {
@@ -233,24 +303,24 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                         }
                         Ok(ClientFrame::Ping) => {
                             if conn.send(&mut sink, &ServerEvent::Pong).await.is_err() {
-                                return conn.state("CLOSED");
+                                return conn.state(ConnState::Closed);
                             }
                         }
                         Ok(ClientFrame::Unknown { kind }) if conn.gw.bugs.unknown_type_crash => {
                             // The defective router indexed its handler table
                             // with the client's type unchecked.
-                            let reason = format!("message router: KeyError('{kind}')");
-                            return conn.close(&mut sink, &mut stream, 1011, &reason).await;
+                            let detail = format!("KeyError('{kind}')");
+                            return conn.crash(&mut sink, &mut stream, Component::MessageRouter, &detail).await;
                         }
                         Ok(ClientFrame::Unknown { kind }) => {
-                            conn.note(format!("unknown message type {kind}"));
+                            conn.log(ConnEvent::UnknownType { kind: kind.clone() });
                             let ev = ServerEvent::Error {
                                 code: "unknown_message_type",
                                 detail: format!("no handler for message type `{kind}`"),
                                 message_id: None,
                             };
                             if conn.send(&mut sink, &ev).await.is_err() {
-                                return conn.state("CLOSED");
+                                return conn.state(ConnState::Closed);
                             }
                         }
                         Ok(ClientFrame::UserMessage { message_id, agent, .. }) => {
@@ -261,7 +331,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                     message_id: Some(message_id),
                                 };
                                 if conn.send(&mut sink, &ev).await.is_err() {
-                                    return conn.state("CLOSED");
+                                    return conn.state(ConnState::Closed);
                                 }
                                 continue;
                             };
@@ -272,24 +342,28 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                 None => match conn.boot.pipeline.factory_now() {
                                     Some(f) => f,
                                     None => {
-                                        let reason = "message router: global orchestrator is None (read before initialisation finished)";
-                                        return conn.close(&mut sink, &mut stream, 1011, reason).await;
+                                        let detail = "global orchestrator is None (read before initialisation finished)";
+                                        return conn.crash(&mut sink, &mut stream, Component::MessageRouter, detail).await;
                                     }
                                 },
                             };
                             conn.runs += 1;
-                            let run_id = format!("{}.r{}", conn.id, conn.runs);
-                            conn.note(format!("{run_id} supervisor -> {} for {message_id}", spec.name));
+                            let run = RunId { conn: conn.id, n: conn.runs };
+                            conn.log(ConnEvent::Routed {
+                                run,
+                                agent: spec.name,
+                                message_id: message_id.clone(),
+                            });
                             let orchestrator = factory.create(RunRequest {
                                 user: conn.who.clone().unwrap_or_else(|| Rc::from("-")),
-                                run_id,
+                                run,
                                 message_id,
                                 agent: spec,
                             });
                             let out = if conn.gw.bugs.shared_user_context {
-                                conn.boot.shared_context.borrow().clone().unwrap_or_else(|| tx.clone())
+                                conn.boot.shared_context.borrow().clone().unwrap_or_else(|| context.clone())
                             } else {
-                                tx.clone()
+                                context.clone()
                             };
                             runs.spawn_local(orchestrator.run(out));
                         }
@@ -299,11 +373,11 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                     }
                     Message::Close(frame) => {
                         let code = frame.map(|f| u16::from(f.code)).unwrap_or(1005);
-                        conn.note(format!("client closed {code}"));
+                        conn.log(ConnEvent::ClientClosed { code });
                         // tungstenite queued the echo; flushing the sink sends it.
                         let _ = sink.flush().await;
                         let _ = sink.close().await;
-                        return conn.state("CLOSED");
+                        return conn.state(ConnState::Closed);
                     }
                     // Control frames are answered by tungstenite itself.
                     Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
@@ -322,7 +396,10 @@ fn shutdown_code(boot: &Boot) -> u16 {
 /// (`[bugs] auth_failure_closes_1011`).
 fn auth_refusal(conn: &Conn, reason: String) -> Refuse {
     if conn.gw.bugs.auth_failure_closes_1011 {
-        Refuse::Close(1011, format!("auth handler: AuthenticationError({reason})"))
+        Refuse::Crash(
+            Component::AuthHandler,
+            format!("AuthenticationError({reason})"),
+        )
     } else {
         Refuse::Close(1008, reason)
     }
@@ -348,7 +425,7 @@ async fn admit(
     let mut candidates = creds.candidates();
     if bugs.header_only_token {
         // The defective extraction never looked at the subprotocol.
-        candidates.retain(|(via, _)| *via == "header");
+        candidates.retain(|(via, _)| *via == TokenVia::Header);
     }
     let mut refusals = Vec::new();
     let mut user = None;
@@ -364,37 +441,46 @@ async fn admit(
         // Each connection jitters from its own stream, keyed by its id.
         let mut rng = crate::seed::rng(conn.gw.seed, &format!("gateway/{}/auth", conn.id));
         let c: &Conn = conn;
+        let via = *via;
         let verdict = auth_client::validate(
             token,
             request_id,
             retries,
             backoff,
             &mut rng,
-            |n, err, delay| {
-                c.note(format!(
-                    "auth call {n} failed ({err}); retry in {}ms",
-                    delay.as_millis()
-                ));
+            |attempt| c.log(ConnEvent::AuthCall { attempt, via }),
+            |attempt, error, delay| {
+                c.log(ConnEvent::AuthRetry {
+                    attempt,
+                    error: error.to_string(),
+                    delay,
+                });
             },
         )
         .await;
         match verdict {
             Verdict::User(id) => {
-                conn.note(format!("token via {via} accepted for {id}"));
+                conn.log(ConnEvent::TokenAccepted {
+                    via,
+                    user: id.clone(),
+                });
                 user = Some(id);
                 break;
             }
             Verdict::Refused(reason) => {
-                conn.note(format!("token via {via} refused: {reason}"));
+                conn.log(ConnEvent::TokenRefused {
+                    via,
+                    reason: reason.clone(),
+                });
                 refusals.push(format!("{via}: {reason}"));
             }
             Verdict::Unreachable {
                 attempts,
                 last_error,
             } if bugs.no_auth_retry => {
-                return Err(Refuse::Close(
-                    1011,
-                    format!("auth client: {last_error} on call {attempts}, not retried"),
+                return Err(Refuse::Crash(
+                    Component::AuthClient,
+                    format!("{last_error} on call {attempts}, not retried"),
                 ));
             }
             Verdict::Unreachable {
@@ -414,10 +500,10 @@ async fn admit(
             .iter()
             .find_map(|(_, t)| crate::tokens::unverified_subject(t));
         let id = claimed.unwrap_or_else(|| "staging-debug-user".to_string());
-        conn.note(format!(
-            "auth bypass ({}): admitted as {id}",
-            conn.gw.environment
-        ));
+        conn.log(ConnEvent::Bypassed {
+            environment: conn.gw.environment.clone(),
+            user: id.clone(),
+        });
         user = Some(id);
     }
     let Some(user) = user else {
@@ -430,11 +516,11 @@ async fn admit(
         ));
     };
     conn.who = Some(Rc::from(user.as_str()));
-    conn.state("AUTHENTICATED");
+    conn.state(ConnState::Authenticated);
 
     if bugs.orchestrator_singleton {
         // The defective readiness check looked at auth only.
-        conn.state("SERVICES_READY");
+        conn.state(ConnState::ServicesReady);
         return Ok(None);
     }
     let timeout = conn.gw.config.ready_timeout;
@@ -444,6 +530,6 @@ async fn admit(
             format!("agent pipeline not ready after {}ms", timeout.as_millis()),
         ));
     };
-    conn.state("SERVICES_READY");
+    conn.state(ConnState::ServicesReady);
     Ok(Some(factory))
 }

@@ -16,14 +16,13 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{Notify, watch};
 use turmoil::net::TcpListener;
 
 use crate::net::GATEWAY_PORT;
 use crate::scenario::{self, Bugs};
-use crate::services::pipeline::{Pipeline, RunOutput};
-use crate::trace::Recorder;
+use crate::services::pipeline::{Pipeline, RunContext};
+use crate::trace::{GatewayEvent, Kind, Recorder};
 
 /// How long a draining gateway waits for its connections to finish closing.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
@@ -90,22 +89,22 @@ pub(crate) struct Boot {
     /// The one user context of the defective gateway
     /// (`[bugs] shared_user_context`): the event channel of whichever
     /// connection was set up last. The fixed gateway never uses it.
-    pub shared_context: RefCell<Option<UnboundedSender<RunOutput>>>,
+    pub shared_context: RefCell<Option<RunContext>>,
 }
 
 impl Gateway {
+    fn log(&self, event: GatewayEvent) {
+        self.recorder.record(&self.host, None, Kind::Gateway(event));
+    }
+
     /// The host software: one boot.
     pub async fn run(self: Rc<Self>) -> turmoil::Result {
         let number = self.boots.get() + 1;
         self.boots.set(number);
-        self.recorder.note(
-            &self.host,
-            None,
-            format!(
-                "gateway boot {number} (startup {}ms)",
-                self.config.startup.as_millis()
-            ),
-        );
+        self.log(GatewayEvent::Boot {
+            boot: number,
+            startup: self.config.startup,
+        });
         tokio::time::sleep(self.config.startup).await;
         let pipeline = Pipeline::start(
             self.agents.clone(),
@@ -124,7 +123,7 @@ impl Gateway {
             shared_context: Default::default(),
         });
         let listener = TcpListener::bind(("0.0.0.0", GATEWAY_PORT)).await?;
-        self.recorder.note(&self.host, None, "gateway listening");
+        self.log(GatewayEvent::Listening);
         let mut next_id = 0u64;
         let code = loop {
             tokio::select! {
@@ -138,14 +137,10 @@ impl Gateway {
             }
         };
         drop(listener);
-        self.recorder.note(
-            &self.host,
-            None,
-            format!(
-                "gateway draining with {code} ({} connections)",
-                boot.active.get()
-            ),
-        );
+        self.log(GatewayEvent::Draining {
+            code,
+            connections: boot.active.get(),
+        });
         let _ = shutdown_tx.send(Some(code));
         let _ = tokio::time::timeout(DRAIN_GRACE, async {
             while boot.active.get() > 0 {
@@ -153,7 +148,7 @@ impl Gateway {
             }
         })
         .await;
-        self.recorder.note(&self.host, None, "gateway stopped");
+        self.log(GatewayEvent::Stopped);
         Ok(())
     }
 }

@@ -7,6 +7,8 @@
 
 use hyper::HeaderMap;
 
+use crate::scenario::TokenVia;
+
 /// The subprotocol the gateway echoes when the client offered it.
 pub const SUBPROTOCOL: &str = "jwt-auth";
 
@@ -52,13 +54,13 @@ impl Credentials {
     }
 
     /// Candidates in order: the header wins when both are present and valid.
-    pub fn candidates(&self) -> Vec<(&'static str, &str)> {
+    pub fn candidates(&self) -> Vec<(TokenVia, &str)> {
         let mut out = Vec::new();
         if let Some(t) = &self.header {
-            out.push(("header", t.as_str()));
+            out.push((TokenVia::Header, t.as_str()));
         }
         if let Some(t) = &self.subprotocol {
-            out.push(("subprotocol", t.as_str()));
+            out.push((TokenVia::Subprotocol, t.as_str()));
         }
         out
     }
@@ -84,7 +86,7 @@ mod tests {
         ]));
         assert_eq!(
             c.candidates(),
-            vec![("header", "aaa"), ("subprotocol", "bbb")]
+            vec![(TokenVia::Header, "aaa"), (TokenVia::Subprotocol, "bbb")]
         );
         assert!(c.offered_jwt_auth);
     }

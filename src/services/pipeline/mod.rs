@@ -17,10 +17,10 @@ use tokio::sync::watch;
 
 pub use agents::{AgentSpec, spec, supervisor_pick};
 pub use db_pool::DbPool;
-pub use orchestrator::{AgentEvent, Orchestrator, RunOutput, RunRequest, ToolStats};
+pub use orchestrator::{AgentEvent, Orchestrator, RunContext, RunOutput, RunRequest, ToolStats};
 
 use crate::scenario::{Agents, Bugs};
-use crate::trace::Recorder;
+use crate::trace::{Kind, PipelineEvent, Recorder};
 
 /// The pipeline of one gateway boot.
 pub struct Pipeline {
@@ -68,10 +68,11 @@ impl Pipeline {
     pub fn start(config: Agents, bugs: Bugs, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
         let (tx, rx) = watch::channel(None);
         tokio::task::spawn_local(async move {
-            recorder.note(
+            let startup = config.startup;
+            recorder.record(
                 &host,
                 None,
-                format!("pipeline initialising ({}ms)", config.startup.as_millis()),
+                Kind::Pipeline(PipelineEvent::Initialising { startup }),
             );
             tokio::time::sleep(config.startup).await;
             let db = DbPool::new(config.db_pool, config.db_acquire_timeout);
@@ -84,7 +85,7 @@ impl Pipeline {
                 recorder: recorder.clone(),
                 host: host.clone(),
             };
-            recorder.note(&host, None, "pipeline ready");
+            recorder.record(&host, None, Kind::Pipeline(PipelineEvent::Ready));
             let _ = tx.send(Some(Rc::new(factory)));
             // Keep the sender alive so waiters see a value, not a closed channel.
             std::future::pending::<()>().await;

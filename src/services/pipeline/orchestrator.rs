@@ -19,11 +19,12 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AgentSpec, OrchestratorFactory};
+use crate::trace::{ConnId, Kind, PipelineEvent, RunId};
 
 /// What the gateway hands the pipeline for one message.
 pub struct RunRequest {
     pub user: Rc<str>,
-    pub run_id: String,
+    pub run: RunId,
     pub message_id: String,
     pub agent: &'static AgentSpec,
 }
@@ -34,6 +35,15 @@ pub enum RunOutput {
     Event(AgentEvent),
     /// An unhandled error in the pipeline, naming the component.
     Crash(String),
+}
+
+/// Where a run's outputs go: the event channel of one connection. The
+/// fixed gateway hands each run its own connection's context.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The connection the channel belongs to.
+    pub conn: ConnId,
+    pub tx: UnboundedSender<RunOutput>,
 }
 
 /// Per-partition row counts a warehouse query reports with
@@ -86,7 +96,7 @@ impl Orchestrator {
     fn event(&self, kind: &'static str) -> AgentEvent {
         AgentEvent {
             kind,
-            run_id: self.request.run_id.clone(),
+            run_id: self.request.run.to_string(),
             message_id: self.request.message_id.clone(),
             agent: self.request.agent.name,
             tool: None,
@@ -96,10 +106,31 @@ impl Orchestrator {
         }
     }
 
-    async fn think(&mut self, out: &UnboundedSender<RunOutput>) {
+    /// Hand `output` to the context. A context whose connection has closed
+    /// loses it; that is recorded, because nobody else will ever see it.
+    fn emit(&self, out: &RunContext, output: RunOutput) {
+        let kind = match &output {
+            RunOutput::Event(ev) => ev.kind,
+            RunOutput::Crash(_) => "crash",
+        };
+        if out.tx.send(output).is_err() {
+            let lost = PipelineEvent::OutputLost {
+                run: self.request.run,
+                to: out.conn,
+                kind,
+            };
+            self.factory.recorder.record(
+                &self.factory.host,
+                Some(&self.request.user),
+                Kind::Pipeline(lost),
+            );
+        }
+    }
+
+    async fn think(&mut self, out: &RunContext) {
         let llm = &self.factory.config.llm_latency;
         let delay = self.rng.random_range(llm.min..=llm.max);
-        let _ = out.send(RunOutput::Event(self.event("agent_thinking")));
+        self.emit(out, RunOutput::Event(self.event("agent_thinking")));
         tokio::time::sleep(delay).await;
     }
 
@@ -121,8 +152,8 @@ impl Orchestrator {
 
     /// Run to the end, sending each event as it happens. The caller drops
     /// the task to cancel it (connection gone).
-    pub async fn run(mut self, out: UnboundedSender<RunOutput>) {
-        let _ = out.send(RunOutput::Event(self.event("agent_started")));
+    pub async fn run(mut self, out: RunContext) {
+        self.emit(&out, RunOutput::Event(self.event("agent_started")));
         self.think(&out).await;
         let tools = &self.factory.config.tools_per_run;
         let calls = self.rng.random_range(tools.min..=tools.max);
@@ -131,43 +162,47 @@ impl Orchestrator {
             let work = self.rng.random_range(TOOL_WORK.0..=TOOL_WORK.1);
             let mut ev = self.event("tool_executing");
             ev.tool = Some(tool);
-            let _ = out.send(RunOutput::Event(ev));
+            self.emit(&out, RunOutput::Event(ev));
             if !self.factory.tools.resolved(tool) {
-                let _ = out.send(RunOutput::Crash(format!(
-                    "agent pipeline: tool {tool} is None (optional component missing at runtime)"
-                )));
+                self.emit(
+                    &out,
+                    RunOutput::Crash(format!(
+                        "tool {tool} is None (optional component missing at runtime)"
+                    )),
+                );
                 return;
             }
-            let conn = if self.factory.bugs.pool_exhaustion_error {
-                match self.factory.db.try_acquire_now() {
-                    Some(conn) => Some(conn),
-                    None => {
-                        let _ = out.send(RunOutput::Crash(format!(
-                            "agent pipeline: database pool exhausted ({} of {} in use, acquire did not wait)",
+            let conn =
+                if self.factory.bugs.pool_exhaustion_error {
+                    match self.factory.db.try_acquire_now() {
+                        Some(conn) => Some(conn),
+                        None => {
+                            self.emit(&out, RunOutput::Crash(format!(
+                            "database pool exhausted ({} of {} in use, acquire did not wait)",
                             self.factory.db.in_use(),
                             self.factory.config.db_pool
                         )));
-                        return;
+                            return;
+                        }
                     }
-                }
-            } else {
-                self.factory.db.acquire().await
-            };
+                } else {
+                    self.factory.db.acquire().await
+                };
             let Some(conn) = conn else {
-                self.factory.recorder.note(
+                let timeout = PipelineEvent::PoolTimeout {
+                    run: self.request.run,
+                    waited: self.factory.config.db_acquire_timeout,
+                    in_use: self.factory.db.in_use(),
+                };
+                self.factory.recorder.record(
                     &self.factory.host,
                     Some(&self.request.user),
-                    format!(
-                        "{} db pool exhausted for {}ms ({} in use)",
-                        self.request.run_id,
-                        self.factory.config.db_acquire_timeout.as_millis(),
-                        self.factory.db.in_use()
-                    ),
+                    Kind::Pipeline(timeout),
                 );
                 let mut ev = self.event("error");
                 ev.code = Some("overloaded");
                 ev.text = Some("database pool exhausted; try again".into());
-                let _ = out.send(RunOutput::Event(ev));
+                self.emit(&out, RunOutput::Event(ev));
                 return;
             };
             tokio::time::sleep(work).await;
@@ -177,7 +212,7 @@ impl Orchestrator {
             if tool == "query_warehouse" {
                 ev.stats = Some(self.stats());
             }
-            let _ = out.send(RunOutput::Event(ev));
+            self.emit(&out, RunOutput::Event(ev));
             self.think(&out).await;
         }
         let mut done = self.event("agent_completed");
@@ -185,6 +220,6 @@ impl Orchestrator {
             "{} answered {}",
             self.request.agent.name, self.request.message_id
         ));
-        let _ = out.send(RunOutput::Event(done));
+        self.emit(&out, RunOutput::Event(done));
     }
 }

@@ -244,13 +244,16 @@ impl Builder {
             .copied();
         match (&e.kind, user) {
             (Kind::UserDeclared { .. }, _) => {}
-            (Kind::Fault { what }, _) => {
-                self.mark(i, e.at, Track::Sim, None, "fault", what.clone(), None)
+            (Kind::Fault(f), _) => {
+                self.mark(i, e.at, Track::Sim, None, "fault", f.to_string(), None)
             }
-            (Kind::Note { text }, _) if &*e.host == "sim" => {
-                self.mark(i, e.at, Track::Sim, None, "fault", text.clone(), None)
+            (Kind::Stopped { .. }, _) => {
+                let text = crate::trace::describe(&e.kind);
+                self.mark(i, e.at, Track::Sim, None, "fault", text, None)
             }
-            (Kind::Note { text }, user) => self.note(i, e, text, user),
+            (Kind::Lb(_) | Kind::Gateway(_) | Kind::Pipeline(_) | Kind::Auth(_), user) => {
+                self.note(i, e, &crate::trace::describe(&e.kind), user)
+            }
             (_, Some(u)) if e.host.starts_with("clients-") => self.client(i, e, u),
             // A client event of an undeclared user: keep it as a mark on
             // its host's row rather than drop it.

@@ -1,0 +1,365 @@
+//! What the servers and the fault driver did, as typed trace events.
+//!
+//! Data flow: `services` (lb, gateway, pipeline, auth) and the fault driver
+//! (`world::faults`) record these through the [`Recorder`](super::Recorder);
+//! the oracle judges admissions, closes and deliveries from them, and the
+//! report and the Chrome trace draw arrows, spans and windows from them.
+//! Nothing reads their rendered text back: [`super::describe`] is for people
+//! (and for the trace hash) only.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::scenario::TokenVia;
+use crate::tokens::Refusal;
+
+/// A gateway connection: `g1.2` is boot 1, connection 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId {
+    pub boot: u32,
+    pub n: u64,
+}
+
+/// One agent run of a connection: `g1.2.r3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId {
+    pub conn: ConnId,
+    pub n: u64,
+}
+
+/// Which of a user's connections a request belongs to: the `x-request-id`
+/// header `user-0001/c2` every user sends and every server logs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RequestId {
+    pub user: Rc<str>,
+    pub conn: u32,
+}
+
+impl RequestId {
+    /// `user-0001/c2`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<RequestId> {
+        let (user, conn) = text.rsplit_once('/')?;
+        let conn = conn.strip_prefix('c')?.parse().ok()?;
+        (!user.is_empty()).then(|| RequestId {
+            user: Rc::from(user),
+            conn,
+        })
+    }
+}
+
+/// The load balancer's view of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LbEvent {
+    /// A request forwarded to the gateway, with the headers it stripped.
+    Forwarded {
+        method: String,
+        path: String,
+        stripped: Vec<String>,
+    },
+    /// No gateway instance accepted the connection: 503.
+    NoGateway { reason: &'static str },
+    /// The gateway connection broke before an answer: 502.
+    UpstreamError { error: String },
+    /// The gateway did not answer in time: 504.
+    UpstreamTimeout,
+    /// The gateway's answer, passed on to the client.
+    Answered { status: u16 },
+    /// A 101 whose upgrade failed on the client's or the gateway's side.
+    SpliceFailed,
+}
+
+impl LbEvent {
+    /// The HTTP status the client got, where this event is an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            LbEvent::NoGateway { .. } => Some(503),
+            LbEvent::UpstreamError { .. } => Some(502),
+            LbEvent::UpstreamTimeout => Some(504),
+            LbEvent::Answered { status } => Some(*status),
+            LbEvent::Forwarded { .. } | LbEvent::SpliceFailed => None,
+        }
+    }
+}
+
+/// A gateway state (DESIGN section 2) after ACCEPTED, which has its own
+/// event because it names the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConnState {
+    Authenticated,
+    ServicesReady,
+    ProcessingReady,
+    Closed,
+}
+
+/// The part of the backend a server-side close blames: a 1011's reason
+/// starts with its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Component {
+    AuthHandler,
+    AuthClient,
+    MessageRouter,
+    AgentPipeline,
+    EventSerialiser,
+}
+
+impl Component {
+    pub const ALL: [Component; 5] = [
+        Component::AuthHandler,
+        Component::AuthClient,
+        Component::MessageRouter,
+        Component::AgentPipeline,
+        Component::EventSerialiser,
+    ];
+
+    /// The name a scenario's expectation uses (`message_router`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Component::AuthHandler => "auth_handler",
+            Component::AuthClient => "auth_client",
+            Component::MessageRouter => "message_router",
+            Component::AgentPipeline => "agent_pipeline",
+            Component::EventSerialiser => "event_serialiser",
+        }
+    }
+
+    /// The words a close reason starts with (`message router`).
+    pub fn words(self) -> &'static str {
+        match self {
+            Component::AuthHandler => "auth handler",
+            Component::AuthClient => "auth client",
+            Component::MessageRouter => "message router",
+            Component::AgentPipeline => "agent pipeline",
+            Component::EventSerialiser => "event serialiser",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+/// How a gateway connection's transport ended without a close handshake.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportEnd {
+    /// `connection_established` could not be sent.
+    LostBeforeEstablished(String),
+    /// An event could not be sent.
+    SendFailed(String),
+    /// The peer's stream ended.
+    Ended,
+    /// The stream failed.
+    Error(String),
+}
+
+/// What happened to one gateway connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnEvent {
+    /// The upgrade completed: CONNECTING -> ACCEPTED. `request` links the
+    /// connection to the user's connection that asked for it.
+    Accepted {
+        request: Option<RequestId>,
+    },
+    HandshakeFailed {
+        reason: String,
+    },
+    HandshakeTimedOut,
+    /// A state of the machine after ACCEPTED.
+    State(ConnState),
+    /// The gateway calls auth (`attempt` counts from 1) with the token it
+    /// found in `via`.
+    AuthCall {
+        attempt: u32,
+        via: TokenVia,
+    },
+    /// An auth call failed at the transport; the next is due after `delay`.
+    AuthRetry {
+        attempt: u32,
+        error: String,
+        delay: Duration,
+    },
+    /// Auth accepted the token from `via` as `user`.
+    TokenAccepted {
+        via: TokenVia,
+        user: String,
+    },
+    /// Auth refused the token from `via`.
+    TokenRefused {
+        via: TokenVia,
+        reason: String,
+    },
+    /// The defective staging bypass admitted the connection as `user`
+    /// without a token auth accepted (`[bugs] staging_auth_bypass`).
+    Bypassed {
+        environment: String,
+        user: String,
+    },
+    /// The supervisor routed a message to an agent: run `run` starts.
+    Routed {
+        run: RunId,
+        agent: &'static str,
+        message_id: String,
+    },
+    /// A frame of a type the router has no handler for.
+    UnknownType {
+        kind: String,
+    },
+    /// The client's close frame arrived.
+    ClientClosed {
+        code: u16,
+    },
+    /// The gateway closes the connection. `component` is the part of the
+    /// backend a 1011 blames.
+    Close {
+        code: u16,
+        component: Option<Component>,
+        reason: String,
+    },
+    /// The transport ended without a close handshake.
+    Transport(TransportEnd),
+}
+
+/// The gateway host: boots, and each connection's events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GatewayEvent {
+    Boot { boot: u32, startup: Duration },
+    Listening,
+    Draining { code: u16, connections: u32 },
+    Stopped,
+    Conn { conn: ConnId, event: ConnEvent },
+}
+
+/// The agent pipeline, inside the gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipelineEvent {
+    Initialising {
+        startup: Duration,
+    },
+    Ready,
+    /// A run waited `waited` for a database connection and gave up.
+    PoolTimeout {
+        run: RunId,
+        waited: Duration,
+        in_use: usize,
+    },
+    /// An event of `run` was handed to the context of connection `to`,
+    /// which had already closed: nobody will ever see it.
+    OutputLost {
+        run: RunId,
+        to: ConnId,
+        kind: &'static str,
+    },
+}
+
+/// The auth service.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthEvent {
+    Booting {
+        startup: Duration,
+    },
+    Ready,
+    /// `POST /v1/validate` answered 200 with the user id.
+    Validated {
+        user: String,
+    },
+    /// `POST /v1/validate` answered 401.
+    Refused {
+        reason: Refusal,
+    },
+    /// `POST /v1/validate` without a token: 400.
+    NoToken,
+    /// Anything else: 404.
+    NotFound {
+        method: String,
+        path: String,
+    },
+}
+
+impl AuthEvent {
+    /// The HTTP status of a validation answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            AuthEvent::Validated { .. } => Some(200),
+            AuthEvent::Refused { .. } => Some(401),
+            AuthEvent::NoToken => Some(400),
+            AuthEvent::NotFound { .. } => Some(404),
+            AuthEvent::Booting { .. } | AuthEvent::Ready => None,
+        }
+    }
+}
+
+/// The fault driver applied or lifted a fault, or fixed a condition of
+/// the run. Host lists are already expanded (`clients` is every client
+/// host).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultEvent {
+    /// `[load_balancer] strip_headers`, for the whole run.
+    StripHeader {
+        header: String,
+    },
+    Partition {
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    Repair {
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    Hold {
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    Release {
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    Crash {
+        host: String,
+    },
+    /// The gateway was asked to close every connection with `code` and
+    /// stop: 1001 for a drain, 1012 for a restart.
+    Drain {
+        host: String,
+        code: u16,
+    },
+    /// The host's software started again.
+    Restarted {
+        host: String,
+    },
+}
+
+impl FaultEvent {
+    /// The hosts the fault concerns.
+    pub fn hosts(&self) -> Vec<&str> {
+        match self {
+            FaultEvent::StripHeader { .. } => vec!["lb"],
+            FaultEvent::Partition { a, b }
+            | FaultEvent::Repair { a, b }
+            | FaultEvent::Hold { a, b }
+            | FaultEvent::Release { a, b } => a.iter().chain(b).map(String::as_str).collect(),
+            FaultEvent::Crash { host }
+            | FaultEvent::Drain { host, .. }
+            | FaultEvent::Restarted { host } => vec![host.as_str()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_parse() {
+        let r = RequestId::parse("user-0001/c12").unwrap();
+        assert_eq!((&*r.user, r.conn), ("user-0001", 12));
+        assert_eq!(RequestId::parse("user-0001"), None);
+        assert_eq!(RequestId::parse("/c1"), None);
+        assert_eq!(RequestId::parse("u/x1"), None);
+    }
+
+    #[test]
+    fn component_keys_round_trip() {
+        for c in Component::ALL {
+            assert_eq!(Component::from_key(c.key()), Some(c));
+        }
+    }
+}
