@@ -17,8 +17,6 @@ use crate::scenario::TokenKind;
 const SECRET: &[u8] = b"stagesim-staging-hs256-secret";
 /// What a forger signs with (`token = "bad_signature"`).
 const FORGED: &[u8] = b"not-the-staging-secret";
-/// Valid tokens live an hour; expired ones died an hour before the run.
-const LIFETIME: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -27,9 +25,17 @@ struct Claims {
     exp: u64,
 }
 
+/// When a valid token minted at `now` (since the Unix epoch) with
+/// `lifetime` expires, since the Unix epoch: `exp` is in whole seconds, and
+/// the token is refused from that second on.
+pub fn expiry(now: Duration, lifetime: Duration) -> Duration {
+    Duration::from_secs(now.as_secs() + lifetime.as_secs())
+}
+
 /// The token a user of `kind` holds at simulated time `now` (since the Unix
-/// epoch); `None` for `missing`.
-pub fn mint(kind: TokenKind, user: &str, now: Duration) -> Option<String> {
+/// epoch); `None` for `missing`. A valid token lives `lifetime`; an expired
+/// one died `lifetime` before `now`.
+pub fn mint(kind: TokenKind, user: &str, now: Duration, lifetime: Duration) -> Option<String> {
     let now = now.as_secs();
     let claims = |iat: u64, exp: u64| Claims {
         sub: user.to_string(),
@@ -44,10 +50,13 @@ pub fn mint(kind: TokenKind, user: &str, now: Duration) -> Option<String> {
         )
         .expect("HS256 encoding of a fixed claim set cannot fail")
     };
-    let life = LIFETIME.as_secs();
+    let life = lifetime.as_secs();
     match kind {
         TokenKind::Valid => Some(sign(&claims(now, now + life), SECRET)),
-        TokenKind::Expired => Some(sign(&claims(now - 2 * life, now - life), SECRET)),
+        TokenKind::Expired => Some(sign(
+            &claims(now.saturating_sub(2 * life), now.saturating_sub(life)),
+            SECRET,
+        )),
         TokenKind::BadSignature => Some(sign(&claims(now, now + life), FORGED)),
         TokenKind::Malformed => Some(format!("{user}.not-a.jwt")),
         TokenKind::Missing => None,
@@ -105,23 +114,26 @@ mod tests {
     use super::*;
 
     const NOW: Duration = Duration::from_secs(1_767_225_600);
+    const LIFETIME: Duration = Duration::from_secs(3600);
 
     #[test]
     fn each_kind_verifies_as_expected() {
-        let ok = mint(TokenKind::Valid, "user-0001", NOW).unwrap();
+        let ok = mint(TokenKind::Valid, "user-0001", NOW, LIFETIME).unwrap();
         assert_eq!(verify(&ok, NOW), Ok("user-0001".to_string()));
-        let expired = mint(TokenKind::Expired, "u", NOW).unwrap();
+        let expired = mint(TokenKind::Expired, "u", NOW, LIFETIME).unwrap();
         assert_eq!(verify(&expired, NOW), Err(Refusal::Expired));
-        let forged = mint(TokenKind::BadSignature, "u", NOW).unwrap();
+        let forged = mint(TokenKind::BadSignature, "u", NOW, LIFETIME).unwrap();
         assert_eq!(verify(&forged, NOW), Err(Refusal::BadSignature));
-        let junk = mint(TokenKind::Malformed, "u", NOW).unwrap();
+        let junk = mint(TokenKind::Malformed, "u", NOW, LIFETIME).unwrap();
         assert_eq!(verify(&junk, NOW), Err(Refusal::Malformed));
-        assert_eq!(mint(TokenKind::Missing, "u", NOW), None);
+        assert_eq!(mint(TokenKind::Missing, "u", NOW, LIFETIME), None);
     }
 
     #[test]
     fn a_valid_token_expires_on_the_simulated_clock() {
-        let ok = mint(TokenKind::Valid, "u", NOW).unwrap();
+        let ok = mint(TokenKind::Valid, "u", NOW, LIFETIME).unwrap();
         assert_eq!(verify(&ok, NOW + LIFETIME), Err(Refusal::Expired));
+        let just_before = expiry(NOW, LIFETIME) - Duration::from_millis(1);
+        assert_eq!(verify(&ok, just_before), Ok("u".to_string()));
     }
 }

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use stagesim::scenario::{
-    self, AgentName, Bugs, Duration, Fault, FaultKind, HOSTS, Invariant, Misbehave, Range,
-    Reconnect, Scenario, ScenarioError, TokenKind, TokenVia, UserGroup,
+    self, AgentName, Bugs, Cause, DEFAULT_TOKEN_LIFETIME, Duration, Expected, Fault, FaultKind,
+    HOSTS, Invariant, Misbehave, Range, Reconnect, Scenario, ScenarioError, TokenKind, TokenVia,
+    UserGroup,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -133,6 +134,8 @@ fn full_file_sets_every_key() {
                     min: Duration::ZERO,
                     max: Duration::ZERO
                 },
+                token_lifetime: DEFAULT_TOKEN_LIFETIME,
+                refresh_token: true,
             },
             UserGroup {
                 count: 3,
@@ -153,6 +156,8 @@ fn full_file_sets_every_key() {
                     min: Duration::ZERO,
                     max: Duration::ZERO
                 },
+                token_lifetime: DEFAULT_TOKEN_LIFETIME,
+                refresh_token: true,
             },
         ]
     );
@@ -197,7 +202,10 @@ fn full_file_sets_every_key() {
     assert!(!s.expect.all_answered);
     assert_eq!(
         s.expect.violations,
-        vec![Invariant::No1011, Invariant::Liveness]
+        vec![
+            Expected::invariant(Invariant::No1011),
+            Expected::invariant(Invariant::Liveness)
+        ]
     );
 }
 
@@ -215,8 +223,9 @@ fn design_example_parses() {
 fn documented_example_parses() {
     let doc = include_str!("../docs/scenario-format.md");
     let example = doc
-        .split("```toml\n")
+        .split("## Complete example")
         .nth(1)
+        .and_then(|section| section.split("```toml\n").nth(1))
         .and_then(|rest| rest.split("```").next())
         .expect("the doc has a ```toml block");
     let s = parse_as("slow_auth_startup", example).unwrap_or_else(|e| panic!("{}", e.render()));
@@ -299,6 +308,8 @@ fn omitted_keys_inside_a_table_take_their_defaults() {
                 min: Duration::ZERO,
                 max: Duration::ZERO
             },
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            refresh_token: true,
         }]
     );
 }
@@ -510,6 +521,54 @@ fn invalid_invariant_name() {
         26,
         &["unknown invariant `no_1012`", "`no_1011`", "`accounting`"],
     );
+}
+
+#[test]
+fn an_expectation_table_with_an_unknown_key() {
+    let error = load_error("invalid/expect_unknown_key");
+    assert_error_at(&error, 4, 40, &["unknown key `compnent`", "`component`"]);
+}
+
+#[test]
+fn an_expected_cause_must_belong_to_its_invariant() {
+    let error = load_error("invalid/expect_cause_of_other_invariant");
+    assert_error_at(
+        &error,
+        5,
+        38,
+        &[
+            "\"events_lost\" breaks `isolation`, not `no_1011`",
+            "`closed_1011`",
+        ],
+    );
+}
+
+#[test]
+fn a_component_narrows_only_no_1011() {
+    let error = load_error("invalid/expect_component_off_1011");
+    assert_error_at(
+        &error,
+        4,
+        44,
+        &["`component` narrows a `no_1011` expectation"],
+    );
+}
+
+#[test]
+fn an_unknown_component() {
+    let error = load_error("invalid/expect_unknown_component");
+    assert_error_at(
+        &error,
+        4,
+        52,
+        &["unknown component \"router\"", "`message_router`"],
+    );
+}
+
+#[test]
+fn a_token_lifetime_shorter_than_the_refresh_margin() {
+    let error = load_error("invalid/token_lifetime_too_short");
+    assert_error_at(&error, 5, 18, &["`token_lifetime` is 30s", "from 2m"]);
 }
 
 #[test]
@@ -779,7 +838,19 @@ fn to_toml_round_trips_variants() {
     for name in Bugs::NAMES {
         all_bugs.bugs.set(name, true).unwrap();
     }
-    all_bugs.expect.violations = Invariant::ALL.to_vec();
+    all_bugs.expect.violations = Invariant::ALL
+        .iter()
+        .map(|&i| Expected::invariant(i))
+        .collect();
+    // The precise form round-trips too.
+    all_bugs.expect.violations.push(Expected {
+        invariant: Invariant::No1011,
+        cause: Some(Cause::Closed1011),
+        component: Some("message_router".into()),
+        reason: Some("KeyError(\"x\")".into()),
+    });
+    all_bugs.users[0].token_lifetime = Duration::from_secs(300);
+    all_bugs.users[0].refresh_token = false;
     all_bugs.users[0].send_token_via = vec![TokenVia::Subprotocol];
     all_bugs.users[1].token = TokenKind::Missing;
     all_bugs.users[1].agent = AgentName::UvsReporting;

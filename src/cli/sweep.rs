@@ -175,12 +175,7 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
                     "file": t.path,
                     "seed": r.seed,
                     "reproduce": t.reproduce(r.seed),
-                    "violations": r.violations.iter().map(|v| json!({
-                        "invariant": v.invariant.as_str(),
-                        "user": v.user,
-                        "at_ms": v.at.as_millis() as u64,
-                        "detail": v.detail,
-                    })).collect::<Vec<_>>(),
+                    "violations": r.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -252,7 +247,7 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
                 let first = r
                     .violations
                     .iter()
-                    .find(|v| !t.scenario.expect.violations.contains(&v.invariant))
+                    .find(|v| !crate::oracle::is_expected(&t.scenario.expect, v))
                     .or(r.violations.first());
                 if let Some(v) = first {
                     text.push_str(&format!(
@@ -262,7 +257,7 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
                         v.invariant,
                         v.at.as_millis(),
                         v.user.as_deref().unwrap_or("-"),
-                        v.detail
+                        v.what()
                     ));
                 }
                 text.push_str(&format!("    reproduce: {}\n", t.reproduce(r.seed)));
@@ -276,7 +271,7 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
                     .expect
                     .violations
                     .iter()
-                    .map(|i| i.as_str())
+                    .map(|i| i.to_string())
                     .collect::<Vec<_>>()
             ));
         }

@@ -6,6 +6,7 @@
 //! Everything a user observes is recorded: that is what the oracle judges.
 
 mod session;
+mod token;
 mod user;
 
 use std::rc::Rc;
@@ -31,6 +32,11 @@ pub struct UserPlan {
     pub misbehave: Misbehave,
     /// Pause between an answer and the next message.
     pub think: Range<Duration>,
+    /// How long a freshly minted valid token lives.
+    pub token_lifetime: Duration,
+    /// Whether an expired or expiring valid token is refreshed before a
+    /// reconnect.
+    pub refresh_token: bool,
 }
 
 /// What every user on a host shares: the run's seed and the recorder.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use rand::RngExt;
 
 use super::session::{self, SessionEnd};
+use super::token::HeldToken;
 use super::{ClientEnv, UserPlan};
-use crate::tokens;
 use crate::trace::Kind;
 
 /// Backoff never grows past this, as browsers' reconnect loops cap it.
@@ -16,9 +16,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub async fn run_user(plan: UserPlan, env: ClientEnv) {
     let mut rng = crate::seed::rng(env.seed, &format!("user/{}", plan.name));
     tokio::time::sleep(plan.arrive).await;
-    let now = turmoil::since_epoch().unwrap_or_default();
-    let token = tokens::mint(plan.token, &plan.name, now);
     let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
+    let (mut token, minted) = HeldToken::mint(&plan);
+    record(minted);
 
     // Messages answered so far; the next one to send is `answered + 1`, and
     // an unanswered one is re-sent on the next connection.
@@ -29,6 +29,11 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
     let mut misbehaved = false;
     loop {
         conn += 1;
+        if conn > 1
+            && let Some(refreshed) = token.refresh_if_due(&plan.name)
+        {
+            record(refreshed);
+        }
         record(Kind::Connecting {
             conn,
             attempt: failures + 1,
@@ -36,7 +41,7 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
         let end = session::run(
             &plan,
             &env,
-            token.as_deref(),
+            token.text.as_deref(),
             conn,
             &mut answered,
             &mut misbehaved,

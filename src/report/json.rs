@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::oracle::Violation;
 use crate::run::Outcome;
 
 /// One object: `scenario`, `seed`, `verdict`, `trace_hash`, `sim_ms`,
@@ -30,19 +31,7 @@ pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
             })
         })
         .collect();
-    let violations: Vec<Value> = outcome
-        .violations
-        .iter()
-        .map(|v| {
-            json!({
-                "invariant": v.invariant.as_str(),
-                "user": v.user,
-                "host": v.host,
-                "at_ms": v.at.as_millis() as u64,
-                "detail": v.detail,
-            })
-        })
-        .collect();
+    let violations: Vec<Value> = outcome.violations.iter().map(violation).collect();
     json!({
         "scenario": outcome.scenario,
         "seed": outcome.seed,
@@ -60,5 +49,23 @@ pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
         "groups": groups,
         "violations": violations,
         "reproduce": reproduce,
+    })
+}
+
+/// One violation: `invariant`, `cause`, `user`, `host`, `at_ms` (the first
+/// time), `conn` (the user's connection number, or null), `count`,
+/// `component` and `reason` (a 1011's, or null), `detail`.
+pub fn violation(v: &Violation) -> Value {
+    json!({
+        "invariant": v.invariant.as_str(),
+        "cause": v.cause.as_str(),
+        "user": v.user,
+        "host": v.host,
+        "at_ms": v.at.as_millis() as u64,
+        "conn": v.conn,
+        "count": v.count,
+        "component": v.component.map(|c| c.key()),
+        "reason": v.reason,
+        "detail": v.detail,
     })
 }

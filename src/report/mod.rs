@@ -9,6 +9,6 @@ pub mod snapshot;
 mod summary;
 mod text;
 
-pub use json::to_json;
+pub use json::{to_json, violation as violation_json};
 pub use summary::{GroupSummary, Messages, Summary, format_counts};
 pub use text::to_text;

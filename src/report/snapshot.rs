@@ -115,7 +115,7 @@ pub fn summary_block(outcome: &Outcome) -> String {
                 v.invariant.as_str(),
                 v.user.as_deref().unwrap_or("-"),
                 v.host,
-                v.detail
+                v.what()
             );
         }
     }

@@ -45,7 +45,7 @@ pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String 
                 format_time(v.at).trim(),
                 v.user.as_deref().unwrap_or("-"),
                 v.host,
-                v.detail
+                v.what()
             );
         }
     }

@@ -39,11 +39,14 @@ pub use std::time::Duration;
 pub use bugs::Bugs;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
-pub use expect::{Expect, Invariant};
+pub use expect::{Cause, Expect, Expected, Invariant};
 pub use faults::{Fault, FaultKind, HOSTS};
 pub use model::Scenario;
 pub use range::Range;
-pub use users::{AgentName, Misbehave, Reconnect, TokenKind, TokenVia, UserGroup};
+pub use users::{
+    AgentName, DEFAULT_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Misbehave, REFRESH_MARGIN, Reconnect,
+    TokenKind, TokenVia, UserGroup,
+};
 pub use world::{Agents, Auth, Gateway, LoadBalancer, Network};
 
 /// Reads, parses and validates the scenario file at `path`.

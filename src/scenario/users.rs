@@ -40,6 +40,35 @@ pub struct UserGroup {
     /// message, drawn per message from the seed. Default `["0s", "0s"]`.
     #[serde(skip_serializing_if = "Range::is_zero")]
     pub think: Range<Duration>,
+    /// Extension: how long a freshly minted valid token lives (its `exp`
+    /// minus its `iat`). Default `"1h"`.
+    #[serde(with = "duration::string", skip_serializing_if = "is_default_lifetime")]
+    pub token_lifetime: Duration,
+    /// Extension: whether a user refreshes its token before it reconnects
+    /// when the token has expired or will within [`REFRESH_MARGIN`], as a
+    /// real frontend does. Default `true`; `false` keeps the first token,
+    /// and once it expires the gateway's 1008 is the honest answer.
+    #[serde(skip_serializing_if = "is_true")]
+    pub refresh_token: bool,
+}
+
+/// A valid token's lifetime unless `token_lifetime` says otherwise.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// A token that expires within this margin is refreshed before a
+/// reconnect, so that it cannot expire while the gateway checks it.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// The shortest `token_lifetime`: it must outlive the refresh margin, or a
+/// fresh token would already need refreshing.
+pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
+/// The longest `token_lifetime`: a year, well past any run.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+fn is_default_lifetime(d: &Duration) -> bool {
+    *d == DEFAULT_TOKEN_LIFETIME
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for UserGroup {
@@ -54,6 +83,8 @@ impl Default for UserGroup {
             reconnect: Reconnect::default(),
             misbehave: Misbehave::None,
             think: Range::new(Duration::ZERO, Duration::ZERO),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            refresh_token: true,
         }
     }
 }

@@ -8,11 +8,13 @@
 use std::time::Duration;
 
 use super::duration::format_duration;
+use super::expect::{Cause, Expected, Invariant};
 use super::faults::{Fault, FaultKind, HOSTS};
 use super::locate::{KeyPath, Part};
 use super::model::Scenario;
 use super::names::quoted_list;
-use super::users::UserGroup;
+use super::users::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, UserGroup};
+use crate::trace::Component;
 
 /// A broken rule: where (a key path and which part of the entry) and why.
 #[derive(Debug)]
@@ -88,6 +90,68 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
     for (i, fault) in scenario.faults.iter().enumerate() {
         check_fault(fault, scenario.duration, root().key("faults").index(i))?;
     }
+    for (i, expected) in scenario.expect.violations.iter().enumerate() {
+        check_expected(expected, root().key("expect").key("violations").index(i))?;
+    }
+    Ok(())
+}
+
+/// A precise expectation names a cause of its own invariant, and a
+/// component or reason only for `no_1011`, whose 1011 close has them.
+fn check_expected(expected: &Expected, path: KeyPath) -> Result<(), Problem> {
+    let invariant = expected.invariant;
+    if let Some(cause) = expected.cause
+        && cause.invariant() != invariant
+    {
+        let names: Vec<&str> = Cause::of(invariant).iter().map(|c| c.as_str()).collect();
+        return Err(problem(
+            path.key("cause"),
+            Part::Value,
+            format!(
+                "cause \"{cause}\" breaks `{}`, not `{invariant}`; expected one of {}",
+                cause.invariant(),
+                quoted_list(&names)
+            ),
+            "not a cause of this invariant",
+        ));
+    }
+    for (key, value) in [
+        ("component", &expected.component),
+        ("reason", &expected.reason),
+    ] {
+        if value.is_some() && invariant != Invariant::No1011 {
+            return Err(problem(
+                path.clone().key(key),
+                Part::Key,
+                format!(
+                    "`{key}` narrows a `no_1011` expectation (the 1011's component or reason); `{invariant}` has none"
+                ),
+                "only with invariant = \"no_1011\"",
+            ));
+        }
+    }
+    if let Some(component) = &expected.component
+        && Component::from_key(component).is_none()
+    {
+        let names: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
+        return Err(problem(
+            path.key("component"),
+            Part::Value,
+            format!(
+                "unknown component \"{component}\"; expected one of {}",
+                quoted_list(&names)
+            ),
+            "unknown component",
+        ));
+    }
+    if expected.reason.as_deref() == Some("") {
+        return Err(problem(
+            path.key("reason"),
+            Part::Value,
+            "`reason` is empty; expected words the 1011's close reason contains".to_owned(),
+            "empty",
+        ));
+    }
     Ok(())
 }
 
@@ -143,6 +207,20 @@ fn check_users(group: &UserGroup, path: KeyPath) -> Result<(), Problem> {
                 "listed twice",
             ));
         }
+    }
+    let life = group.token_lifetime;
+    if !(MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&life) {
+        return Err(problem(
+            path.key("token_lifetime"),
+            Part::Value,
+            format!(
+                "`token_lifetime` is {}; expected from {} to {} (a token must outlive the 60s refresh margin)",
+                format_duration(life),
+                format_duration(MIN_TOKEN_LIFETIME),
+                format_duration(MAX_TOKEN_LIFETIME)
+            ),
+            "between 2m and 8760h",
+        ));
     }
     Ok(())
 }

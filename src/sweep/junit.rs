@@ -27,14 +27,14 @@ pub fn to_junit(targets: &[Target], seeds: &[u64], result: &SweepResult) -> Stri
                 let first = r
                     .violations
                     .iter()
-                    .find(|v| !target.scenario.expect.violations.contains(&v.invariant))
+                    .find(|v| !crate::oracle::is_expected(&target.scenario.expect, v))
                     .map(|v| {
                         format!(
                             "{} at {}ms {}: {}",
                             v.invariant,
                             v.at.as_millis(),
                             v.user.as_deref().unwrap_or("-"),
-                            v.detail
+                            v.what()
                         )
                     })
                     .unwrap_or_default();
@@ -56,7 +56,7 @@ pub fn to_junit(targets: &[Target], seeds: &[u64], result: &SweepResult) -> Stri
                 s.set_message(format!("regression reproduced on no seed ({range})"));
                 s.set_description(format!(
                 "expected {:?} on at least one seed; try more seeds: stagesim sweep {} --seeds {}",
-                target.scenario.expect.violations.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+                target.scenario.expect.violations.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
                 target.path,
                 seeds.len() * 2
             ));

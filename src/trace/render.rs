@@ -61,17 +61,13 @@ pub fn describe(kind: &Kind) -> String {
             valid_until,
             refreshed,
         } => {
-            let verb = if *refreshed {
-                "token refreshed"
-            } else {
-                "token"
-            };
+            let verb = if *refreshed { "refreshed" } else { "issued" };
             match valid_until {
                 Some(t) => format!(
-                    "{verb} {token} valid until {}",
+                    "token {verb} {token} expires={}",
                     format_time(*t).trim_start()
                 ),
-                None => format!("{verb} {token}"),
+                None => format!("token {verb} {token}"),
             }
         }
         Kind::Connecting { conn, attempt } => format!("c{conn} connect attempt={attempt}"),

@@ -43,6 +43,8 @@ pub fn plan(scenario: &Scenario, seed: u64) -> Vec<UserPlan> {
                 reconnect: g.reconnect.clone(),
                 misbehave: g.misbehave,
                 think: g.think,
+                token_lifetime: g.token_lifetime,
+                refresh_token: g.refresh_token,
             });
         }
     }

@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use stagesim::scenario::{
-    AgentName, Fault, FaultKind, Range, Reconnect, Scenario, TokenKind, TokenVia, UserGroup,
+    AgentName, DEFAULT_TOKEN_LIFETIME, Fault, FaultKind, MIN_TOKEN_LIFETIME, Range, Reconnect,
+    Scenario, TokenKind, TokenVia, UserGroup,
 };
 
 /// Longest startup of auth, gateway or pipeline (the envelope).
@@ -134,6 +135,9 @@ pub struct GroupDraft {
     pub extra_attempts: u32,
     /// Drawn as a group the gateway must refuse with 1008.
     pub refused: bool,
+    /// Tokens that live the shortest allowed time (2 minutes), so that runs
+    /// longer than that need the users' token refresh.
+    pub short_tokens: bool,
 }
 
 fn agent() -> impl Strategy<Value = AgentName> {
@@ -159,6 +163,7 @@ fn group_draft(
         agent(),
         200..=2_000u64,
         0..=3u32,
+        any::<bool>(),
     )
         .prop_map(
             move |(
@@ -170,6 +175,7 @@ fn group_draft(
                 agent,
                 backoff_ms,
                 extra_attempts,
+                short_tokens,
             )| {
                 GroupDraft {
                     count,
@@ -181,6 +187,7 @@ fn group_draft(
                     backoff_ms,
                     extra_attempts,
                     refused,
+                    short_tokens,
                 }
             },
         )
@@ -422,6 +429,11 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
             reconnect: Reconnect {
                 attempts,
                 backoff: ms(g.backoff_ms),
+            },
+            token_lifetime: if g.short_tokens {
+                MIN_TOKEN_LIFETIME
+            } else {
+                DEFAULT_TOKEN_LIFETIME
             },
             ..UserGroup::default()
         });

@@ -11,3 +11,4 @@ mod determinism;
 mod faults;
 mod gateway;
 mod scenarios;
+mod verdict;

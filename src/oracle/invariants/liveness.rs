@@ -1,0 +1,115 @@
+//! `liveness`: every entitled user gets in, and (where the scenario
+//! expects it, `all_answered`) every message of theirs is answered with
+//! `agent_completed` or an `error` event before the run ends.
+//!
+//! A user refused 1008 when its token was no longer valid (it expired, and
+//! refresh was off or came too late) is locked out honestly: it is owed
+//! nothing more.
+//! `all_answered = false` relaxes answers only; admission is always owed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::auth_policy::valid_at;
+use super::violation;
+use crate::oracle::Violation;
+use crate::oracle::index::{UserView, Users};
+use crate::scenario::Cause;
+
+/// Every entitled user receives `connection_established`.
+pub fn admission(
+    users: &Users,
+    stripped: &BTreeSet<&str>,
+    end: Duration,
+    out: &mut Vec<Violation>,
+) {
+    for (name, view) in users {
+        if !owed(view, stripped) {
+            continue;
+        }
+        let got_in = view.conns.values().any(|c| {
+            c.received
+                .iter()
+                .any(|(_, e)| e.kind == "connection_established")
+        });
+        if !got_in {
+            let (at, why) = how_it_ended(view, end, "still trying");
+            let detail = format!("never received connection_established; {why}");
+            out.push(violation(
+                Cause::NeverAdmitted,
+                name,
+                view,
+                at,
+                None,
+                detail,
+            ));
+        }
+    }
+}
+
+/// Every message of every admitted, entitled user is answered.
+pub fn answers(users: &Users, stripped: &BTreeSet<&str>, end: Duration, out: &mut Vec<Violation>) {
+    for (name, view) in users {
+        if !owed(view, stripped) {
+            continue;
+        }
+        let answered: BTreeSet<&str> = view
+            .conns
+            .values()
+            .flat_map(|c| c.received.iter())
+            .filter(|(_, e)| matches!(e.kind.as_str(), "agent_completed" | "error"))
+            .filter_map(|(_, e)| e.message_id.as_deref())
+            .collect();
+        let got_in = view.conns.values().any(|c| {
+            c.received
+                .iter()
+                .any(|(_, e)| e.kind == "connection_established")
+        });
+        // Ids are `user-0001-m1` .. `-mN`; counted, not built, so a huge
+        // `messages` costs no memory.
+        let prefix = format!("{name}-m");
+        let answered_own = answered
+            .iter()
+            .filter_map(|m| m.strip_prefix(&prefix)?.parse::<u32>().ok())
+            .filter(|k| (1..=view.messages).contains(k))
+            .count() as u32;
+        let missing = view.messages - answered_own;
+        if missing == 0 || !got_in {
+            continue;
+        }
+        let first = (1..=view.messages)
+            .find(|k| !answered.contains(format!("{prefix}{k}").as_str()))
+            .unwrap_or(1);
+        let (at, why) = how_it_ended(view, end, "still waiting");
+        let detail = format!(
+            "{missing} of {} messages unanswered (first {prefix}{first}); {why}",
+            view.messages
+        );
+        out.push(violation(Cause::Unanswered, name, view, at, None, detail));
+    }
+}
+
+/// Whether the user is owed admission and answers: entitled, sends no
+/// frame that forfeits them, and not locked out by its own expired token.
+fn owed(view: &UserView, stripped: &BTreeSet<&str>) -> bool {
+    view.entitled && !view.forfeits && !locked_out_by_token(view, stripped)
+}
+
+/// Refused 1008 on an attempt whose token was no longer valid when it was
+/// refused: expired before the attempt, or during it.
+fn locked_out_by_token(view: &UserView, stripped: &BTreeSet<&str>) -> bool {
+    view.conns
+        .values()
+        .any(|c| match (&c.closed, c.connecting) {
+            (Some((at, 1008, _, false)), Some((_, token))) => !valid_at(view, stripped, token, *at),
+            _ => false,
+        })
+}
+
+/// When and how the user's story ended, for a violation's time and detail.
+fn how_it_ended(view: &UserView, end: Duration, still: &str) -> (Duration, String) {
+    match &view.finished {
+        Some((at, outcome)) => (*at, format!("user finished: {outcome}")),
+        None => (end, format!("{still} when the run ended")),
+    }
+}

@@ -1,0 +1,634 @@
+//! The oracle on hand-built traces: every invariant, every attribution
+//! rule and every expectation form, each with a trace small enough to read.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::{Verdict, Violation, check, verdict};
+use crate::scenario::{Cause, Expect, Expected, Invariant, Misbehave, TokenKind, TokenVia};
+use crate::trace::{
+    Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming, Kind,
+    PipelineEvent, RequestId, RunId, Trace,
+};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A trace under construction, in the order events are added.
+#[derive(Default)]
+struct Story {
+    events: Vec<Event>,
+    end: Duration,
+}
+
+impl Story {
+    fn push(&mut self, at: Duration, host: &str, user: Option<&str>, kind: Kind) -> &mut Self {
+        self.events.push(Event {
+            at,
+            host: Rc::from(host),
+            user: user.map(Rc::from),
+            kind,
+        });
+        self
+    }
+
+    fn client(&mut self, at: u64, user: &str, kind: Kind) -> &mut Self {
+        self.push(ms(at), "clients-1", Some(user), kind)
+    }
+
+    /// A user holding a `token` sent by `via`, owing `messages` answers;
+    /// a valid token lives an hour.
+    fn user(&mut self, user: &str, token: TokenKind, via: &[TokenVia], messages: u32) -> &mut Self {
+        let declared = Kind::UserDeclared {
+            group: 0,
+            token,
+            via: via.to_vec(),
+            messages,
+            entitled: token == TokenKind::Valid,
+            misbehave: Misbehave::None,
+        };
+        let issued = Kind::TokenIssued {
+            token,
+            valid_until: (token == TokenKind::Valid).then_some(HOUR),
+            refreshed: false,
+        };
+        self.client(0, user, declared).client(0, user, issued)
+    }
+
+    fn connect(&mut self, at: u64, user: &str, conn: u32) -> &mut Self {
+        let kind = Kind::Connecting { conn, attempt: 1 };
+        self.client(at, user, kind)
+    }
+
+    /// Gateway connection `g1.n` for `user`'s connection `conn`.
+    fn gateway(&mut self, at: u64, user: &str, n: u64, event: ConnEvent) -> &mut Self {
+        let conn = ConnId { boot: 1, n };
+        let kind = Kind::Gateway(GatewayEvent::Conn { conn, event });
+        self.push(ms(at), "gateway", Some(user), kind)
+    }
+
+    fn accepted(&mut self, at: u64, user: &str, conn: u32, n: u64) -> &mut Self {
+        let request = Some(RequestId {
+            user: Rc::from(user),
+            conn,
+        });
+        self.gateway(at, user, n, ConnEvent::Accepted { request })
+    }
+
+    fn receive(&mut self, at: u64, user: &str, conn: u32, event: Incoming) -> &mut Self {
+        self.client(at, user, Kind::Received { conn, event })
+    }
+
+    fn send(&mut self, at: u64, user: &str, conn: u32, message: &str) -> &mut Self {
+        let frame = crate::trace::Outgoing {
+            kind: "user_message".into(),
+            message_id: Some(message.into()),
+            agent: Some("data_helper".into()),
+            bytes: 100,
+        };
+        self.client(at, user, Kind::Sent { conn, frame })
+    }
+
+    fn close(&mut self, at: u64, user: &str, conn: u32, code: u16, by_client: bool) -> &mut Self {
+        let reason = format!("closed {code}");
+        let kind = Kind::Closed {
+            conn,
+            code,
+            reason,
+            by_client,
+        };
+        self.client(at, user, kind)
+    }
+
+    fn end(&mut self, at: u64) -> Trace {
+        self.end = ms(at);
+        Trace {
+            events: std::mem::take(&mut self.events),
+            end: self.end,
+        }
+    }
+}
+
+/// A server event as the user parsed it.
+fn event(kind: &str, user: &str, seq: u64, message: Option<&str>, run: Option<&str>) -> Incoming {
+    Incoming {
+        kind: kind.into(),
+        user_id: Some(user.into()),
+        seq: Some(seq),
+        run_id: run.map(str::to_string),
+        message_id: message.map(str::to_string),
+        ..Incoming::default()
+    }
+}
+
+/// A user that connects, is established, sends `m1`, and gets a whole run.
+fn happy(s: &mut Story, user: &str, n: u64) {
+    let m = format!("{user}-m1");
+    let r = format!("g1.{n}.r1");
+    s.user(user, TokenKind::Valid, &[TokenVia::Header], 1)
+        .connect(10, user, 1)
+        .accepted(20, user, 1, n)
+        .gateway(30, user, n, ConnEvent::State(ConnState::Authenticated))
+        .gateway(31, user, n, ConnEvent::State(ConnState::ProcessingReady))
+        .receive(
+            40,
+            user,
+            1,
+            event("connection_established", user, 1, None, None),
+        )
+        .send(41, user, 1, &m)
+        .receive(
+            50,
+            user,
+            1,
+            event("agent_started", user, 2, Some(&m), Some(&r)),
+        )
+        .receive(
+            60,
+            user,
+            1,
+            event("agent_completed", user, 3, Some(&m), Some(&r)),
+        )
+        .close(70, user, 1, 1000, true);
+}
+
+fn causes(violations: &[Violation]) -> Vec<(Option<&str>, Cause)> {
+    violations
+        .iter()
+        .map(|v| (v.user.as_deref(), v.cause))
+        .collect()
+}
+
+#[test]
+fn a_happy_user_passes() {
+    let mut s = Story::default();
+    happy(&mut s, "u1", 1);
+    let trace = s.end(1000);
+    assert_eq!(check(&trace, &Expect::default()), vec![]);
+}
+
+#[test]
+fn a_1011_names_the_component_the_gateway_blamed_and_hides_liveness() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 2)
+        .connect(10, "u1", 1)
+        .accepted(20, "u1", 1, 1)
+        .gateway(31, "u1", 1, ConnEvent::State(ConnState::ProcessingReady))
+        .receive(
+            40,
+            "u1",
+            1,
+            event("connection_established", "u1", 1, None, None),
+        )
+        .send(41, "u1", 1, "u1-m1");
+    let close = ConnEvent::Close {
+        code: 1011,
+        component: Some(Component::MessageRouter),
+        reason: "message router: KeyError('x')".into(),
+    };
+    s.gateway(45, "u1", 1, close)
+        .close(46, "u1", 1, 1011, false);
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(causes(&v), [(Some("u1"), Cause::Closed1011)]);
+    assert_eq!(v[0].component, Some(Component::MessageRouter));
+    assert_eq!(v[0].reason.as_deref(), Some("closed 1011"));
+    assert_eq!(v[0].conn, Some(1));
+}
+
+/// An expired token admitted by the gateway, then closed 1013 because the
+/// pipeline was not ready: the client never saw an admission.
+fn admitted_behind_a_1013() -> Trace {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Expired, &[TokenVia::Header], 1)
+        .connect(10, "u1", 1)
+        .accepted(20, "u1", 1, 1)
+        .gateway(30, "u1", 1, ConnEvent::State(ConnState::Authenticated))
+        .close(5030, "u1", 1, 1013, false);
+    s.end(10_000)
+}
+
+#[test]
+fn an_admission_hidden_behind_a_later_close_is_an_auth_policy_violation() {
+    let v = check(&admitted_behind_a_1013(), &Expect::default());
+    assert_eq!(causes(&v), [(Some("u1"), Cause::AdmittedWithoutValidToken)]);
+    assert_eq!(v[0].at, ms(30), "judged at the gateway's admission");
+}
+
+#[test]
+fn an_invalid_token_must_be_refused_with_1008() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::BadSignature, &[TokenVia::Header], 1)
+        .connect(10, "u1", 1)
+        .close(30, "u1", 1, 1003, false);
+    s.user("u2", TokenKind::Malformed, &[TokenVia::Header], 1)
+        .connect(10, "u2", 1)
+        .close(30, "u2", 1, 1008, false);
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(causes(&v), [(Some("u1"), Cause::RefusedWithWrongCode)]);
+}
+
+#[test]
+fn a_valid_token_refused_with_1008_is_a_violation_but_one_that_expired_meanwhile_is_not() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Subprotocol], 1)
+        .connect(10, "u1", 1)
+        .close(30, "u1", 1, 1008, false);
+    // u2's token expires at 1h, during its attempt: either answer is fair.
+    s.user("u2", TokenKind::Valid, &[TokenVia::Subprotocol], 0)
+        .connect(3_599_990, "u2", 1)
+        .close(3_600_010, "u2", 1, 1008, false);
+    let v = check(&s.end(3_700_000), &Expect::default());
+    assert!(
+        causes(&v).contains(&(Some("u1"), Cause::ValidTokenRefused)),
+        "{v:#?}"
+    );
+    assert!(!v.iter().any(|v| v.user.as_deref() == Some("u2")), "{v:#?}");
+}
+
+#[test]
+fn a_header_the_load_balancer_strips_carries_no_valid_token() {
+    let mut s = Story::default();
+    s.push(
+        ms(0),
+        "sim",
+        None,
+        Kind::Fault(FaultEvent::StripHeader {
+            header: "authorization".into(),
+        }),
+    );
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+        .connect(10, "u1", 1)
+        .close(30, "u1", 1, 1008, false);
+    let mut declared = s.events[1].clone();
+    if let Kind::UserDeclared { entitled, .. } = &mut declared.kind {
+        *entitled = false;
+    }
+    s.events[1] = declared;
+    assert_eq!(check(&s.end(1000), &Expect::default()), vec![]);
+}
+
+/// A user whose token expired before it reconnected, refresh off.
+fn locked_out_after_expiry() -> Trace {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 2)
+        .connect(10, "u1", 1)
+        .accepted(20, "u1", 1, 1)
+        .gateway(30, "u1", 1, ConnEvent::State(ConnState::ProcessingReady))
+        .receive(
+            40,
+            "u1",
+            1,
+            event("connection_established", "u1", 1, None, None),
+        )
+        .close(4_000_000, "u1", 1, 1012, false)
+        .connect(4_001_000, "u1", 2)
+        .close(4_001_050, "u1", 2, 1008, false);
+    s.end(4_100_000)
+}
+
+#[test]
+fn an_expired_token_refused_on_reconnect_is_honest_and_owes_no_answers() {
+    assert_eq!(
+        check(&locked_out_after_expiry(), &Expect::default()),
+        vec![]
+    );
+}
+
+#[test]
+fn a_refreshed_token_is_judged_as_presented() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+        .client(
+            4_000_000,
+            "u1",
+            Kind::TokenIssued {
+                token: TokenKind::Valid,
+                valid_until: Some(ms(4_000_000) + HOUR),
+                refreshed: true,
+            },
+        )
+        .connect(4_001_000, "u1", 2)
+        .close(4_001_050, "u1", 2, 1008, false);
+    let v = check(&s.end(4_100_000), &Expect::default());
+    assert!(
+        causes(&v).contains(&(Some("u1"), Cause::ValidTokenRefused)),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn all_answered_false_relaxes_answers_but_never_admission() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 1)
+        .connect(10, "u1", 1)
+        .close(20, "u1", 1, 1013, false);
+    s.user("u2", TokenKind::Valid, &[TokenVia::Header], 1)
+        .connect(10, "u2", 1)
+        .receive(
+            40,
+            "u2",
+            1,
+            event("connection_established", "u2", 1, None, None),
+        )
+        .send(41, "u2", 1, "u2-m1")
+        .close(50, "u2", 1, 1001, false);
+    let trace = s.end(1000);
+    let strict = check(&trace, &Expect::default());
+    assert_eq!(
+        causes(&strict),
+        [
+            (Some("u1"), Cause::NeverAdmitted),
+            (Some("u2"), Cause::Unanswered)
+        ]
+    );
+    let relaxed = Expect {
+        all_answered: false,
+        ..Expect::default()
+    };
+    assert_eq!(
+        causes(&check(&trace, &relaxed)),
+        [(Some("u1"), Cause::NeverAdmitted)]
+    );
+}
+
+#[test]
+fn foreign_events_collapse_to_one_report_and_name_the_victim() {
+    let mut s = Story::default();
+    s.user("a", TokenKind::Valid, &[TokenVia::Header], 0)
+        .connect(10, "a", 1)
+        .receive(
+            20,
+            "a",
+            1,
+            event("connection_established", "a", 1, None, None),
+        );
+    s.user("b", TokenKind::Valid, &[TokenVia::Header], 0)
+        .connect(10, "b", 1)
+        .receive(
+            20,
+            "b",
+            1,
+            event("connection_established", "b", 1, None, None),
+        )
+        .send(30, "b", 1, "b-m1");
+    for (k, kind) in ["agent_started", "agent_thinking", "agent_completed"]
+        .into_iter()
+        .enumerate()
+    {
+        let seq = k as u64 + 2;
+        let ev = event(kind, "a", seq, Some("b-m1"), Some("g1.2.r1"));
+        s.receive(40 + seq, "a", 1, ev);
+    }
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(
+        causes(&v),
+        [
+            (Some("a"), Cause::ForeignEvent),
+            (Some("b"), Cause::EventsMisdelivered)
+        ]
+    );
+    assert_eq!((v[0].count, v[0].at), (3, ms(42)), "one report, counted");
+    assert_eq!(v[1].conn, Some(1), "the victim's connection");
+}
+
+#[test]
+fn a_bypassed_connection_is_judged_by_auth_policy_not_isolation() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Missing, &[], 1)
+        .connect(10, "u1", 1)
+        .accepted(20, "u1", 1, 1)
+        .gateway(30, "u1", 1, ConnEvent::State(ConnState::Authenticated))
+        .receive(
+            40,
+            "u1",
+            1,
+            event(
+                "connection_established",
+                "staging-debug-user",
+                1,
+                None,
+                None,
+            ),
+        )
+        .send(41, "u1", 1, "u1-m1")
+        .receive(
+            50,
+            "u1",
+            1,
+            event(
+                "agent_started",
+                "staging-debug-user",
+                2,
+                Some("u1-m1"),
+                Some("r"),
+            ),
+        );
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(causes(&v), [(Some("u1"), Cause::AdmittedWithoutValidToken)]);
+}
+
+#[test]
+fn outputs_handed_to_a_closed_connection_are_an_isolation_violation_of_their_owner() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 1)
+        .connect(10, "u1", 1)
+        .accepted(20, "u1", 1, 1)
+        .gateway(31, "u1", 1, ConnEvent::State(ConnState::ProcessingReady))
+        .receive(
+            40,
+            "u1",
+            1,
+            event("connection_established", "u1", 1, None, None),
+        )
+        .send(41, "u1", 1, "u1-m1");
+    let run = RunId {
+        conn: ConnId { boot: 1, n: 1 },
+        n: 1,
+    };
+    for at in [50, 60] {
+        let lost = PipelineEvent::OutputLost {
+            run,
+            to: ConnId { boot: 1, n: 7 },
+            kind: "agent_thinking",
+        };
+        s.push(ms(at), "gateway", Some("u1"), Kind::Pipeline(lost));
+    }
+    let v = check(&s.end(100_000), &Expect::default());
+    assert_eq!(causes(&v), [(Some("u1"), Cause::EventsLost)], "{v:#?}");
+    assert_eq!((v[0].count, v[0].conn), (2, Some(1)));
+}
+
+#[test]
+fn event_grammar_checks_seq_and_run_order() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 1)
+        .connect(10, "u1", 1)
+        .receive(
+            20,
+            "u1",
+            1,
+            event("connection_established", "u1", 5, None, None),
+        )
+        .send(21, "u1", 1, "u1-m1")
+        .receive(
+            30,
+            "u1",
+            1,
+            event("agent_started", "u1", 4, Some("u1-m1"), Some("r1")),
+        )
+        .receive(
+            40,
+            "u1",
+            1,
+            event("tool_completed", "u1", 6, Some("u1-m1"), Some("r1")),
+        )
+        .receive(
+            50,
+            "u1",
+            1,
+            event("agent_completed", "u1", 7, Some("u1-m1"), Some("r1")),
+        );
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(
+        causes(&v),
+        [(Some("u1"), Cause::BadSeq), (Some("u1"), Cause::OutOfOrder)]
+    );
+}
+
+#[test]
+fn accounting_finds_double_answers_and_silent_drops() {
+    let mut s = Story::default();
+    happy(&mut s, "u1", 1);
+    s.receive(
+        65,
+        "u1",
+        1,
+        event("agent_completed", "u1", 4, Some("u1-m1"), Some("g1.1.r1")),
+    );
+    s.user("u2", TokenKind::Valid, &[TokenVia::Header], 1)
+        .connect(10, "u2", 1)
+        .receive(
+            20,
+            "u2",
+            1,
+            event("connection_established", "u2", 1, None, None),
+        )
+        .send(30, "u2", 1, "u2-m1");
+    let v = check(&s.end(100_000), &Expect::default());
+    assert!(
+        causes(&v).contains(&(Some("u1"), Cause::AnsweredTwice)),
+        "{v:#?}"
+    );
+    assert!(
+        causes(&v).contains(&(Some("u2"), Cause::SilentlyDropped)),
+        "{v:#?}"
+    );
+}
+
+fn expect(list: Vec<Expected>) -> Expect {
+    Expect {
+        violations: list,
+        ..Expect::default()
+    }
+}
+
+fn precise(
+    invariant: Invariant,
+    cause: Option<Cause>,
+    component: Option<&str>,
+    reason: Option<&str>,
+) -> Expected {
+    Expected {
+        invariant,
+        cause,
+        component: component.map(str::to_string),
+        reason: reason.map(str::to_string),
+    }
+}
+
+#[test]
+fn expectations_match_by_invariant_cause_component_and_reason() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+        .connect(10, "u1", 1)
+        .accepted(20, "u1", 1, 1);
+    let close = ConnEvent::Close {
+        code: 1011,
+        component: Some(Component::AgentPipeline),
+        reason: "agent pipeline: database pool exhausted".into(),
+    };
+    s.gateway(30, "u1", 1, close);
+    s.client(
+        31,
+        "u1",
+        Kind::Closed {
+            conn: 1,
+            code: 1011,
+            reason: "agent pipeline: database pool exhausted".into(),
+            by_client: false,
+        },
+    );
+    let v = check(&s.end(1000), &Expect::default());
+    let judge = |list: Vec<Expected>| verdict(&v, &expect(list));
+    use Invariant::*;
+    assert_eq!(judge(vec![]), Verdict::Fail);
+    assert_eq!(
+        judge(vec![Expected::invariant(No1011)]),
+        Verdict::Reproduced
+    );
+    assert_eq!(judge(vec![Expected::invariant(AuthPolicy)]), Verdict::Fail);
+    let cases = [
+        (
+            precise(No1011, Some(Cause::Closed1011), None, None),
+            Verdict::Reproduced,
+        ),
+        (
+            precise(No1011, None, Some("agent_pipeline"), None),
+            Verdict::Reproduced,
+        ),
+        (
+            precise(No1011, None, Some("message_router"), None),
+            Verdict::Fail,
+        ),
+        (
+            precise(No1011, None, Some("agent_pipeline"), Some("pool exhausted")),
+            Verdict::Reproduced,
+        ),
+        (
+            precise(No1011, None, Some("agent_pipeline"), Some("is None")),
+            Verdict::Fail,
+        ),
+    ];
+    for (e, want) in cases {
+        assert_eq!(judge(vec![e.clone()]), want, "{e}");
+    }
+    assert_eq!(
+        verdict(&[], &expect(vec![Expected::invariant(No1011)])),
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn every_expected_entry_of_a_list_may_match_a_different_violation() {
+    let v = check(&admitted_behind_a_1013(), &Expect::default());
+    let list = vec![
+        precise(Invariant::No1011, None, Some("auth_handler"), None),
+        precise(
+            Invariant::AuthPolicy,
+            Some(Cause::AdmittedWithoutValidToken),
+            None,
+            None,
+        ),
+    ];
+    assert_eq!(verdict(&v, &expect(list)), Verdict::Reproduced);
+    let wrong = vec![precise(
+        Invariant::AuthPolicy,
+        Some(Cause::ValidTokenRefused),
+        None,
+        None,
+    )];
+    assert_eq!(verdict(&v, &expect(wrong)), Verdict::Fail);
+}
