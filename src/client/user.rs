@@ -69,8 +69,13 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             return;
         }
         // Exponential backoff with jitter in [d/2, d].
-        let base = plan.reconnect.backoff * 2u32.saturating_pow(failures - 1);
-        let base = base.min(MAX_BACKOFF);
+        // Saturating: a huge `backoff` doubled must cap, not overflow.
+        let doubling = 2u32.saturating_pow(failures - 1);
+        let base = plan
+            .reconnect
+            .backoff
+            .checked_mul(doubling)
+            .map_or(MAX_BACKOFF, |b| b.min(MAX_BACKOFF));
         let delay = rng.random_range(base / 2..=base);
         record(Kind::Backoff { delay });
         tokio::time::sleep(delay).await;

@@ -17,6 +17,11 @@ const UNITS: [(&str, u128); 4] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 
 /// The sentence every parse error ends with, so each one says what is expected.
 const EXPECTED: &str = "expected a number and a unit (ms, s, m or h), like \"250ms\" or \"7s\"";
 
+/// The longest duration a scenario may name: past it, arithmetic on
+/// simulated instants (a fault's end, a backoff doubled) could overflow,
+/// and no run could reach it anyway.
+pub const MAX_DURATION: Duration = Duration::from_secs(1000 * 3600);
+
 /// Parses a duration string such as `"250ms"`, `"7s"`, `"2m"`, `"1h"` or `"1.5s"`.
 ///
 /// The number is a non-negative integer, or a decimal whose value is a whole
@@ -54,8 +59,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         ));
     };
     u64::try_from(millis)
+        .ok()
         .map(Duration::from_millis)
-        .map_err(|_| format!("the duration \"{text}\" is too large; {EXPECTED}"))
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| format!("the duration \"{text}\" is too large; expected at most \"1000h\""))
 }
 
 /// `number * unit_ms` for a decimal `number` such as `"12"` or `"1.25"`.
@@ -273,8 +280,10 @@ mod tests {
 
     #[test]
     fn format_then_parse_is_identity() {
-        for n in [0, 1, 999, 1_000, 1_001, 59_999, 60_000, 3_600_000, u64::MAX] {
+        let max = MAX_DURATION.as_millis() as u64;
+        for n in [0, 1, 999, 1_000, 1_001, 59_999, 60_000, 3_600_000, max] {
             assert_eq!(parse_duration(&format_duration(ms(n))), Ok(ms(n)), "{n}");
         }
+        assert!(parse_duration(&format_duration(ms(max + 1))).is_err());
     }
 }

@@ -27,11 +27,14 @@ pub struct ScenarioError {
     snippet: Option<Box<Excerpt>>,
 }
 
-/// The source of a snippet: the whole file text (rendering picks the lines).
+/// The source of a snippet: the offending line, cut to a window around the
+/// span when it is long (a 10 MB value must not be echoed whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Excerpt {
     text: String,
-    /// Byte span of the offending key or value, on char boundaries.
+    /// The 1-based line number of `text`'s first line in the file.
+    line: usize,
+    /// Byte span of the offending key or value in `text`, on char boundaries.
     span: Range<usize>,
     /// Short text under the carets, when there is more to say than `message`.
     label: Option<String>,
@@ -59,12 +62,8 @@ impl ScenarioError {
             path: path.to_owned(),
             line: Some(line),
             column: Some(column),
-            message,
-            snippet: Some(Box::new(Excerpt {
-                text: text.to_owned(),
-                span: start..end,
-                label: None,
-            })),
+            message: bounded(message, MAX_MESSAGE_CHARS),
+            snippet: Some(Box::new(Excerpt::around(text, start..end, line))),
         }
     }
 
@@ -96,6 +95,7 @@ impl ScenarioError {
                     annotation = annotation.label(label);
                 }
                 let snippet = Snippet::source(excerpt.text.as_str())
+                    .line_start(excerpt.line)
                     .path(path)
                     .annotation(annotation);
                 [title.element(snippet)]
@@ -120,6 +120,63 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// The longest message kept: a value quoted in it may be huge.
+const MAX_MESSAGE_CHARS: usize = 400;
+/// How much of a long line the snippet shows, in characters, before and
+/// after the start of the span.
+const WINDOW_BEFORE: usize = 60;
+const WINDOW_AFTER: usize = 100;
+
+impl Excerpt {
+    /// The line holding the start of `span` (its 1-based number `line`),
+    /// cut to a window around it when long; `span` ends at the line's end.
+    fn around(text: &str, span: Range<usize>, line: usize) -> Excerpt {
+        let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[span.start..]
+            .find('\n')
+            .map_or(text.len(), |i| span.start + i);
+        let from = back_chars(text, span.start, WINDOW_BEFORE).max(line_start);
+        let to = forward_chars(text, span.start, WINDOW_AFTER).min(line_end);
+        let prefix = if from > line_start { "..." } else { "" };
+        let suffix = if to < line_end { "..." } else { "" };
+        let cut = format!("{prefix}{}{suffix}", &text[from..to]);
+        let shift = |offset: usize| offset.clamp(from, to) - from + prefix.len();
+        Excerpt {
+            text: cut,
+            line,
+            span: shift(span.start)..shift(span.end),
+            label: None,
+        }
+    }
+}
+
+/// The byte offset `n` characters before `offset`.
+fn back_chars(text: &str, offset: usize, n: usize) -> usize {
+    text[..offset]
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// The byte offset `n` characters after `offset`.
+fn forward_chars(text: &str, offset: usize, n: usize) -> usize {
+    text[offset..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| offset + i)
+}
+
+/// `message`, cut to `max` characters with a note of how much was left out.
+fn bounded(message: String, max: usize) -> String {
+    let total = message.chars().count();
+    if total <= max {
+        return message;
+    }
+    let kept: String = message.chars().take(max).collect();
+    format!("{kept}... ({} more characters)", total - max)
+}
 
 /// 1-based line and character column of byte `offset` in `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -155,6 +212,35 @@ mod tests {
         let error = ScenarioError::at(Path::new("x.toml"), "é", 1..99, "bad".into());
         assert_eq!((error.line, error.column), (Some(1), Some(1)));
         assert!(error.render().contains("error: bad"));
+    }
+
+    #[test]
+    fn a_huge_value_is_not_echoed_whole() {
+        let text = format!(
+            "name = \"x\"\ndescription = \"{}\"\n",
+            "a".repeat(10_000_000)
+        );
+        let span = 25..text.len() - 1;
+        let message = format!("bad value {}", &text[span.clone()]);
+        let error = ScenarioError::at(Path::new("x.toml"), &text, span, message);
+        let rendered = error.render();
+        assert!(rendered.len() < 2_000, "{} bytes", rendered.len());
+        assert!(
+            rendered.contains(" 2 | ") || rendered.contains("2 |"),
+            "{rendered}"
+        );
+        assert_eq!((error.line, error.column), (Some(2), Some(15)));
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_span() {
+        let text = format!("x = [{}\"oops\"]\n", "1, ".repeat(1000));
+        let start = text.find("\"oops").unwrap();
+        let error = ScenarioError::at(Path::new("x.toml"), &text, start..start + 6, "bad".into());
+        let rendered = error.render();
+        assert!(rendered.contains("...1, 1, "), "{rendered}");
+        assert!(rendered.contains("\"oops\"]"), "{rendered}");
+        assert!(rendered.contains("^^^^^^"), "{rendered}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod messages;
 mod model;
 mod names;
 mod range;
+mod shape;
 mod users;
 mod validate;
 mod world;
@@ -51,17 +52,50 @@ pub use world::{Agents, Auth, Gateway, LoadBalancer, Network};
 
 /// Reads, parses and validates the scenario file at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        ScenarioError::without_position(
-            path,
-            format!("cannot read the scenario file: {error}; expected a readable UTF-8 TOML file"),
-        )
+    let bytes = read_bounded(path)?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        // Point at the first byte that is not UTF-8, on its line.
+        let valid = error.utf8_error().valid_up_to();
+        let bytes = error.into_bytes();
+        let before = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+        let message = format!(
+            "the scenario file is not UTF-8: byte 0x{:02x} at offset {valid} is not valid UTF-8; expected a UTF-8 TOML file",
+            bytes[valid]
+        );
+        ScenarioError::at(path, &before, valid..valid, message).with_label("not UTF-8")
     })?;
     parse(&text, path)
 }
 
-/// Parses and validates scenario `text`. `path` names the file in messages,
-/// and its stem is the name the scenario must have.
+/// The largest scenario file read: hand-written files are a few KiB, and a
+/// bound keeps a mistaken path (a log, a binary) from filling memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The file's bytes, refusing one over [`MAX_FILE_BYTES`].
+fn read_bounded(path: &Path) -> Result<Vec<u8>, ScenarioError> {
+    use std::io::Read;
+    let unreadable = |error: std::io::Error| {
+        ScenarioError::without_position(
+            path,
+            format!("cannot read the scenario file: {error}; expected a readable UTF-8 TOML file"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ScenarioError::without_position(
+            path,
+            format!(
+                "the scenario file is larger than {MAX_FILE_BYTES} bytes (1 MiB); expected a hand-written TOML file of a few KiB"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let stem = path
         .file_stem()
@@ -69,6 +103,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         .unwrap_or_default();
     let doc =
         toml::de::DeTable::parse(text).map_err(|error| messages::syntax(path, text, &error))?;
+    shape::check(&doc).map_err(|(span, message, label)| {
+        ScenarioError::at(path, text, span, message).with_label(label)
+    })?;
     let mut scenario = Scenario::deserialize(toml::Deserializer::from(doc.clone()))
         .map_err(|error| messages::deserialize(path, text, &doc, &error, &stem))?;
     validate::check(&scenario, &stem).map_err(|problem| {

@@ -78,14 +78,39 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
             "between 1ms and 100ms",
         ));
     }
+    check_steps(scenario)?;
     check_headers(&scenario.load_balancer.strip_headers)?;
     at_least_one(
         scenario.gateway.max_connections,
         root().key("gateway").key("max_connections"),
     )?;
     at_least_one(scenario.agents.db_pool, root().key("agents").key("db_pool"))?;
+    let mut users = 0u64;
     for (i, group) in scenario.users.iter().enumerate() {
-        check_users(group, root().key("users").index(i))?;
+        let path = root().key("users").index(i);
+        check_users(group, path.clone())?;
+        users += u64::from(group.count);
+        if users > MAX_USERS {
+            return Err(problem(
+                path.key("count"),
+                Part::Value,
+                format!(
+                    "this group brings the scenario to {users} users; expected at most {MAX_USERS} in all (the load balancer has one port per connected user, and turmoil about 16,000 per host)"
+                ),
+                "too many users",
+            ));
+        }
+    }
+    if scenario.faults.len() > MAX_FAULTS {
+        return Err(problem(
+            root().key("faults").index(MAX_FAULTS),
+            Part::Value,
+            format!(
+                "the scenario has {} faults; expected at most {MAX_FAULTS}",
+                scenario.faults.len()
+            ),
+            "one fault too many",
+        ));
     }
     for (i, fault) in scenario.faults.iter().enumerate() {
         check_fault(fault, scenario.duration, root().key("faults").index(i))?;
@@ -153,6 +178,35 @@ fn check_expected(expected: &Expected, path: KeyPath) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// The most users a scenario may declare, over all groups.
+pub const MAX_USERS: u64 = 10_000;
+/// The most `[[faults]]` entries.
+pub const MAX_FAULTS: usize = 1_000;
+/// The most simulation steps (`duration / tick`): about 28 hours at a 1 ms
+/// tick, and past what any run finishes in reasonable time.
+pub const MAX_STEPS: u128 = 100_000_000;
+
+/// A run is `duration / tick` steps of the simulation; too many is a run
+/// that never finishes in practice.
+fn check_steps(scenario: &Scenario) -> Result<(), Problem> {
+    let steps = scenario.duration.as_millis() / scenario.network.tick.as_millis().max(1);
+    if steps <= MAX_STEPS {
+        return Ok(());
+    }
+    let tick_ms = scenario.network.tick.as_millis();
+    let longest = Duration::from_millis((MAX_STEPS * tick_ms) as u64);
+    Err(problem(
+        root().key("duration"),
+        Part::Value,
+        format!(
+            "`duration` is {} at a {tick_ms}ms tick, {steps} simulation steps; expected at most {MAX_STEPS} steps (at most {} at this tick; a larger `[network] tick` allows longer runs)",
+            format_duration(scenario.duration),
+            format_duration(longest)
+        ),
+        "too many steps",
+    ))
 }
 
 fn at_least_one(value: u32, path: KeyPath) -> Result<(), Problem> {

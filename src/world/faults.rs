@@ -59,7 +59,7 @@ impl Driver {
         };
         let mut schedule = Vec::new();
         for f in &scenario.faults {
-            let end = f.at + f.duration.unwrap_or_default();
+            let end = f.at.saturating_add(f.duration.unwrap_or_default());
             match f.kind {
                 FaultKind::Partition | FaultKind::Hold => {
                     let [a, b] = f

@@ -88,7 +88,8 @@ pub async fn validate(
                 let jittered = rng.random_range(delay / 2..=delay);
                 on_retry(attempt, &e, jittered);
                 tokio::time::sleep(jittered).await;
-                delay *= 2;
+                // Saturating: a huge backoff doubled must not overflow.
+                delay = delay.saturating_mul(2);
                 attempt += 1;
             }
         }
