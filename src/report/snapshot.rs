@@ -19,8 +19,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::format_counts;
-use crate::run::Outcome;
+use crate::run::{Outcome, format_counts};
 use crate::trace::{Event, Incoming, Kind, Trace, describe, format_time, outgoing};
 
 /// Up to this many users, the per-user section shows every user.
