@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use scraper::{Html, Selector};
 use serde_json::Value;
-use stagesim::report::{chrome, html};
+use stagesim::report::{chrome, html, timeline};
 use stagesim::run::Outcome;
 use stagesim::scenario::Scenario;
 
@@ -407,7 +407,7 @@ fn fault_windows_come_from_the_scenario() {
     let rel = "scenarios/partition_gateway_auth.toml";
     let scenario = support::load(rel);
     let outcome = stagesim::run::run(&scenario, 1);
-    let tl = html::timeline::Timeline::of(&outcome, &scenario);
+    let tl = timeline::Timeline::build(&outcome.trace, &outcome.violations, &scenario);
     let faults: Vec<_> = tl.windows.iter().filter(|w| w.class == "fault").collect();
     assert_eq!(faults.len(), scenario.faults.len(), "{:?}", tl.windows);
     let f = &scenario.faults[0];
@@ -423,7 +423,7 @@ fn fault_windows_come_from_the_scenario() {
     let rel = "scenarios/header_stripping.toml";
     let scenario = support::load(rel);
     let outcome = stagesim::run::run(&scenario, 1);
-    let tl = html::timeline::Timeline::of(&outcome, &scenario);
+    let tl = timeline::Timeline::build(&outcome.trace, &outcome.violations, &scenario);
     let strip: Vec<_> = tl.windows.iter().filter(|w| w.class == "strip").collect();
     assert_eq!(strip.len(), 1, "{:?}", tl.windows);
     assert_eq!(tl.hosts[strip[0].hosts[0]].name, "lb");

@@ -1,7 +1,7 @@
 //! `stagesim run --chrome-trace FILE.json`: the run in the Trace Event
 //! Format, for Perfetto (ui.perfetto.dev) and chrome://tracing.
 //!
-//! Data flow: `Outcome + Scenario -> html::timeline::Timeline -> trace
+//! Data flow: `Outcome + Scenario -> timeline::Timeline -> trace
 //! events` (the same timeline the HTML report draws). The mapping:
 //! - one process per host (`process_name` metadata): `sim` (the fault
 //!   driver), `lb`, `gateway`, `auth`, each `clients-K`;
@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::html::timeline::{Lane, Timeline, Track};
+use super::timeline::{Lane, Timeline, Track};
 use crate::run::Outcome;
 use crate::scenario::Scenario;
 
@@ -66,7 +66,13 @@ type FlowEnd = (Place, u64);
 
 /// The Chrome trace of `outcome`, a run of `scenario`, as JSON text.
 pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
-    let tl = Timeline::of(outcome, scenario);
+    let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
+    render_with(outcome, &tl)
+}
+
+/// The Chrome trace of `outcome` drawn from `tl`, its timeline (built once
+/// when the HTML report is written too).
+pub fn render_with(outcome: &Outcome, tl: &Timeline) -> String {
     let mut slices: BTreeMap<Place, Vec<Slice>> = BTreeMap::new();
     let mut order = 0;
     let mut push = |slices: &mut BTreeMap<Place, Vec<Slice>>, place: Place, mut s: Slice| {
@@ -229,10 +235,10 @@ pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
     for list in slices.values_mut() {
         nest(list);
     }
-    let threads = allocate(&tl, &slices);
+    let threads = allocate(tl, &slices);
 
     let mut out: Vec<Value> = Vec::new();
-    metadata(&tl, &threads, &mut out);
+    metadata(tl, &threads, &mut out);
     for (place, list) in &slices {
         let (pid, tid) = threads[place];
         let mut list: Vec<&Slice> = list.iter().collect();

@@ -9,6 +9,7 @@ pub mod html;
 mod json;
 pub mod snapshot;
 mod text;
+pub mod timeline;
 
 pub use json::to_json;
 pub use text::to_text;

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::timeline::{Lane, Timeline, Track};
+use crate::report::timeline::{Lane, Timeline, Track};
 
 /// Lanes drawn before the reader filters: every user up to this many,
 /// otherwise a sample.

@@ -9,9 +9,9 @@ use super::text::client_text;
 use super::{
     Arrow, GatewayConn, Host, Mark, SERVER_HOSTS, Span, Timeline, Track, User, Window, code_class,
 };
-use crate::run::Outcome;
+use crate::oracle::Violation;
 use crate::scenario::Scenario;
-use crate::trace::{Event, Kind};
+use crate::trace::{Event, Kind, Trace};
 
 /// A time, and the trace event at it on the track in question (if any).
 pub(super) type At = (Duration, Option<usize>);
@@ -75,7 +75,7 @@ pub(super) struct Builder {
 }
 
 impl Builder {
-    pub(super) fn new(outcome: &Outcome) -> Self {
+    pub(super) fn new(trace: &Trace) -> Self {
         let mut hosts: Vec<Host> = SERVER_HOSTS
             .iter()
             .map(|h| Host {
@@ -85,7 +85,7 @@ impl Builder {
             .collect();
         // Client hosts in numeric order, then users in declaration order.
         let mut client_hosts: Vec<(u32, String)> = Vec::new();
-        for e in &outcome.trace.events {
+        for e in &trace.events {
             if let Some(k) = e.host.strip_prefix("clients-") {
                 let n = k.parse().unwrap_or(u32::MAX);
                 if !client_hosts.iter().any(|(_, h)| **h == *e.host) {
@@ -100,7 +100,7 @@ impl Builder {
         }));
         let mut users = Vec::new();
         let mut user_index = BTreeMap::new();
-        for e in &outcome.trace.events {
+        for e in &trace.events {
             if let (
                 Kind::UserDeclared {
                     group,
@@ -139,7 +139,7 @@ impl Builder {
         }
         let pending = users.iter().map(|_| Pending::default()).collect();
         Builder {
-            end: outcome.trace.end,
+            end: trace.end,
             hosts,
             users,
             user_index,
@@ -269,7 +269,7 @@ impl Builder {
         }
     }
 
-    pub(super) fn finish(mut self, outcome: &Outcome, scenario: &Scenario) -> Timeline {
+    pub(super) fn finish(mut self, violations: &[Violation], scenario: &Scenario) -> Timeline {
         let end = self.end;
         for key in ["auth", "gateway", "pipeline"] {
             self.close_startup(key, end);
@@ -309,7 +309,7 @@ impl Builder {
             self.span(start, stop, Track::Gateway(gc), user, class, text, true);
         }
         self.fault_windows(scenario);
-        let flags = self.flags(&outcome.violations);
+        let flags = self.flags(violations);
         self.windows.sort_by_key(|w| (w.start, w.end));
         Timeline {
             end,

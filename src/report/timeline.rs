@@ -1,15 +1,16 @@
 //! A run as a timeline: lanes, spans, marks, arrows and shaded windows.
 //!
-//! Derived from the trace (and, for fault windows, the scenario) in one
-//! ordered pass, so the HTML report and the Chrome trace draw the same
-//! story: `Trace + Scenario -> Timeline -> page data | trace events`.
-//! Everything is kept in `Vec`s and `BTreeMap`s, in trace order, so a
-//! timeline is a pure function of the run.
+//! Data flow: `Trace + violations + Scenario -> Timeline -> page data
+//! (html) | trace events (chrome)`. Built once, in one ordered pass over
+//! the trace (fault windows from the scenario, flags from the oracle's
+//! violations), so the HTML report and the Chrome trace draw the same
+//! story. Everything is kept in `Vec`s and `BTreeMap`s, in trace order, so
+//! a timeline is a pure function of the run.
 //!
-//! Server lines (`Note`s) are log text; the few shapes this module reads
+//! Server events are still read through their rendered words here
 //! (`gX.Y state ACCEPTED`, `POST /v1/validate -> 200 ...`, `close 1011 ...`,
-//! `auth booting`, ...) are the ones `services` writes. A line it does not
-//! recognise is still drawn as a mark; it only misses an arrow or a span.
+//! `auth booting`, ...). A line it does not recognise is still drawn as a
+//! mark; it only misses an arrow or a span.
 //!
 //! Files: this one (the model), `builder` (the pass over the trace and its
 //! bookkeeping), `clients` (what users saw), `servers` (lb, gateway and auth
@@ -24,8 +25,9 @@ mod windows;
 
 use std::time::Duration;
 
-use crate::run::Outcome;
+use crate::oracle::Violation;
 use crate::scenario::Scenario;
+use crate::trace::Trace;
 
 use builder::Builder;
 
@@ -235,12 +237,13 @@ impl Timeline {
             .unwrap_or_default()
     }
 
-    /// Build the timeline of `outcome`, a run of `scenario`.
-    pub fn of(outcome: &Outcome, scenario: &Scenario) -> Timeline {
-        let mut b = Builder::new(outcome);
-        for (i, e) in outcome.trace.events.iter().enumerate() {
+    /// The timeline of a run of `scenario` that recorded `trace` and broke
+    /// `violations`.
+    pub fn build(trace: &Trace, violations: &[Violation], scenario: &Scenario) -> Timeline {
+        let mut b = Builder::new(trace);
+        for (i, e) in trace.events.iter().enumerate() {
             b.event(i, e);
         }
-        b.finish(outcome, scenario)
+        b.finish(violations, scenario)
     }
 }
