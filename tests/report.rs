@@ -408,7 +408,11 @@ fn fault_windows_come_from_the_scenario() {
     let scenario = support::load(rel);
     let outcome = stagesim::run::run(&scenario, 1);
     let tl = timeline::Timeline::build(&outcome.trace, &outcome.violations, &scenario);
-    let faults: Vec<_> = tl.windows.iter().filter(|w| w.class == "fault").collect();
+    let faults: Vec<_> = tl
+        .windows
+        .iter()
+        .filter(|w| w.kind == timeline::WindowKind::Fault)
+        .collect();
     assert_eq!(faults.len(), scenario.faults.len(), "{:?}", tl.windows);
     let f = &scenario.faults[0];
     assert_eq!(faults[0].start, f.at);
@@ -424,7 +428,11 @@ fn fault_windows_come_from_the_scenario() {
     let scenario = support::load(rel);
     let outcome = stagesim::run::run(&scenario, 1);
     let tl = timeline::Timeline::build(&outcome.trace, &outcome.violations, &scenario);
-    let strip: Vec<_> = tl.windows.iter().filter(|w| w.class == "strip").collect();
+    let strip: Vec<_> = tl
+        .windows
+        .iter()
+        .filter(|w| w.kind == timeline::WindowKind::Strip)
+        .collect();
     assert_eq!(strip.len(), 1, "{:?}", tl.windows);
     assert_eq!(tl.hosts[strip[0].hosts[0]].name, "lb");
     assert_eq!(strip[0].end, outcome.trace.end);

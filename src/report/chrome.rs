@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::timeline::{Lane, Timeline, Track};
+use super::timeline::{Lane, SpanKind, Timeline, Track, WindowKind};
 use crate::run::Outcome;
 use crate::scenario::Scenario;
 
@@ -147,13 +147,12 @@ pub fn render_with(outcome: &Outcome, tl: &Timeline) -> String {
         if let Some(u) = sp.user {
             args["user"] = json!(tl.users[u].name);
         }
-        let cat = match sp.class.split(' ').next() {
-            Some("conn") => "connection",
-            Some("run") => "agent_run",
-            Some("backoff") => "backoff",
-            Some("request") => "lb_request",
-            Some("validate") => "auth_validation",
-            _ => "span",
+        let cat = match sp.kind {
+            SpanKind::Conn => "connection",
+            SpanKind::Run => "agent_run",
+            SpanKind::Backoff => "backoff",
+            SpanKind::Request => "lb_request",
+            SpanKind::Validation => "auth_validation",
         };
         push(
             &mut slices,
@@ -164,7 +163,7 @@ pub fn render_with(outcome: &Outcome, tl: &Timeline) -> String {
                 name: sp.text.clone(),
                 cat,
                 args,
-                container: sp.container,
+                container: sp.kind.holds_others(),
                 order: 0,
             },
         );
@@ -174,8 +173,8 @@ pub fn render_with(outcome: &Outcome, tl: &Timeline) -> String {
     for (i, w) in tl.windows.iter().enumerate() {
         let hosts: Vec<&str> = w.hosts.iter().map(|&h| tl.hosts[h].name.as_str()).collect();
         let args = json!({ "hosts": hosts, "from_ms": w.start.as_millis() as u64, "to_ms": w.end.as_millis() as u64 });
-        let (place, cat) = match (w.class, w.hosts.first()) {
-            ("startup", Some(&h)) => (Place::Track(Track::Boot(h)), "startup"),
+        let (place, cat) = match (w.kind, w.hosts.first()) {
+            (WindowKind::Startup, Some(&h)) => (Place::Track(Track::Boot(h)), "startup"),
             _ => (Place::Window(i), "fault"),
         };
         push(

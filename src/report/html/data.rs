@@ -171,7 +171,7 @@ pub fn to_json(tl: &Timeline) -> Value {
                 ms(w.start),
                 ms(w.end),
                 w.hosts,
-                s.id(w.class),
+                s.id(w.kind.class()),
                 s.id(&w.text)
             ])
         })

@@ -1,11 +1,12 @@
-//! What users saw: connections, runs, backoffs, and the ends of messages
-//! that arrive at a browser.
+//! What users saw: connections, runs, backoffs, tokens, and the ends of
+//! messages that arrive at a browser (an lb answer, the gateway's
+//! `connection_established`, a close frame).
 
 use std::time::Duration;
 
 use super::builder::{At, Builder, Pending};
 use super::text::{client_class, client_text};
-use super::{Track, code_class, http_class};
+use super::{SpanKind, Track, code_class, http_class};
 use crate::trace::{Event, Incoming, Kind};
 
 impl Builder {
@@ -21,10 +22,7 @@ impl Builder {
                 self.cut_runs(u, now);
                 self.end_conn(u, now, "conn lost", "superseded".to_string());
                 let p = &mut self.pending[u];
-                *p = Pending {
-                    gateway: p.gateway,
-                    ..Pending::default()
-                };
+                *p = Pending::default();
                 p.connect = Some((at, *conn));
                 p.conn = Some((*conn, (at, Some(i))));
             }
@@ -74,7 +72,7 @@ impl Builder {
                     _ => p.other_send = Some((at, frame.kind.clone())),
                 }
             }
-            Kind::Received { event, .. } => self.received(u, at, event),
+            Kind::Received { conn, event } => self.received(u, at, *conn, event),
             Kind::Closed {
                 conn,
                 code,
@@ -86,6 +84,7 @@ impl Builder {
                 // The server's close frame, or its echo of the user's.
                 if let Some((sent, gc, c)) = self.pending[u].gateway_close.take()
                     && c == *code
+                    && self.gateway_conns[gc].conn == Some(*conn)
                 {
                     let text = if *by_client {
                         format!("close {code} (echo)")
@@ -111,13 +110,13 @@ impl Builder {
             }
             Kind::Backoff { delay } => {
                 self.span(
+                    SpanKind::Backoff,
                     (at, Some(i)),
                     (at + *delay, None),
                     me,
                     Some(u),
                     "backoff",
                     format!("backoff {}ms", delay.as_millis()),
-                    false,
                 );
             }
             Kind::Finished { outcome } => {
@@ -135,10 +134,11 @@ impl Builder {
         self.mark(i, at, me, Some(u), class, text, seq);
     }
 
-    pub(super) fn received(&mut self, u: usize, at: Duration, ev: &Incoming) {
+    pub(super) fn received(&mut self, u: usize, at: Duration, conn: u32, ev: &Incoming) {
         let me = Track::User(u);
         if ev.kind == "connection_established"
             && let Some((sent, gc)) = self.pending[u].ready.take()
+            && self.gateway_conns[gc].conn == Some(conn)
         {
             self.arrow(
                 (sent, Track::Gateway(gc)),
@@ -168,17 +168,17 @@ impl Builder {
             };
             let text = format!("{text}: {}", ev.kind);
             let now = self.now(at);
-            self.span(start, now, me, Some(u), class, text.clone(), false);
+            self.span(SpanKind::Run, start, now, me, Some(u), class, text);
             if let Some((start, gc, text)) = self.gateway_runs.remove(run) {
                 let end = at.min(self.gateway_conns[gc].end);
                 self.span(
+                    SpanKind::Run,
                     start,
                     (end, None),
                     Track::Gateway(gc),
                     Some(u),
                     class,
                     format!("{text}: {}", ev.kind),
-                    false,
                 );
             }
         }
@@ -188,20 +188,28 @@ impl Builder {
     pub(super) fn cut_runs(&mut self, u: usize, at: At) {
         for (_, (start, text)) in std::mem::take(&mut self.pending[u].runs) {
             self.span(
+                SpanKind::Run,
                 start,
                 at,
                 Track::User(u),
                 Some(u),
                 "run cut",
                 format!("{text}: cut"),
-                false,
             );
         }
     }
 
     pub(super) fn end_conn(&mut self, u: usize, at: At, class: &str, text: String) {
         if let Some((_, start)) = self.pending[u].conn.take() {
-            self.span(start, at, Track::User(u), Some(u), class, text, true);
+            self.span(
+                SpanKind::Conn,
+                start,
+                at,
+                Track::User(u),
+                Some(u),
+                class,
+                text,
+            );
         }
     }
 }
