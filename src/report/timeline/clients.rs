@@ -16,53 +16,16 @@ impl Builder {
         let (text, seq) = client_text(&e.kind, &self.users[u].name);
         let class = client_class(&e.kind);
         match &e.kind {
-            Kind::Connecting { conn, .. } => {
-                // A new attempt: whatever the last one left pending is moot.
-                let now = self.now(at);
-                self.cut_runs(u, now);
-                self.end_conn(u, now, "conn lost", "superseded".to_string());
-                let p = &mut self.pending[u];
-                *p = Pending::default();
-                p.connect = Some((at, *conn));
-                p.conn = Some((*conn, (at, Some(i))));
-            }
+            Kind::Connecting { conn, .. } => self.connecting(i, at, u, *conn),
             Kind::ConnectFailed { conn, reason } => {
-                self.end_conn(
-                    u,
-                    (at, Some(i)),
-                    "conn lost",
-                    format!("c{conn}: connect failed: {reason}"),
-                );
+                let text = format!("c{conn}: connect failed: {reason}");
+                self.end_conn(u, (at, Some(i)), "conn lost", text);
             }
-            Kind::HttpRejected { conn, status } => {
-                self.users[u].http.push(*status);
-                if let Some((sent, req, s)) = self.pending[u].lb_answer.take()
-                    && s == *status
-                {
-                    self.arrow(
-                        (sent, Track::Lb(req)),
-                        (at, me),
-                        u,
-                        format!("http {}", http_class(*status)),
-                        format!("HTTP {status}"),
-                    );
-                }
-                self.end_conn(
-                    u,
-                    (at, Some(i)),
-                    &format!("conn {}", http_class(*status)),
-                    format!("c{conn}: upgrade refused, HTTP {status}"),
-                );
-            }
+            Kind::HttpRejected { conn, status } => self.http_rejected(i, at, u, *conn, *status),
             Kind::Opened { .. } => {
                 if let Some((sent, req, 101)) = self.pending[u].lb_answer.take() {
-                    self.arrow(
-                        (sent, Track::Lb(req)),
-                        (at, me),
-                        u,
-                        "http ok",
-                        "101 Switching Protocols",
-                    );
+                    let from = (sent, Track::Lb(req));
+                    self.arrow(from, (at, me), u, "http ok", "101 Switching Protocols");
                 }
             }
             Kind::Sent { frame, .. } => {
@@ -78,60 +41,100 @@ impl Builder {
                 code,
                 reason,
                 by_client,
-            } => {
-                self.users[u].codes.push(*code);
-                let class = format!("c{code} {}", code_class(*code));
-                // The server's close frame, or its echo of the user's.
-                if let Some((sent, gc, c)) = self.pending[u].gateway_close.take()
-                    && c == *code
-                    && self.gateway_conns[gc].conn == Some(*conn)
-                {
-                    let text = if *by_client {
-                        format!("close {code} (echo)")
-                    } else {
-                        format!("close {code}")
-                    };
-                    self.arrow(
-                        (sent, Track::Gateway(gc)),
-                        (at, me),
-                        u,
-                        format!("close {class}"),
-                        text,
-                    );
-                }
-                self.cut_runs(u, (at, Some(i)));
-                let by = if *by_client { "client" } else { "server" };
-                let mut text = format!("c{conn}: closed {code} by {by}");
-                if !reason.is_empty() {
-                    text.push_str(": ");
-                    text.push_str(reason);
-                }
-                self.end_conn(u, (at, Some(i)), &format!("conn {class}"), text);
-            }
+            } => self.closed(i, at, u, *conn, *code, reason, *by_client),
             Kind::Backoff { delay } => {
+                let text = format!("backoff {}ms", delay.as_millis());
+                let until = (at + *delay, None);
                 self.span(
                     SpanKind::Backoff,
                     (at, Some(i)),
-                    (at + *delay, None),
+                    until,
                     me,
                     Some(u),
                     "backoff",
-                    format!("backoff {}ms", delay.as_millis()),
+                    text,
                 );
             }
             Kind::Finished { outcome } => {
                 self.users[u].outcome = Some(outcome.clone());
                 self.cut_runs(u, (at, Some(i)));
-                self.end_conn(
-                    u,
-                    (at, Some(i)),
-                    "conn open",
-                    "connection abandoned".to_string(),
-                );
+                let text = "connection abandoned".to_string();
+                self.end_conn(u, (at, Some(i)), "conn open", text);
             }
             _ => {}
         }
         self.mark(i, at, me, Some(u), class, text, seq);
+    }
+
+    /// A new attempt: whatever the last one left pending is moot.
+    fn connecting(&mut self, i: usize, at: Duration, u: usize, conn: u32) {
+        let now = self.now(at);
+        self.cut_runs(u, now);
+        self.end_conn(u, now, "conn lost", "superseded".to_string());
+        let p = &mut self.pending[u];
+        *p = Pending::default();
+        p.connect = Some((at, conn));
+        p.conn = Some((conn, (at, Some(i))));
+    }
+
+    /// lb refused the upgrade with `status`: its answer arrives, and the
+    /// connection ends.
+    fn http_rejected(&mut self, i: usize, at: Duration, u: usize, conn: u32, status: u16) {
+        self.users[u].http.push(status);
+        if let Some((sent, req, s)) = self.pending[u].lb_answer.take()
+            && s == status
+        {
+            self.arrow(
+                (sent, Track::Lb(req)),
+                (at, Track::User(u)),
+                u,
+                format!("http {}", http_class(status)),
+                format!("HTTP {status}"),
+            );
+        }
+        self.end_conn(
+            u,
+            (at, Some(i)),
+            &format!("conn {}", http_class(status)),
+            format!("c{conn}: upgrade refused, HTTP {status}"),
+        );
+    }
+
+    /// The user's connection `conn` ended with `code`: the gateway's close
+    /// frame (or its echo of the user's) arrives, and runs are cut.
+    #[allow(clippy::too_many_arguments)]
+    fn closed(
+        &mut self,
+        i: usize,
+        at: Duration,
+        u: usize,
+        conn: u32,
+        code: u16,
+        reason: &str,
+        by_client: bool,
+    ) {
+        self.users[u].codes.push(code);
+        let class = format!("c{code} {}", code_class(code));
+        if let Some((sent, gc, c)) = self.pending[u].gateway_close.take()
+            && c == code
+            && self.gateway_conns[gc].conn == Some(conn)
+        {
+            let text = if by_client {
+                format!("close {code} (echo)")
+            } else {
+                format!("close {code}")
+            };
+            let (from, to) = ((sent, Track::Gateway(gc)), (at, Track::User(u)));
+            self.arrow(from, to, u, format!("close {class}"), text);
+        }
+        self.cut_runs(u, (at, Some(i)));
+        let by = if by_client { "client" } else { "server" };
+        let mut text = format!("c{conn}: closed {code} by {by}");
+        if !reason.is_empty() {
+            text.push_str(": ");
+            text.push_str(reason);
+        }
+        self.end_conn(u, (at, Some(i)), &format!("conn {class}"), text);
     }
 
     pub(super) fn received(&mut self, u: usize, at: Duration, conn: u32, ev: &Incoming) {

@@ -77,79 +77,94 @@ fn build(events: Vec<Event>, end: u64) -> Timeline {
     Timeline::build(&trace, &[], &scenario())
 }
 
-/// Connect, get in, send one message, get its answer, and be closed with
-/// a 1011 by the gateway.
+/// auth and the pipeline start; the user connects, is validated and gets
+/// `connection_established`, sends one message, gets its answer, and is
+/// closed with a 1011 by the gateway.
 fn one_user() -> Vec<Event> {
-    let started = Kind::Auth(AuthEvent::Booting { startup: ms(5) });
+    [startups(), admitted(), served()].concat()
+}
+
+fn startups() -> Vec<Event> {
+    let booting = Kind::Auth(AuthEvent::Booting { startup: ms(5) });
     let initialising = Kind::Pipeline(PipelineEvent::Initialising { startup: ms(10) });
+    vec![
+        declared(),
+        at(0, "auth", None, booting),
+        at(0, "gateway", None, initialising),
+        at(5, "auth", None, Kind::Auth(AuthEvent::Ready)),
+        at(10, "gateway", None, Kind::Pipeline(PipelineEvent::Ready)),
+    ]
+}
+
+/// Connection 1 up to PROCESSING_READY on gateway connection `G`.
+fn admitted() -> Vec<Event> {
+    let connecting = Kind::Connecting {
+        conn: 1,
+        attempt: 1,
+    };
     let forwarded = LbEvent::Forwarded {
         method: "GET".into(),
         path: "/ws".into(),
         stripped: Vec::new(),
     };
+    let request = Some(RequestId {
+        user: Rc::from(USER),
+        conn: 1,
+    });
+    let call = ConnEvent::AuthCall {
+        attempt: 1,
+        via: TokenVia::Header,
+    };
+    let opened = Kind::Opened {
+        conn: 1,
+        protocol: None,
+    };
+    let validated = Kind::Auth(AuthEvent::Validated { user: USER.into() });
+    let accepted = ConnEvent::TokenAccepted {
+        via: TokenVia::Header,
+        user: USER.into(),
+    };
+    vec![
+        user_at(100, "clients-1", connecting),
+        user_at(101, "lb", Kind::Lb(forwarded)),
+        conn(102, ConnEvent::Accepted { request }),
+        conn(102, call),
+        user_at(103, "lb", Kind::Lb(LbEvent::Answered { status: 101 })),
+        user_at(104, "clients-1", opened),
+        user_at(105, "auth", validated),
+        conn(106, accepted),
+        conn(106, ConnEvent::State(ConnState::Authenticated)),
+        conn(106, ConnEvent::State(ConnState::ServicesReady)),
+        conn(106, ConnEvent::State(ConnState::ProcessingReady)),
+        received(107, "connection_established", None),
+    ]
+}
+
+/// One message answered, then the gateway's 1011.
+fn served() -> Vec<Event> {
     let message = Outgoing {
         kind: "user_message".into(),
         message_id: Some("m1".into()),
         agent: Some("data_helper".into()),
         bytes: 100,
     };
-    let request = RequestId {
-        user: Rc::from(USER),
+    let routed = ConnEvent::Routed {
+        run: RunId { conn: G, n: 1 },
+        agent: "data_helper",
+        message_id: "m1".into(),
+    };
+    let close = ConnEvent::Close {
+        code: 1011,
+        component: Some(Component::EventSerialiser),
+        reason: "event serialiser: boom".into(),
+    };
+    let closed = Kind::Closed {
         conn: 1,
+        code: 1011,
+        reason: String::new(),
+        by_client: false,
     };
     vec![
-        declared(),
-        at(0, "auth", None, started),
-        at(0, "gateway", None, initialising),
-        at(5, "auth", None, Kind::Auth(AuthEvent::Ready)),
-        at(10, "gateway", None, Kind::Pipeline(PipelineEvent::Ready)),
-        user_at(
-            100,
-            "clients-1",
-            Kind::Connecting {
-                conn: 1,
-                attempt: 1,
-            },
-        ),
-        user_at(101, "lb", Kind::Lb(forwarded)),
-        conn(
-            102,
-            ConnEvent::Accepted {
-                request: Some(request),
-            },
-        ),
-        conn(
-            102,
-            ConnEvent::AuthCall {
-                attempt: 1,
-                via: TokenVia::Header,
-            },
-        ),
-        user_at(103, "lb", Kind::Lb(LbEvent::Answered { status: 101 })),
-        user_at(
-            104,
-            "clients-1",
-            Kind::Opened {
-                conn: 1,
-                protocol: None,
-            },
-        ),
-        user_at(
-            105,
-            "auth",
-            Kind::Auth(AuthEvent::Validated { user: USER.into() }),
-        ),
-        conn(
-            106,
-            ConnEvent::TokenAccepted {
-                via: TokenVia::Header,
-                user: USER.into(),
-            },
-        ),
-        conn(106, ConnEvent::State(ConnState::Authenticated)),
-        conn(106, ConnEvent::State(ConnState::ServicesReady)),
-        conn(106, ConnEvent::State(ConnState::ProcessingReady)),
-        received(107, "connection_established", None),
         user_at(
             108,
             "clients-1",
@@ -158,35 +173,12 @@ fn one_user() -> Vec<Event> {
                 frame: message,
             },
         ),
-        conn(
-            109,
-            ConnEvent::Routed {
-                run: RunId { conn: G, n: 1 },
-                agent: "data_helper",
-                message_id: "m1".into(),
-            },
-        ),
+        conn(109, routed),
         received(110, "agent_started", Some("g1.1.r1")),
         received(120, "agent_completed", Some("g1.1.r1")),
-        conn(
-            121,
-            ConnEvent::Close {
-                code: 1011,
-                component: Some(Component::EventSerialiser),
-                reason: "event serialiser: boom".into(),
-            },
-        ),
+        conn(121, close),
         conn(122, ConnEvent::State(ConnState::Closed)),
-        user_at(
-            123,
-            "clients-1",
-            Kind::Closed {
-                conn: 1,
-                code: 1011,
-                reason: String::new(),
-                by_client: false,
-            },
-        ),
+        user_at(123, "clients-1", closed),
     ]
 }
 
