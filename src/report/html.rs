@@ -78,7 +78,6 @@ pub fn render_with(
 }
 
 fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &str) {
-    let s = &outcome.summary;
     let verdict = outcome.verdict.as_str();
     let _ = write!(
         page,
@@ -93,6 +92,21 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
             escape(&scenario.description)
         );
     }
+    facts(page, outcome);
+    let _ = writeln!(
+        page,
+        "<p class=\"reproduce\">reproduce <code id=\"reproduce\">{}</code></p>",
+        escape(reproduce)
+    );
+    violations(page, outcome);
+    page.push_str("</header>\n");
+}
+
+/// The run's facts: scenario, seed, verdict, trace hash, time, messages,
+/// close codes.
+fn facts(page: &mut String, outcome: &Outcome) {
+    let s = &outcome.summary;
+    let verdict = outcome.verdict.as_str();
     page.push_str("<dl class=\"facts\">\n");
     let mut fact = |name: &str, id: &str, value: String| {
         let _ = writeln!(
@@ -146,47 +160,45 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
         format!("{codes}<span class=\"muted\">({} users)</span>", s.users),
     );
     page.push_str("</dl>\n");
-    let _ = writeln!(
-        page,
-        "<p class=\"reproduce\">reproduce <code id=\"reproduce\">{}</code></p>",
-        escape(reproduce)
-    );
+}
+
+/// The violations table, or a line saying there is none.
+fn violations(page: &mut String, outcome: &Outcome) {
     if outcome.violations.is_empty() {
         page.push_str(
             "<p id=\"violations\" class=\"none\">No violation: every invariant held.</p>\n",
         );
-    } else {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<table id=\"violations\">\n<caption>{} violation{}{}</caption>\n\
+         <tr><th>invariant</th><th>at</th><th>user</th><th>host</th><th>what happened</th></tr>",
+        outcome.violations.len(),
+        if outcome.violations.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        if outcome.verdict == crate::oracle::Verdict::Reproduced {
+            " (expected by the scenario: reproduced)"
+        } else {
+            ""
+        }
+    );
+    for (i, v) in outcome.violations.iter().enumerate() {
         let _ = writeln!(
             page,
-            "<table id=\"violations\">\n<caption>{} violation{}{}</caption>\n\
-             <tr><th>invariant</th><th>at</th><th>user</th><th>host</th><th>what happened</th></tr>",
-            outcome.violations.len(),
-            if outcome.violations.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            if outcome.verdict == crate::oracle::Verdict::Reproduced {
-                " (expected by the scenario: reproduced)"
-            } else {
-                ""
-            }
+            "<tr class=\"violation-row\" data-violation=\"{i}\"><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            v.invariant.as_str(),
+            format_time(v.at).trim(),
+            escape(v.user.as_deref().unwrap_or("-")),
+            escape(&v.host),
+            escape(&v.detail)
         );
-        for (i, v) in outcome.violations.iter().enumerate() {
-            let _ = writeln!(
-                page,
-                "<tr class=\"violation-row\" data-violation=\"{i}\"><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
-                v.invariant.as_str(),
-                format_time(v.at).trim(),
-                escape(v.user.as_deref().unwrap_or("-")),
-                escape(&v.host),
-                escape(&v.detail)
-            );
-        }
-        page.push_str("</table>\n");
     }
-    page.push_str("</header>\n");
+    page.push_str("</table>\n");
 }
 
 fn controls(page: &mut String, tl: &Timeline) {
