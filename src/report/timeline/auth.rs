@@ -2,38 +2,29 @@
 //! arrow gateway -> auth) to auth's answer for that user (a span on auth,
 //! and an answer on its way back to the connection that called).
 
-use std::time::Duration;
-
 use super::builder::{AuthAnswer, Builder};
 use super::text::{auth_answer_class, auth_answer_text};
 use super::{SpanKind, Track};
-use crate::trace::{AuthEvent, Event, describe};
+use crate::trace::{AuthEvent, Event};
 
 impl Builder {
     pub(super) fn auth(&mut self, i: usize, e: &Event, ev: &AuthEvent, user: Option<usize>) {
-        let text = describe(&e.kind);
         match (user, ev.status()) {
-            (Some(u), Some(status)) => self.validation(i, e.at, u, ev, status, text),
+            (Some(u), Some(status)) => self.validation(i, e, u, ev, status),
             _ => {
                 let host = self.host(&e.host);
                 self.auth_startup(e.at, host, ev);
-                self.mark(i, e.at, Track::Boot(host), user, "note", text, None);
+                self.note(i, e, Track::Boot(host), user, "note");
             }
         }
     }
 
     /// auth answered `status` to user `u`'s gateway connection: the call
     /// that connection opened with `AuthCall` ends here.
-    fn validation(
-        &mut self,
-        i: usize,
-        at: Duration,
-        u: usize,
-        ev: &AuthEvent,
-        status: u16,
-        text: String,
-    ) {
+    fn validation(&mut self, i: usize, e: &Event, u: usize, ev: &AuthEvent, status: u16) {
+        let at = e.at;
         let call = self.auth_calls.len();
+        let track = Track::Auth(call);
         let gc = self.auth_waiting.remove(&u);
         let called = gc.and_then(|gc| self.conn_pending[gc].auth_call.take());
         let start = called.unwrap_or(at).min(at);
@@ -41,13 +32,8 @@ impl Builder {
         let class = auth_answer_class(status);
         let answer = auth_answer_text(ev, status);
         if let Some(gc) = gc {
-            self.arrow(
-                (start, Track::Gateway(gc)),
-                (at, Track::Auth(call)),
-                u,
-                "request",
-                "POST /v1/validate",
-            );
+            let from = (start, Track::Gateway(gc));
+            self.arrow(from, (at, track), u, "request", "POST /v1/validate");
             self.conn_pending[gc].auth_answer = Some(AuthAnswer {
                 at,
                 call,
@@ -55,18 +41,18 @@ impl Builder {
                 text: answer.clone(),
             });
         }
-        let name = &self.users[u].name;
-        let span_text = format!("validate {name} -> {answer}");
+        let text = format!("validate {} -> {answer}", self.users[u].name);
+        let (span_class, note_class) = (format!("validate {class}"), format!("note {class}"));
+        let (from, to) = ((start, None), (at, Some(i)));
         self.span(
             SpanKind::Validation,
-            (start, None),
-            (at, Some(i)),
-            Track::Auth(call),
+            from,
+            to,
+            track,
             Some(u),
-            format!("validate {class}"),
-            span_text,
+            span_class,
+            text,
         );
-        let track = Track::Auth(call);
-        self.mark(i, at, track, Some(u), format!("note {class}"), text, None);
+        self.note(i, e, track, Some(u), note_class);
     }
 }

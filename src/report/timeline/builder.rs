@@ -158,6 +158,18 @@ impl Builder {
         });
     }
 
+    /// Event `i` as a mark in the trace's own words.
+    pub(super) fn note(
+        &mut self,
+        i: usize,
+        e: &Event,
+        track: Track,
+        user: Option<usize>,
+        class: impl Into<String>,
+    ) {
+        self.mark(i, e.at, track, user, class, describe(&e.kind), None);
+    }
+
     pub(super) fn arrow(
         &mut self,
         from: (Duration, Track),
@@ -215,9 +227,7 @@ impl Builder {
         match (&e.kind, user) {
             (Kind::UserDeclared { .. }, _) => {}
             (Kind::Fault(f), _) => self.fault(i, e.at, f),
-            (Kind::Stopped { .. }, _) => {
-                self.mark(i, e.at, Track::Sim, None, "fault", describe(&e.kind), None)
-            }
+            (Kind::Stopped { .. }, _) => self.note(i, e, Track::Sim, None, "fault"),
             (Kind::Lb(ev), user) => self.lb(i, e.at, ev, user),
             (Kind::Gateway(ev), user) => self.gateway(i, e, ev, user),
             (Kind::Pipeline(ev), user) => self.pipeline(i, e, ev, user),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::builder::{Builder, ConnPending};
 use super::text::conn_class;
 use super::{GatewayConn, SpanKind, Track};
-use crate::trace::{ConnEvent, ConnId, ConnState, Event, GatewayEvent, PipelineEvent, describe};
+use crate::trace::{ConnEvent, ConnId, ConnState, Event, GatewayEvent, PipelineEvent};
 
 impl Builder {
     pub(super) fn gateway(&mut self, i: usize, e: &Event, ev: &GatewayEvent, user: Option<usize>) {
@@ -19,15 +19,7 @@ impl Builder {
                 GatewayEvent::Draining { .. } | GatewayEvent::Stopped => "note down",
                 _ => "note",
             };
-            return self.mark(
-                i,
-                e.at,
-                Track::Boot(host),
-                user,
-                class,
-                describe(&e.kind),
-                None,
-            );
+            return self.note(i, e, Track::Boot(host), user, class);
         };
         let gc = self.gateway_conn(i, e.at, *conn, event, user);
         // The connection's user, from its request id, owns the lane even
@@ -41,16 +33,7 @@ impl Builder {
             ConnEvent::State(ConnState::Closed) => self.conn_closed(i, e.at, gc),
             _ => {}
         }
-        let class = conn_class(event);
-        self.mark(
-            i,
-            e.at,
-            Track::Gateway(gc),
-            user,
-            class,
-            describe(&e.kind),
-            None,
-        );
+        self.note(i, e, Track::Gateway(gc), user, conn_class(event));
     }
 
     /// The pipeline: its initialisation on the gateway's own row; a run's
@@ -67,29 +50,13 @@ impl Builder {
             PipelineEvent::Initialising { .. } | PipelineEvent::Ready => {
                 let host = self.host(&e.host);
                 self.pipeline_startup(e.at, host, ev);
-                return self.mark(
-                    i,
-                    e.at,
-                    Track::Boot(host),
-                    user,
-                    "note",
-                    describe(&e.kind),
-                    None,
-                );
+                return self.note(i, e, Track::Boot(host), user, "note");
             }
         };
         let gc = self.gateway_index.get(&run.conn).copied();
         let gc = gc.unwrap_or_else(|| self.new_gateway_conn(i, e.at, run.conn, user));
         let user = self.gateway_conns[gc].user.or(user);
-        self.mark(
-            i,
-            e.at,
-            Track::Gateway(gc),
-            user,
-            "note",
-            describe(&e.kind),
-            None,
-        );
+        self.note(i, e, Track::Gateway(gc), user, "note");
     }
 
     /// The connection `id`, from its first event on; `Accepted` links it to
