@@ -3,6 +3,10 @@
 //! trace. Derived from a [`run::Outcome`](crate::run::Outcome) (the trace,
 //! the oracle's verdict and the summary counts `run` computed) only:
 //! `report` depends on `run`, never the other way round.
+//!
+//! The page and the Chrome trace are two drawings of one timeline:
+//! `Trace + violations + Scenario -> timeline::Timeline -> html (page
+//! data) | chrome (trace events)`.
 
 pub mod chrome;
 pub mod html;

@@ -16,7 +16,7 @@ pub(super) fn host_pid(host: usize) -> u64 {
 }
 
 /// `(pid, tid)` of every place: users on their own thread, a host's own
-/// lines on thread 0, pooled places (requests, connections, validations,
+/// events on thread 0, pooled places (requests, connections, validations,
 /// fault windows) on the lowest thread free at their start.
 pub(super) fn allocate(
     tl: &Timeline,
