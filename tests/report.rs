@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use scraper::{Html, Selector};
 use serde_json::Value;
-use stagesim::report::{chrome, html};
+use stagesim::report::{chrome, html, timeline};
 use stagesim::run::Outcome;
 use stagesim::scenario::Scenario;
 
@@ -407,8 +407,12 @@ fn fault_windows_come_from_the_scenario() {
     let rel = "scenarios/partition_gateway_auth.toml";
     let scenario = support::load(rel);
     let outcome = stagesim::run::run(&scenario, 1);
-    let tl = html::timeline::Timeline::of(&outcome, &scenario);
-    let faults: Vec<_> = tl.windows.iter().filter(|w| w.class == "fault").collect();
+    let tl = timeline::Timeline::build(&outcome.trace, &outcome.violations, &scenario);
+    let faults: Vec<_> = tl
+        .windows
+        .iter()
+        .filter(|w| w.kind == timeline::WindowKind::Fault)
+        .collect();
     assert_eq!(faults.len(), scenario.faults.len(), "{:?}", tl.windows);
     let f = &scenario.faults[0];
     assert_eq!(faults[0].start, f.at);
@@ -423,8 +427,12 @@ fn fault_windows_come_from_the_scenario() {
     let rel = "scenarios/header_stripping.toml";
     let scenario = support::load(rel);
     let outcome = stagesim::run::run(&scenario, 1);
-    let tl = html::timeline::Timeline::of(&outcome, &scenario);
-    let strip: Vec<_> = tl.windows.iter().filter(|w| w.class == "strip").collect();
+    let tl = timeline::Timeline::build(&outcome.trace, &outcome.violations, &scenario);
+    let strip: Vec<_> = tl
+        .windows
+        .iter()
+        .filter(|w| w.kind == timeline::WindowKind::Strip)
+        .collect();
     assert_eq!(strip.len(), 1, "{:?}", tl.windows);
     assert_eq!(tl.hosts[strip[0].hosts[0]].name, "lb");
     assert_eq!(strip[0].end, outcome.trace.end);

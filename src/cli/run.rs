@@ -8,6 +8,7 @@ use clap::Args;
 use super::{EXIT_VIOLATION, UsageError};
 use crate::oracle::Verdict;
 use crate::report;
+use crate::report::timeline::Timeline;
 use crate::scenario::{self, Scenario};
 
 pub const GOLDEN_PATH: &str = "scenarios/golden_path.toml";
@@ -109,16 +110,17 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     if let Some(path) = &args.trace {
         write(path, "trace", &outcome.trace.render())?;
     }
-    if let Some(path) = &args.report {
-        let page = report::html::render(&outcome, &scenario, &reproduce);
-        write(path, "report", &page)?;
-    }
-    if let Some(path) = &args.chrome_trace {
-        write(
-            path,
-            "Chrome trace",
-            &report::chrome::render(&outcome, &scenario),
-        )?;
+    if args.report.is_some() || args.chrome_trace.is_some() {
+        // One timeline for both drawings, so they tell the same story.
+        let tl = Timeline::build(&outcome.trace, &outcome.violations, &scenario);
+        if let Some(path) = &args.report {
+            let page = report::html::render_with(&outcome, &scenario, &tl, &reproduce);
+            write(path, "report", &page)?;
+        }
+        if let Some(path) = &args.chrome_trace {
+            let trace = report::chrome::render_with(&outcome, &tl);
+            write(path, "Chrome trace", &trace)?;
+        }
     }
     if args.json {
         super::out(&format!("{}\n", report::to_json(&outcome, &reproduce)));

@@ -1,18 +1,17 @@
 //! `stagesim run --report FILE.html`: one self-contained page to look at a
 //! run rather than read its trace.
 //!
-//! Data flow: `Outcome + Scenario -> timeline::Timeline -> data (JSON) ->
-//! page`. The page's head (scenario, seed, verdict, trace hash, reproduce
-//! command, violations) is plain HTML written here; the timeline is drawn
-//! by an inline script from the embedded JSON, so a run of 1,000 users
-//! stays small and fast: lanes are sampled, and the filter box brings any
-//! user's lane in. No network: no CDN, no web fonts, no external links.
+//! Data flow: `Outcome + Scenario -> report::timeline::Timeline -> data
+//! (JSON) -> page`. The page's head (scenario, seed, verdict, trace hash,
+//! reproduce command, violations) is plain HTML written here; the timeline
+//! is drawn by an inline script from the embedded JSON, so a run of 1,000
+//! users stays small and fast: lanes are sampled, and the filter box brings
+//! any user's lane in. No network: no CDN, no web fonts, no external links.
 //!
 //! Deterministic: the page is a function of the run (no timestamps, only
 //! ordered collections), so the same scenario and seed give the same bytes.
 
 mod data;
-pub mod timeline;
 
 use std::fmt::Write;
 
@@ -20,8 +19,8 @@ use crate::run::Outcome;
 use crate::scenario::Scenario;
 use crate::trace::format_time;
 
+use super::timeline::{Timeline, code_class};
 pub use data::SAMPLE;
-use timeline::{Timeline, code_class};
 
 const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
@@ -29,8 +28,19 @@ const SCRIPT: &str = include_str!("html/report.js");
 /// The report of `outcome`, a run of `scenario`; `reproduce` is the
 /// command that replays it.
 pub fn render(outcome: &Outcome, scenario: &Scenario, reproduce: &str) -> String {
-    let tl = Timeline::of(outcome, scenario);
-    let data = data::to_json(&tl);
+    let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
+    render_with(outcome, scenario, &tl, reproduce)
+}
+
+/// The report of `outcome` drawn from `tl`, its timeline (built once when
+/// the Chrome trace is written too).
+pub fn render_with(
+    outcome: &Outcome,
+    scenario: &Scenario,
+    tl: &Timeline,
+    reproduce: &str,
+) -> String {
+    let data = data::to_json(tl);
     let mut page = String::with_capacity(1 << 16);
     let title = format!(
         "stagesim: {} seed {} {}",
@@ -49,7 +59,7 @@ pub fn render(outcome: &Outcome, scenario: &Scenario, reproduce: &str) -> String
         outcome.verdict
     );
     head(&mut page, outcome, scenario, reproduce);
-    controls(&mut page, &tl);
+    controls(&mut page, tl);
     page.push_str(
         "<main id=\"timeline\">\n<noscript><p class=\"noscript\">The timeline is drawn by \
          JavaScript; the facts above and <code>--trace FILE</code> hold the same run.</p></noscript>\n\
@@ -68,7 +78,6 @@ pub fn render(outcome: &Outcome, scenario: &Scenario, reproduce: &str) -> String
 }
 
 fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &str) {
-    let s = &outcome.summary;
     let verdict = outcome.verdict.as_str();
     let _ = write!(
         page,
@@ -83,6 +92,21 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
             escape(&scenario.description)
         );
     }
+    facts(page, outcome);
+    let _ = writeln!(
+        page,
+        "<p class=\"reproduce\">reproduce <code id=\"reproduce\">{}</code></p>",
+        escape(reproduce)
+    );
+    violations(page, outcome);
+    page.push_str("</header>\n");
+}
+
+/// The run's facts: scenario, seed, verdict, trace hash, time, messages,
+/// close codes.
+fn facts(page: &mut String, outcome: &Outcome) {
+    let s = &outcome.summary;
+    let verdict = outcome.verdict.as_str();
     page.push_str("<dl class=\"facts\">\n");
     let mut fact = |name: &str, id: &str, value: String| {
         let _ = writeln!(
@@ -136,47 +160,45 @@ fn head(page: &mut String, outcome: &Outcome, scenario: &Scenario, reproduce: &s
         format!("{codes}<span class=\"muted\">({} users)</span>", s.users),
     );
     page.push_str("</dl>\n");
-    let _ = writeln!(
-        page,
-        "<p class=\"reproduce\">reproduce <code id=\"reproduce\">{}</code></p>",
-        escape(reproduce)
-    );
+}
+
+/// The violations table, or a line saying there is none.
+fn violations(page: &mut String, outcome: &Outcome) {
     if outcome.violations.is_empty() {
         page.push_str(
             "<p id=\"violations\" class=\"none\">No violation: every invariant held.</p>\n",
         );
-    } else {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<table id=\"violations\">\n<caption>{} violation{}{}</caption>\n\
+         <tr><th>invariant</th><th>at</th><th>user</th><th>host</th><th>what happened</th></tr>",
+        outcome.violations.len(),
+        if outcome.violations.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        if outcome.verdict == crate::oracle::Verdict::Reproduced {
+            " (expected by the scenario: reproduced)"
+        } else {
+            ""
+        }
+    );
+    for (i, v) in outcome.violations.iter().enumerate() {
         let _ = writeln!(
             page,
-            "<table id=\"violations\">\n<caption>{} violation{}{}</caption>\n\
-             <tr><th>invariant</th><th>at</th><th>user</th><th>host</th><th>what happened</th></tr>",
-            outcome.violations.len(),
-            if outcome.violations.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            if outcome.verdict == crate::oracle::Verdict::Reproduced {
-                " (expected by the scenario: reproduced)"
-            } else {
-                ""
-            }
+            "<tr class=\"violation-row\" data-violation=\"{i}\"><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            v.invariant.as_str(),
+            format_time(v.at).trim(),
+            escape(v.user.as_deref().unwrap_or("-")),
+            escape(&v.host),
+            escape(&v.detail)
         );
-        for (i, v) in outcome.violations.iter().enumerate() {
-            let _ = writeln!(
-                page,
-                "<tr class=\"violation-row\" data-violation=\"{i}\"><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
-                v.invariant.as_str(),
-                format_time(v.at).trim(),
-                escape(v.user.as_deref().unwrap_or("-")),
-                escape(&v.host),
-                escape(&v.detail)
-            );
-        }
-        page.push_str("</table>\n");
     }
-    page.push_str("</header>\n");
+    page.push_str("</table>\n");
 }
 
 fn controls(page: &mut String, tl: &Timeline) {

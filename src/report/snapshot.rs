@@ -19,8 +19,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::format_counts;
-use crate::run::Outcome;
+use crate::run::{Outcome, format_counts};
 use crate::trace::{Event, Incoming, Kind, Trace, describe, format_time, outgoing};
 
 /// Up to this many users, the per-user section shows every user.
@@ -122,15 +121,19 @@ pub fn summary_block(outcome: &Outcome) -> String {
     out
 }
 
-/// `1000x20 1012x9`, or `none`.
 /// What `user` observed, one line per event: `time user dir what`, where
 /// `dir` is `->` for what the user sent, `<-` for what reached it, and `..`
 /// for the user's own steps (connecting, backing off, finishing). Server
 /// log lines are left to the full trace.
 pub fn user_lines(trace: &Trace, user: &str) -> String {
+    // What the user observed is what its own client host recorded.
+    let host = trace.events.iter().find_map(|e| match e.kind {
+        Kind::UserDeclared { .. } if e.user.as_deref() == Some(user) => Some(&e.host),
+        _ => None,
+    });
     let mut out = String::new();
     for e in &trace.events {
-        if e.user.as_deref() != Some(user) || !e.host.starts_with("clients-") {
+        if e.user.as_deref() != Some(user) || Some(&e.host) != host {
             continue;
         }
         if let Some((dir, what)) = observed(e, user) {
@@ -164,7 +167,6 @@ fn observed(e: &Event, user: &str) -> Option<(&'static str, String)> {
     Some((dir, describe(&e.kind)))
 }
 
-/// A sent frame: its type and message id and agent, without its size.
 /// A received event's type and key fields. `user_id` is shown only when it
 /// is not the receiving user (`user_id=-` when absent), so an event that
 /// reached the wrong user stands out.

@@ -2,8 +2,7 @@
 
 use std::fmt::Write;
 
-use super::format_counts;
-use crate::run::Outcome;
+use crate::run::{Outcome, format_counts};
 use crate::trace::format_time;
 
 /// Verdict, counts per group, every violation, and the line to reproduce.

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::timeline::{Lane, Timeline, Track};
+use crate::report::timeline::{Lane, Timeline, Track};
 
 /// Lanes drawn before the reader filters: every user up to this many,
 /// otherwise a sample.
@@ -87,7 +87,8 @@ pub fn sample(tl: &Timeline) -> Vec<usize> {
     chosen
 }
 
-/// The page data of `tl`.
+/// The page data of `tl`. Strings are interned in the order the parts are
+/// written, so the table is the same for the same run.
 pub fn to_json(tl: &Timeline) -> Value {
     let mut s = Strings::default();
     let hosts: Vec<Value> = tl
@@ -95,8 +96,42 @@ pub fn to_json(tl: &Timeline) -> Value {
         .iter()
         .map(|h| json!([h.name, h.clients]))
         .collect();
-    let users: Vec<Value> = tl
-        .users
+    let users = users(tl, &mut s);
+    let (sim, host_marks, user_marks) = marks(tl, &mut s);
+    let user_spans = user_spans(tl, &mut s);
+    let arrows = arrows(tl, &mut s);
+    let windows: Vec<Value> = tl
+        .windows
+        .iter()
+        .map(|w| {
+            json!([
+                ms(w.start),
+                ms(w.end),
+                w.hosts,
+                s.id(w.kind.class()),
+                s.id(&w.text)
+            ])
+        })
+        .collect();
+    json!({
+        "end": ms(tl.end),
+        "hosts": hosts,
+        "users": users,
+        "sample": sample(tl),
+        "sim": sim,
+        "host_marks": host_marks,
+        "user_marks": user_marks,
+        "user_spans": user_spans,
+        "arrows": arrows,
+        "windows": windows,
+        "flags": flags(tl),
+        "gateway_open": gateway_open(tl),
+        "strs": s.list,
+    })
+}
+
+fn users(tl: &Timeline, s: &mut Strings) -> Vec<Value> {
+    tl.users
         .iter()
         .map(|u| {
             let outcome = u.outcome.as_deref().map(|o| s.id(o) as i64).unwrap_or(-1);
@@ -112,8 +147,11 @@ pub fn to_json(tl: &Timeline) -> Value {
                 u8::from(u.violated)
             ])
         })
-        .collect();
+        .collect()
+}
 
+/// Marks by lane: the fault row's, the host rows', each user's.
+fn marks(tl: &Timeline, s: &mut Strings) -> (Vec<Value>, Vec<Value>, Vec<Vec<Value>>) {
     let mut sim = Vec::new();
     let mut host_marks = Vec::new();
     let mut user_marks: Vec<Vec<Value>> = vec![Vec::new(); tl.users.len()];
@@ -131,6 +169,11 @@ pub fn to_json(tl: &Timeline) -> Value {
             }),
         }
     }
+    (sim, host_marks, user_marks)
+}
+
+/// The spans on users' lanes (server spans are the Chrome trace's).
+fn user_spans(tl: &Timeline, s: &mut Strings) -> Vec<Vec<Value>> {
     let mut user_spans: Vec<Vec<Value>> = vec![Vec::new(); tl.users.len()];
     for sp in &tl.spans {
         if let Track::User(u) = sp.track {
@@ -142,14 +185,17 @@ pub fn to_json(tl: &Timeline) -> Value {
             ]));
         }
     }
+    user_spans
+}
+
+fn arrows(tl: &Timeline, s: &mut Strings) -> Vec<Value> {
     let end_of = |track: Track| -> i64 {
         match track.lane(tl) {
             Lane::Host(h) => h as i64,
             _ => -1,
         }
     };
-    let arrows: Vec<Value> = tl
-        .arrows
+    tl.arrows
         .iter()
         .map(|a| {
             json!([
@@ -162,22 +208,11 @@ pub fn to_json(tl: &Timeline) -> Value {
                 s.id(&a.text)
             ])
         })
-        .collect();
-    let windows: Vec<Value> = tl
-        .windows
-        .iter()
-        .map(|w| {
-            json!([
-                ms(w.start),
-                ms(w.end),
-                w.hosts,
-                s.id(w.class),
-                s.id(&w.text)
-            ])
-        })
-        .collect();
-    let flags: Vec<Value> = tl
-        .flags
+        .collect()
+}
+
+fn flags(tl: &Timeline) -> Vec<Value> {
+    tl.flags
         .iter()
         .map(|f| {
             let (kind, lane) = match f.lane {
@@ -187,23 +222,7 @@ pub fn to_json(tl: &Timeline) -> Value {
             };
             json!([ms(f.at), kind, lane, f.invariant, f.user, f.host, f.detail])
         })
-        .collect();
-
-    json!({
-        "end": ms(tl.end),
-        "hosts": hosts,
-        "users": users,
-        "sample": sample(tl),
-        "sim": sim,
-        "host_marks": host_marks,
-        "user_marks": user_marks,
-        "user_spans": user_spans,
-        "arrows": arrows,
-        "windows": windows,
-        "flags": flags,
-        "gateway_open": gateway_open(tl),
-        "strs": s.list,
-    })
+        .collect()
 }
 
 /// Open gateway connections over time, one step per millisecond that

@@ -1,5 +1,9 @@
 //! Counts over a trace: close codes (overall and per user group), HTTP
 //! rejections, messages sent / answered / rejected.
+//!
+//! Data flow: `trace + oracle's per-user index -> Summary`, computed once
+//! per run into the [`Outcome`](super::Outcome); the text, JSON, snapshot
+//! and HTML reports only read it.
 
 use std::collections::BTreeMap;
 

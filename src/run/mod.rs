@@ -1,12 +1,19 @@
 //! One run, end to end: `Scenario + seed -> trace -> oracle -> outcome`.
 //! Everything a command, a test or a sweep reports about a run is in
 //! [`Outcome`], and all of it is derived from the trace.
+//!
+//! The summary counts are part of the outcome, so they live here
+//! (`summary`); `report` renders an outcome and depends on this module,
+//! never the other way round.
+
+mod summary;
 
 use crate::oracle::{self, Verdict, Violation};
-use crate::report::Summary;
 use crate::scenario::Scenario;
 use crate::trace::Trace;
 use crate::world;
+
+pub use summary::{GroupSummary, Messages, Summary, format_counts};
 
 /// The seed a scenario runs with when none is given.
 pub const DEFAULT_SEED: u64 = 1;

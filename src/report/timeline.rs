@@ -1,33 +1,48 @@
 //! A run as a timeline: lanes, spans, marks, arrows and shaded windows.
 //!
-//! Derived from the trace (and, for fault windows, the scenario) in one
-//! ordered pass, so the HTML report and the Chrome trace draw the same
-//! story: `Trace + Scenario -> Timeline -> page data | trace events`.
-//! Everything is kept in `Vec`s and `BTreeMap`s, in trace order, so a
-//! timeline is a pure function of the run.
+//! Data flow: `Trace + violations + Scenario -> Timeline -> page data
+//! (html) | trace events (chrome)`. Built once, in one ordered pass over
+//! the trace (fault windows from the scenario, flags from the oracle's
+//! violations), so the HTML report and the Chrome trace draw the same
+//! story. Everything is kept in `Vec`s and `BTreeMap`s, in trace order, so
+//! a timeline is a pure function of the run.
 //!
-//! Server lines (`Note`s) are log text; the few shapes this module reads
-//! (`gX.Y state ACCEPTED`, `POST /v1/validate -> 200 ...`, `close 1011 ...`,
-//! `auth booting`, ...) are the ones `services` writes. A line it does not
-//! recognise is still drawn as a mark; it only misses an arrow or a span.
+//! Every decision is taken on the trace's types: a gateway connection is
+//! its [`ConnId`], linked to its user's connection by the request id its
+//! `Accepted` event carries; an auth validation runs from the gateway's
+//! `AuthCall` to auth's answer; a class (`note retry`, `note close c1011
+//! defect`, ...) follows from the variant. Words shown to people are the
+//! trace's own (`describe`); nothing reads them back.
 //!
 //! Files: this one (the model), `builder` (the pass over the trace and its
-//! bookkeeping), `clients` (what users saw), `servers` (lb, gateway and auth
-//! lines), `windows` (startup and fault windows, violations), `text` (the
-//! words on marks).
+//! bookkeeping), `lanes` (hosts and users), `clients` (what users saw),
+//! `lb`, `gateway`, `auth` (what each server did, and the ends of messages
+//! that arrive there), `startups` and `faults` (shaded windows), `flags`
+//! (violations), `text` (classes and words).
 
+mod auth;
 mod builder;
 mod clients;
-mod servers;
+mod faults;
+mod flags;
+mod gateway;
+mod lanes;
+mod lb;
+mod startups;
 mod text;
-mod windows;
+
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
-use crate::run::Outcome;
+use crate::oracle::Violation;
 use crate::scenario::Scenario;
+use crate::trace::{ConnId, Trace};
 
 use builder::Builder;
+
+pub use text::{code_class, http_class};
 
 /// Where a span, mark or arrow end lives, finely enough for a Chrome trace
 /// thread; [`Track::lane`] coarsens it to an HTML lane.
@@ -35,7 +50,8 @@ use builder::Builder;
 pub enum Track {
     /// The simulation driver (faults, `simulation stopped`).
     Sim,
-    /// A server host's own lines with no connection (boot, pipeline).
+    /// A host's own events, of no connection (boots, startups, the
+    /// pipeline's initialisation).
     Boot(usize),
     /// One user's browser.
     User(usize),
@@ -62,7 +78,8 @@ pub enum Lane {
 #[derive(Debug, Clone)]
 pub struct Host {
     pub name: String,
-    /// A `clients-K` host: its row summarises its users' lanes.
+    /// A client host (users are declared on it): its row summarises its
+    /// users' lanes.
     pub clients: bool,
 }
 
@@ -88,9 +105,36 @@ pub struct User {
     pub violated: bool,
 }
 
+/// What a span is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SpanKind {
+    /// A user's connection, or a gateway connection.
+    Conn,
+    /// An agent run, as the user saw it or on the gateway.
+    Run,
+    /// A user waiting before it reconnects.
+    Backoff,
+    /// One request through the load balancer.
+    Request,
+    /// One token validation at auth.
+    Validation,
+}
+
+impl SpanKind {
+    /// Spans that hold others (a connection holds its runs) come first
+    /// when starts are equal.
+    pub fn holds_others(self) -> bool {
+        matches!(
+            self,
+            SpanKind::Conn | SpanKind::Request | SpanKind::Validation
+        )
+    }
+}
+
 /// Something that lasted: a connection, a backoff, an agent run, a request.
 #[derive(Debug, Clone)]
 pub struct Span {
+    pub kind: SpanKind,
     pub start: Duration,
     pub end: Duration,
     pub track: Track,
@@ -98,9 +142,6 @@ pub struct Span {
     /// CSS-like class words: `conn c1011`, `run`, `backoff`, ...
     pub class: String,
     pub text: String,
-    /// Spans that hold others (a connection holds its runs) come first
-    /// when starts are equal.
-    pub container: bool,
     /// The trace events that begin and end it on its own track, where
     /// there are such (a backoff ends with no event).
     pub start_event: Option<usize>,
@@ -133,17 +174,38 @@ pub struct Arrow {
     pub text: String,
 }
 
+/// What a shaded window is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WindowKind {
+    /// A scenario fault while it lasts.
+    Fault,
+    /// A server booting or initialising.
+    Startup,
+    /// The load balancer stripping headers, for the whole run.
+    Strip,
+}
+
+impl WindowKind {
+    /// The class the page draws it with.
+    pub fn class(self) -> &'static str {
+        match self {
+            WindowKind::Fault => "fault",
+            WindowKind::Startup => "startup",
+            WindowKind::Strip => "strip",
+        }
+    }
+}
+
 /// A shaded stretch of time on some host rows: a fault, a startup, header
 /// stripping.
 #[derive(Debug, Clone)]
 pub struct Window {
+    pub kind: WindowKind,
     pub start: Duration,
     pub end: Duration,
     /// Indexes into `Timeline::hosts`; a client host's window covers its
     /// users' lanes too.
     pub hosts: Vec<usize>,
-    /// `fault`, `startup` or `strip`.
-    pub class: &'static str,
     pub text: String,
 }
 
@@ -161,8 +223,11 @@ pub struct Flag {
 /// A gateway connection (`g1.2`: boot 1, connection 2).
 #[derive(Debug, Clone)]
 pub struct GatewayConn {
-    pub id: String,
+    pub id: ConnId,
+    /// The user whose request it accepted, and which of that user's
+    /// connections (`c2` is 2) it serves, from the request id.
     pub user: Option<usize>,
+    pub conn: Option<u32>,
     pub start: Duration,
     pub start_event: usize,
     pub end_event: Option<usize>,
@@ -192,27 +257,6 @@ pub struct Timeline {
 /// The server hosts, in the order the rows are drawn.
 pub const SERVER_HOSTS: [&str; 3] = ["lb", "gateway", "auth"];
 
-/// The colour class of a close code: `ok` 1000, `policy` 1008, `retry`
-/// 1001/1012/1013, `defect` 1011, `lost` 1006, `proto` the rest.
-pub fn code_class(code: u16) -> &'static str {
-    match code {
-        1000 => "ok",
-        1008 => "policy",
-        1001 | 1012 | 1013 => "retry",
-        1011 => "defect",
-        1006 => "lost",
-        _ => "proto",
-    }
-}
-
-/// The colour class of a refused upgrade's HTTP status.
-pub fn http_class(status: u16) -> &'static str {
-    match status {
-        503 => "retry",
-        _ => "proto",
-    }
-}
-
 impl Track {
     pub fn lane(self, tl: &Timeline) -> Lane {
         match self {
@@ -235,12 +279,13 @@ impl Timeline {
             .unwrap_or_default()
     }
 
-    /// Build the timeline of `outcome`, a run of `scenario`.
-    pub fn of(outcome: &Outcome, scenario: &Scenario) -> Timeline {
-        let mut b = Builder::new(outcome);
-        for (i, e) in outcome.trace.events.iter().enumerate() {
+    /// The timeline of a run of `scenario` that recorded `trace` and broke
+    /// `violations`.
+    pub fn build(trace: &Trace, violations: &[Violation], scenario: &Scenario) -> Timeline {
+        let mut b = Builder::new(trace);
+        for (i, e) in trace.events.iter().enumerate() {
             b.event(i, e);
         }
-        b.finish(outcome, scenario)
+        b.finish(violations, scenario)
     }
 }
