@@ -198,6 +198,10 @@ fn a_regression_report_draws_lanes_arrows_and_the_violation_in_view() {
     // The 7 s pipeline initialisation is shaded, and the axis has labels.
     assert!(count(&doc, "#tl-lanes rect.win.startup") >= 1);
     assert!(count(&doc, "#tl-axis text.axis-label") >= 3);
+    // Every idle gap cut out of the axis keeps its "+N s" label.
+    let breaks = count(&doc, "#tl-axis rect.break");
+    assert!(breaks >= 2, "idle gaps cut out: {breaks}");
+    assert_eq!(count(&doc, "#tl-axis text.break-label"), breaks);
 
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-orchestrator_singleton.png");
     let _ = std::fs::remove_file(&shot);

@@ -99,7 +99,8 @@
   })();
   // The axis instants: every busy instant, and which of them are on the
   // shown lanes. A shown instant gets at least `gap` px after the one
-  // before it, time in between `scale` px/ms, an idle stretch BREAK_W.
+  // before it, time in between `scale` px/ms, an idle stretch its label's
+  // width (at least BREAK_W).
   function instants(L) {
     var shown = new Set([0, D.end]);
     function add(t) { shown.add(t); }
@@ -114,9 +115,13 @@
     var T = Array.from(busy).sort(function (a, b) { return a - b; });
     return { T: T, shown: T.map(function (t) { return shown.has(t); }) };
   }
+  // A cut-out stretch is as wide as its label ("+49.2s"), so that every
+  // idle gap keeps its label: none is dropped for want of room.
+  function breakLabel(dt) { return "+" + fmtSpan(dt); }
+  function breakWidth(dt) { return Math.max(BREAK_W, breakLabel(dt).length * 6 + 8); }
   function step(I, i, scale, gap) {
     var dt = I.T[i] - I.T[i - 1];
-    if (dt > IDLE_MS) return BREAK_W;
+    if (dt > IDLE_MS) return breakWidth(dt);
     return I.shown[i] ? Math.max(dt * scale, gap) : dt * scale;
   }
   function widthOf(I, scale, gap) {
@@ -394,13 +399,10 @@
     segs.forEach(function (sg) {
       for (var t = Math.ceil(sg[0] / step) * step; t < sg[1]; t += step) label(t);
     });
-    var lastBreak = -1e9;
     A.breaks.forEach(function (b) {
       el("rect", { class: "break", x: b[2] + 2, y: 4, width: b[3] - b[2] - 4, height: AXIS_H - 22, "data-tip": "idle " + fmt(b[0]) + " .. " + fmt(b[1]) + ": " + fmtSpan(b[1] - b[0]) + " cut out" }, svgAxis);
-      if (b[2] < lastBreak) return;
-      var tx = el("text", { class: "break-label", x: b[2] + 1, y: 14 }, svgAxis);
-      tx.textContent = "+" + fmtSpan(b[1] - b[0]);
-      lastBreak = b[2] + tx.textContent.length * 6 + 10;
+      var tx = el("text", { class: "break-label", x: b[2] + 4, y: 14 }, svgAxis);
+      tx.textContent = breakLabel(b[1] - b[0]);
     });
     corner.textContent = "simulated time \u2192";
 
