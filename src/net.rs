@@ -3,7 +3,7 @@
 //!
 //! Ports are fixed so traces read the same everywhere. Every connect has a
 //! timeout because a connect to a crashed or partitioned host never answers
-//! in turmoil (DESIGN.md section 1).
+//! in turmoil (docs/design.md, "The simulated world").
 
 use std::io;
 use std::time::Duration;

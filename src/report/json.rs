@@ -6,8 +6,8 @@ use crate::oracle::Violation;
 use crate::run::Outcome;
 
 /// One object: `scenario`, `seed`, `verdict`, `trace_hash`, `sim_ms`,
-/// `close_codes`, `messages`, `violations` (DESIGN.md section 6), plus
-/// `reproduce` and per-group detail.
+/// `close_codes`, `messages`, `violations` (docs/design.md, "The command
+/// line"), plus `reproduce` and per-group detail.
 pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
     let s = &outcome.summary;
     let codes = |m: &std::collections::BTreeMap<u16, u64>| -> Value {

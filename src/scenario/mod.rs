@@ -4,7 +4,8 @@
 //! `scenario file -> validated Scenario -> simulation -> trace -> oracle`.
 //! Everything after this module works on a [`Scenario`] value and never sees
 //! TOML; everything wrong with a file is reported here, as a [`ScenarioError`]
-//! with the file, line, column and one sentence (DESIGN.md section 5).
+//! with the file, line, column and one sentence (docs/design.md, "The scenario
+//! contract").
 //!
 //! Reading a file goes in three steps, each of which can fail with a position:
 //! 1. TOML syntax (`toml::de::DeTable::parse`, which keeps every span);

@@ -3,9 +3,9 @@
 //! Data flow: the services and users under test append [`Event`]s through a
 //! [`Recorder`] while the simulation runs; afterwards the oracle, the report,
 //! the snapshots and the trace hash are all derived from the finished
-//! [`Trace`] and from nothing else (DESIGN.md section 7). Events are appended
-//! in execution order, which turmoil makes deterministic, so the trace is a
-//! plain `Vec`.
+//! [`Trace`] and from nothing else (docs/design.md, "Determinism rules").
+//! Events are appended in execution order, which turmoil makes
+//! deterministic, so the trace is a plain `Vec`.
 
 mod render;
 mod server;

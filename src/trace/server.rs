@@ -81,8 +81,8 @@ impl LbEvent {
     }
 }
 
-/// A gateway state (DESIGN section 2) after ACCEPTED, which has its own
-/// event because it names the request.
+/// A gateway state (docs/design.md, "The simulated world") after ACCEPTED,
+/// which has its own event because it names the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ConnState {
     Authenticated,

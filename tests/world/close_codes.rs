@@ -1,4 +1,4 @@
-//! Each close code of DESIGN.md section 2 is reached by a real scenario.
+//! Each close code of docs/design.md ("Close codes") is reached by a real scenario.
 
 use std::collections::BTreeMap;
 

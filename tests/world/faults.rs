@@ -1,4 +1,4 @@
-//! The faults of DESIGN.md section 3 not covered by a shipped scenario:
+//! The faults of docs/design.md ("Faults") not covered by a shipped scenario:
 //! a crash (no goodbye) and a hold (delay, not loss).
 
 use std::time::Duration;

@@ -4,8 +4,8 @@
 //!
 //! `connection_established` is sent on entering PROCESSING_READY and never
 //! before: by then the token is validated and the pipeline can take a
-//! message. Each failure on the way has its own close code (DESIGN.md
-//! section 2); nothing here is shared between connections except the boot.
+//! message. Each failure on the way has its own close code (docs/design.md,
+//! "Close codes"); nothing here is shared between connections except the boot.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,5 +1,5 @@
 //! The gateway's wire format: client frames in, JSON events out
-//! (DESIGN.md section 2).
+//! (docs/design.md, "What the client sees").
 
 use serde_json::{Map, Value, json};
 
