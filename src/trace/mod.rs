@@ -165,9 +165,16 @@ impl Trace {
     }
 
     /// SHA-256 of the rendered trace, hex: equal hashes mean equal runs.
+    /// Streamed line by line into the hasher: rendering a large trace whole
+    /// first cost as much time as a tenth of the run and its size in memory.
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.render().as_bytes());
+        let mut hasher = Sha256::new();
+        for e in &self.events {
+            hasher.update(render_event(e).as_bytes());
+            hasher.update(b"\n");
+        }
+        let digest = hasher.finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
@@ -206,5 +213,34 @@ impl Recorder {
             events: std::mem::take(&mut self.events.borrow_mut()),
             end,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_rendered_trace() {
+        use sha2::{Digest, Sha256};
+        let host: Rc<str> = Rc::from("clients-1");
+        let user: Rc<str> = Rc::from("user-0001");
+        let recorder = Recorder::new();
+        for conn in 1..=3 {
+            let kind = Kind::Connecting { conn, attempt: 1 };
+            recorder.record_at(
+                Duration::from_millis(u64::from(conn)),
+                &host,
+                Some(&user),
+                kind,
+            );
+        }
+        let trace = recorder.finish(Duration::from_secs(1));
+        let whole: String = Sha256::digest(trace.render().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(trace.hash(), whole);
+        assert_eq!(Trace::default().hash().len(), 64);
     }
 }
