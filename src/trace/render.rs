@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Event, Incoming, Kind, Outgoing};
-use crate::scenario::TokenVia;
+use crate::scenario::TokenKind;
 
 /// `   12.345s`: fixed width, so columns line up in snapshots.
 pub fn format_time(at: Duration) -> String {
@@ -28,48 +28,13 @@ pub fn render_event(e: &Event) -> String {
 /// The event's own text, without time, host and user.
 pub fn describe(kind: &Kind) -> String {
     match kind {
-        Kind::UserDeclared {
-            group,
-            token,
-            via,
-            messages,
-            entitled,
-            misbehave,
-        } => {
-            let via: Vec<&str> = via
-                .iter()
-                .map(|v| match v {
-                    TokenVia::Header => "header",
-                    TokenVia::Subprotocol => "subprotocol",
-                })
-                .collect();
-            let mut line = format!(
-                "declared group={} token={} via=[{}] messages={messages} entitled={}",
-                group + 1,
-                token.as_str(),
-                via.join(","),
-                if *entitled { "yes" } else { "no" }
-            );
-            if !misbehave.is_none() {
-                let _ = write!(line, " misbehave={misbehave}");
-            }
-            line
-        }
+        Kind::UserDeclared { .. } => declared(kind),
         Kind::Fault(f) => format!("fault {f}"),
         Kind::TokenIssued {
             token,
             valid_until,
             refreshed,
-        } => {
-            let verb = if *refreshed { "refreshed" } else { "issued" };
-            match valid_until {
-                Some(t) => format!(
-                    "token {verb} {token} expires={}",
-                    format_time(*t).trim_start()
-                ),
-                None => format!("token {verb} {token}"),
-            }
-        }
+        } => token_issued(*token, *valid_until, *refreshed),
         Kind::Connecting { conn, attempt } => format!("c{conn} connect attempt={attempt}"),
         Kind::ConnectFailed { conn, reason } => format!("c{conn} connect failed: {reason}"),
         Kind::HttpRejected { conn, status } => format!("c{conn} upgrade rejected http={status}"),
@@ -99,6 +64,42 @@ pub fn describe(kind: &Kind) -> String {
         Kind::Pipeline(e) => e.to_string(),
         Kind::Auth(e) => e.to_string(),
         Kind::Stopped { reason } => format!("simulation stopped: {reason}"),
+    }
+}
+
+/// `declared group=1 token=valid via=[header] messages=3 entitled=yes`.
+fn declared(kind: &Kind) -> String {
+    let Kind::UserDeclared {
+        group,
+        token,
+        via,
+        messages,
+        entitled,
+        misbehave,
+    } = kind
+    else {
+        return String::new();
+    };
+    let via: Vec<&str> = via.iter().map(|v| v.as_str()).collect();
+    let mut line = format!(
+        "declared group={} token={} via=[{}] messages={messages} entitled={}",
+        group + 1,
+        token.as_str(),
+        via.join(","),
+        if *entitled { "yes" } else { "no" }
+    );
+    if !misbehave.is_none() {
+        let _ = write!(line, " misbehave={misbehave}");
+    }
+    line
+}
+
+/// `token issued valid expires=3600.000s`, `token refreshed ...`.
+fn token_issued(token: TokenKind, valid_until: Option<Duration>, refreshed: bool) -> String {
+    let verb = if refreshed { "refreshed" } else { "issued" };
+    match valid_until {
+        Some(t) => format!("token {verb} {token} expires={}", format_time(t).trim_start()),
+        None => format!("token {verb} {token}"),
     }
 }
 
