@@ -1,8 +1,12 @@
 //! The command line (DESIGN.md section 6). Parses arguments and calls the
 //! library; no simulation logic lives here.
 //!
+//! argv -> clap -> a subcommand's `execute` -> text through [`out`] and
+//! [`err`] -> exit code.
+//!
 //! Exit codes: 0 pass or reproduced, 1 a violation found, 2 bad usage or a
-//! bad scenario file.
+//! bad scenario file. Output goes through [`out`] and [`err`], which ignore
+//! a closed pipe (`println!` and `eprintln!` would panic on one).
 
 mod bench;
 mod list;
@@ -50,6 +54,13 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
+/// Write to stderr, ignoring a closed pipe or descriptor: a message nobody
+/// can read is no reason to panic (`eprintln!` would).
+pub fn err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// A user error: printed as is, exit code 2.
 pub struct UsageError(pub String);
 
@@ -69,19 +80,19 @@ pub fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
         None => {
-            eprintln!(
+            err(&format!(
                 "no command given: running the golden path ({}, seed {}).\n\
-                 See `stagesim --help` for run, list and the other commands.\n",
+                 See `stagesim --help` for run, list and the other commands.\n\n",
                 run::GOLDEN_PATH,
                 crate::run::DEFAULT_SEED
-            );
+            ));
             run::execute(run::RunArgs::golden_path())
         }
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(UsageError(message)) => {
-            eprintln!("{message}");
+            err(&format!("{message}\n"));
             ExitCode::from(EXIT_USAGE)
         }
     }

@@ -11,7 +11,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use super::{EXIT_VIOLATION, UsageError, out};
+use super::{EXIT_VIOLATION, UsageError, err, out};
 use crate::scenario;
 use crate::sweep::{self, Shard, Target};
 
@@ -95,11 +95,11 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
         (Some(a), Some(b)) => format!("seeds {a}..={b}"),
         _ => "no seeds".into(),
     };
-    eprintln!(
-        "sweep: {} scenario(s) x {range} (shard {}), {jobs} job(s), {total} runs",
+    err(&format!(
+        "sweep: {} scenario(s) x {range} (shard {}), {jobs} job(s), {total} runs\n",
         targets.len(),
         args.shard
-    );
+    ));
 
     // A bar on a terminal; otherwise a plain line at every tenth.
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -128,7 +128,7 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
             None => {
                 let step = (total / 10).max(1);
                 if (n as u64).is_multiple_of(step) || n as u64 == total {
-                    eprintln!("  {n}/{total} runs, {failed} failed");
+                    err(&format!("  {n}/{total} runs, {failed} failed\n"));
                 }
             }
         }
