@@ -12,6 +12,7 @@ mod bench;
 mod list;
 mod run;
 mod sweep;
+mod sweep_report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
