@@ -3,7 +3,8 @@
 //! progress bar; fails on any failing seed and on a regression scenario that
 //! reproduced on no seed.
 //!
-//! Arguments -> scenario files -> targets -> `crate::sweep::run` -> the report
+//! Arguments (each checked by `values`, then the range as a whole) ->
+//! scenario files -> targets -> `crate::sweep::run` -> the report
 //! (`sweep_report`) on stdout, the JUnit file, the exit code.
 
 use std::io::IsTerminal;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::values::{self, BugFlag, MAX_JOBS};
 use super::{EXIT_VIOLATION, UsageError, err, sweep_report};
 use crate::oracle::Verdict;
 use crate::scenario;
@@ -23,17 +25,24 @@ pub struct SweepArgs {
     /// Scenario files, or directories searched recursively for `*.toml`.
     #[arg(required = true, value_name = "SCENARIO_OR_DIR")]
     pub paths: Vec<PathBuf>,
-    /// How many seeds (before sharding).
-    #[arg(long, default_value_t = 100)]
+    /// How many seeds (before sharding), 1 to 1000000.
+    #[arg(long, default_value_t = 100, value_parser = values::seeds, allow_negative_numbers = true)]
     pub seeds: u64,
-    /// The first seed.
-    #[arg(long, default_value_t = 1)]
+    /// The first seed; the last, start + seeds - 1, must fit in 64 bits.
+    #[arg(long, default_value_t = 1, value_parser = values::start, allow_negative_numbers = true)]
     pub start: u64,
-    /// Worker threads, one simulation each (default: every core).
-    #[arg(long)]
+    /// Worker threads, one simulation each, 1 to 256 (default: every core).
+    #[arg(long, value_parser = values::jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
-    /// Run only shard I of N of the seed range (contiguous, no overlap, no gap).
-    #[arg(long, default_value = "1/1", value_name = "I/N")]
+    /// Run only shard I of N of the seed range (contiguous, no overlap, no
+    /// gap); N at most --seeds, so that no shard is empty.
+    // Hyphen values reach the parser, which explains the format.
+    #[arg(
+        long,
+        default_value = "1/1",
+        value_name = "I/N",
+        allow_hyphen_values = true
+    )]
     pub shard: Shard,
     /// Write JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
@@ -42,13 +51,42 @@ pub struct SweepArgs {
     #[arg(long)]
     pub json: bool,
     /// Turn a defect on (`NAME`) or off (`NAME=off`) in every scenario.
-    #[arg(long = "bug", value_name = "NAME[=on|off]")]
-    pub bugs: Vec<String>,
+    #[arg(long = "bug", value_name = "NAME[=on|off]", value_parser = values::bug, long_help = values::bug_help())]
+    pub bugs: Vec<BugFlag>,
     /// Turn every defect off in every scenario.
     #[arg(long)]
     pub fixed: bool,
 }
 
+/// The seeds of this shard, once the range as a whole is known to make
+/// sense: its last seed exists, and every shard gets at least one seed (a
+/// sweep of no seeds would pass while proving nothing).
+fn seed_range(args: &SweepArgs) -> Result<Vec<u64>, UsageError> {
+    // Parsing already refused these; checked again so that no caller of
+    // `execute` can make `seeds - 1` wrap.
+    values::seeds(&args.seeds.to_string()).map_err(|e| UsageError(format!("error: {e}")))?;
+    if args.start.checked_add(args.seeds - 1).is_none() {
+        return Err(UsageError(format!(
+            "error: `--start {}` with `--seeds {}` runs past the largest seed: \
+             the last seed, start + seeds - 1, must be at most {}; with --seeds {} use --start {} or lower",
+            args.start,
+            args.seeds,
+            u64::MAX,
+            args.seeds,
+            u64::MAX - (args.seeds - 1)
+        )));
+    }
+    if args.shard.count > args.seeds {
+        return Err(UsageError(format!(
+            "error: `--shard {}` splits {} seed(s) into {} shards, which leaves shards with no seed; \
+             use at most {} shard(s) (N <= --seeds), or more seeds",
+            args.shard, args.seeds, args.shard.count, args.seeds
+        )));
+    }
+    Ok(sweep::seeds_for(args.start, args.seeds, args.shard))
+}
+
+/// Every scenario file the paths name, loaded, with the `--bug` flags applied.
 fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
     let mut files = Vec::new();
     for path in &args.paths {
@@ -66,7 +104,7 @@ fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
     }
     if files.is_empty() {
         return Err(UsageError(
-            "error: no scenario files found in the given paths".into(),
+            "error: no scenario files (*.toml) found in the given directories".into(),
         ));
     }
     let mut targets = Vec::new();
@@ -140,16 +178,14 @@ impl Progress {
 }
 
 pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
+    let seeds = seed_range(&args)?;
     let targets = load_targets(&args)?;
-    let seeds = sweep::seeds_for(args.start, args.seeds, args.shard);
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
+            .min(MAX_JOBS as usize)
     });
-    if jobs == 0 {
-        return Err(UsageError("error: --jobs must be at least 1".into()));
-    }
     let total = (targets.len() as u64).saturating_mul(seeds.len() as u64);
     let range = sweep_report::range(&seeds);
     err(&format!(
