@@ -201,6 +201,18 @@ fn a_bad_seed_environment_variable_is_blamed_on_seed() {
 }
 
 #[test]
+fn run_on_a_directory_suggests_sweep() {
+    assert_usage_error(
+        &["run", "scenarios"],
+        &[
+            "scenarios is a directory",
+            "stagesim sweep scenarios",
+            "stagesim list scenarios",
+        ],
+    );
+}
+
+#[test]
 fn help_lists_every_bug_with_what_it_does() {
     for command in ["run", "sweep"] {
         let (code, stdout, stderr) = stagesim(&[command, "--help"]);

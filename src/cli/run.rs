@@ -105,6 +105,21 @@ fn seed(args: &RunArgs) -> Result<u64, UsageError> {
     }
 }
 
+/// The scenario file, refusing a directory with the command that takes one.
+fn load(path: &std::path::Path) -> Result<Scenario, UsageError> {
+    if path.is_dir() {
+        return Err(UsageError(format!(
+            "error: {} is a directory; `stagesim run` takes one scenario file.\n\
+             To run every scenario in it: stagesim sweep {}\n\
+             To see them: stagesim list {}",
+            path.display(),
+            path.display(),
+            path.display()
+        )));
+    }
+    scenario::load(path).map_err(|e| UsageError(e.render()))
+}
+
 /// Write an output file; a path that cannot be written is a usage error.
 fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageError> {
     std::fs::write(path, text).map_err(|e| {
@@ -117,7 +132,7 @@ fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageErro
 
 pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     let seed = seed(&args)?;
-    let mut scenario = scenario::load(&args.scenario).map_err(|e| UsageError(e.render()))?;
+    let mut scenario = load(&args.scenario)?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
     let reproduce = format!(
         "stagesim run {} --seed {seed}{flags}",
