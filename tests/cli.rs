@@ -1,5 +1,5 @@
 //! The command line against a hostile user: every mistake a user can make
-//! with a flag, the environment or a closed pipe gets a message and
+//! with a flag, a path, the environment or a closed pipe gets a message and
 //! exit 2 (or the run's own exit code), never a panic, a hang or an abort.
 //!
 //! Runs the built binary. The runs that simulate use the tiny fixtures
@@ -8,7 +8,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use stagesim::scenario::Bugs;
 use support::stagesim;
@@ -210,6 +212,10 @@ fn run_on_a_directory_suggests_sweep() {
             "stagesim list scenarios",
         ],
     );
+    assert_usage_error(
+        &["list", TINY],
+        &["is a file", &format!("stagesim run {TINY}")],
+    );
 }
 
 #[test]
@@ -316,4 +322,156 @@ fn closed_descriptors_are_no_reason_to_panic() {
         assert!(!stderr.contains("panicked"), "{script}: {stderr}");
         assert_eq!(out.status.code(), Some(code), "{script}: {stderr}");
     }
+}
+
+/// A scratch directory under the system's temp dir, removed when dropped
+/// (symlinks are removed as links, not followed).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch dir");
+        Scratch(dir)
+    }
+
+    /// A copy of the tiny scenario named `stem`, at `rel`.
+    fn scenario(&self, rel: &str, stem: &str) -> PathBuf {
+        let text = std::fs::read_to_string(support::path(TINY)).expect("tiny fixture");
+        let path = self.0.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(
+            &path,
+            text.replace("name = \"tiny\"", &format!("name = \"{stem}\"")),
+        )
+        .expect("write a scenario");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run the binary, killing it if it has not ended within `limit` (a hang
+/// fails the test instead of stalling the suite).
+fn stagesim_within(args: &[&str], limit: Duration) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stagesim");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("stagesim {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_walked_once() {
+    use std::os::unix::fs::symlink;
+    let scratch = Scratch::new("symlink-loop");
+    let root = &scratch.0;
+    scratch.scenario("b/second.toml", "second");
+    scratch.scenario("a/first.toml", "first");
+    symlink(root, root.join("a/up")).expect("a link to the root");
+    symlink(".", root.join("b/self")).expect("a link to itself");
+    symlink("loop2", root.join("loop1")).expect("a link loop");
+    symlink("loop1", root.join("loop2")).expect("a link loop");
+    let dir = root.to_str().expect("a UTF-8 temp dir");
+
+    let (code, stdout, stderr) = stagesim_within(&["list", dir], Duration::from_secs(30));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let listed: Vec<&str> = stdout.lines().filter_map(|l| l.split(' ').next()).collect();
+    let expected = [root.join("a/first.toml"), root.join("b/second.toml")];
+    let expected: Vec<&str> = expected.iter().map(|p| p.to_str().unwrap()).collect();
+    assert_eq!(listed, expected, "{stdout}");
+
+    // Seed 1 of each scenario, each found once.
+    let args = ["sweep", dir, "--seeds", "1", "--json"];
+    let (code, stdout, stderr) = stagesim_within(&args, Duration::from_secs(60));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(doc["runs"], 2, "{stdout}");
+}
+
+#[test]
+fn a_tree_deeper_than_the_bound_is_refused() {
+    let scratch = Scratch::new("deep-tree");
+    let deep: PathBuf = (0..40).map(|_| "d").collect::<PathBuf>().join("x.toml");
+    scratch.scenario(deep.to_str().expect("UTF-8"), "x");
+    let dir = scratch.0.to_str().expect("a UTF-8 temp dir");
+    for command in ["list", "sweep"] {
+        let (code, stdout, stderr) = stagesim_within(&[command, dir], Duration::from_secs(30));
+        assert_eq!(code, 2, "{stdout}\n{stderr}");
+        assert!(stderr.contains("nest deeper than 32 levels"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// The character column where each description starts in `list` output:
+/// after the path column, on the path's line or the next.
+fn description_columns(stdout: &str) -> Vec<usize> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let path = l.split(' ').next().unwrap_or("");
+            let rest = &l[path.len()..];
+            let about = rest.len() - rest.trim_start().len();
+            (!rest.is_empty()).then_some(path.chars().count() + about)
+        })
+        .collect()
+}
+
+#[test]
+fn list_keeps_its_columns_with_long_paths() {
+    let scratch = Scratch::new("long-paths");
+    let stem = "s".repeat(150);
+    let long = scratch.scenario(&format!("{}/{stem}.toml", "p".repeat(40)), &stem);
+    scratch.scenario("a.toml", "a");
+    scratch.scenario("b/c.toml", "c");
+    std::fs::write(scratch.0.join("bad.toml"), "name = 3\n").expect("write");
+    let dir = scratch.0.to_str().expect("a UTF-8 temp dir");
+    let long = long.to_str().expect("UTF-8");
+    assert!(long.len() >= 200);
+
+    let (code, stdout, stderr) = stagesim_within(&["list", dir], Duration::from_secs(30));
+    assert_eq!(code, 2, "one file is invalid\n{stdout}\n{stderr}");
+    assert!(stderr.contains("1 file(s) do not load"), "{stderr}");
+    // The long path has a line to itself, whole; every description, its
+    // own included, starts in the same column, and none is longer than 72.
+    assert!(stdout.lines().any(|l| l == long), "{stdout}");
+    let column = format!("{dir}/b/c.toml").len() + 1;
+    assert_eq!(description_columns(&stdout), vec![column; 4], "{stdout}");
+    for line in stdout.lines().filter(|l| *l != long) {
+        assert!(line.chars().count() <= column + 72, "{line}");
+    }
+}
+
+#[test]
+fn shipped_scenarios_list_aligned() {
+    let (code, stdout, stderr) = stagesim(&["list"]);
+    assert_eq!(code, 0, "{stderr}");
+    let columns = description_columns(&stdout);
+    assert_eq!(
+        columns.len(),
+        stdout.lines().count(),
+        "one line each:\n{stdout}"
+    );
+    assert!(columns.iter().all(|&c| c == columns[0]), "{stdout}");
 }

@@ -15,6 +15,7 @@ mod run;
 mod sweep;
 mod sweep_report;
 mod values;
+mod walk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

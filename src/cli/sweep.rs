@@ -4,7 +4,7 @@
 //! reproduced on no seed.
 //!
 //! Arguments (each checked by `values`, then the range as a whole) ->
-//! scenario files -> targets -> `crate::sweep::run` -> the report
+//! scenario files (`walk`) -> targets -> `crate::sweep::run` -> the report
 //! (`sweep_report`) on stdout, the JUnit file, the exit code.
 
 use std::io::IsTerminal;
@@ -91,13 +91,7 @@ fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
     let mut files = Vec::new();
     for path in &args.paths {
         if path.is_dir() {
-            let found = super::list::scenario_files(path).map_err(|e| {
-                UsageError(format!(
-                    "error: cannot read directory {}: {e}",
-                    path.display()
-                ))
-            })?;
-            files.extend(found);
+            files.extend(super::walk::scenario_files(path).map_err(UsageError)?);
         } else {
             files.push(path.clone());
         }
