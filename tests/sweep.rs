@@ -21,7 +21,7 @@ fn key(r: &RunRecord) -> (usize, u64, String, String, u64) {
         r.target,
         r.seed,
         r.verdict.to_string(),
-        r.trace_hash.clone(),
+        r.trace_hash.to_string(),
         r.sim_ms,
     )
 }

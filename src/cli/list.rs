@@ -1,46 +1,126 @@
-//! `stagesim list [DIR]`: every scenario file under DIR (recursively, sorted)
-//! with its description; a file that does not load is listed with its error.
+//! `stagesim list [DIR]`: every scenario file under DIR (recursively, sorted;
+//! see `walk`) with its description; a file that does not load is listed
+//! with its error, and the exit code is then 2.
+//!
+//! Layout: the paths in a column as wide as the longest of them, but at most
+//! [`MAX_PATH_WIDTH`] characters, then the description cut to
+//! [`ABOUT_WIDTH`]. A path longer than the column gets a line of its own and
+//! its description goes on the next line, in the same column, so the
+//! descriptions stay aligned whatever the paths.
 
 use std::path::{Path, PathBuf};
 
-use super::UsageError;
+use super::{EXIT_USAGE, UsageError, err, out};
 use crate::scenario;
 
-/// Scenario files under `dir`, sorted by path.
-pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
+/// The widest the path column gets (the shipped scenarios need 55).
+pub const MAX_PATH_WIDTH: usize = 60;
+/// Most characters of a description (or an error) shown on its line.
+pub const ABOUT_WIDTH: usize = 72;
 
 pub fn execute(dir: Option<PathBuf>) -> Result<u8, UsageError> {
     let dir = dir.unwrap_or_else(|| PathBuf::from("scenarios"));
-    let files = scenario_files(&dir).map_err(|e| {
-        UsageError(format!(
-            "error: cannot read directory {}: {e}",
+    if dir.is_file() {
+        return Err(UsageError(format!(
+            "error: {} is a file; `stagesim list` takes a directory. To run the file: stagesim run {}",
+            dir.display(),
             dir.display()
-        ))
-    })?;
-    let mut bad = false;
-    for path in files {
-        match scenario::load(&path) {
-            Ok(s) => super::out(&format!("{:<48} {}\n", path.display(), s.description)),
-            Err(e) => {
-                bad = true;
-                super::out(&format!("{:<48} INVALID: {}\n", path.display(), e.message));
-            }
-        }
+        )));
     }
-    Ok(if bad { super::EXIT_USAGE } else { 0 })
+    let files = super::walk::scenario_files(&dir).map_err(UsageError)?;
+    let width = files
+        .iter()
+        .map(|p| one_line(&p.display().to_string()).chars().count())
+        .filter(|&n| n <= MAX_PATH_WIDTH)
+        .max()
+        .unwrap_or(0);
+    let mut bad = 0;
+    let mut text = String::new();
+    for path in &files {
+        let about = match scenario::load(path) {
+            Ok(s) => s.description,
+            Err(e) => {
+                bad += 1;
+                format!("INVALID: {}", e.message)
+            }
+        };
+        text.push_str(&line(path, &about, width));
+    }
+    out(&text);
+    if bad > 0 {
+        err(&format!(
+            "{bad} file(s) do not load; `stagesim run FILE` shows the whole error with its line and column\n"
+        ));
+        return Ok(EXIT_USAGE);
+    }
+    Ok(0)
+}
+
+/// One entry: the path padded to a column `width` wide, or on a line of
+/// its own when it is wider, then the description.
+fn line(path: &Path, about: &str, width: usize) -> String {
+    let path = one_line(&path.display().to_string());
+    let about = clip(&one_line(about), ABOUT_WIDTH);
+    if path.chars().count() <= width {
+        format!("{path:<width$} {about}\n")
+    } else {
+        format!("{path}\n{:width$} {about}\n", "")
+    }
+}
+
+/// `text` on one line: runs of whitespace (newlines in a description) become
+/// one space, other control characters are escaped.
+fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// At most `width` characters, cut at a word boundary with `...`.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(width - 3).collect();
+    let cut = head
+        .rfind(' ')
+        .filter(|&i| i > width / 2)
+        .unwrap_or(head.len());
+    format!("{}...", head[..cut].trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_paths_share_a_line_long_ones_do_not() {
+        let short = line(Path::new("scenarios/a.toml"), "About a.", 30);
+        assert_eq!(short.find("About"), Some(31));
+        let long = format!("{}/b.toml", "d".repeat(200));
+        let text = line(Path::new(&long), "About b.", 30);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], long);
+        assert_eq!(lines[1].find("About"), Some(31));
+    }
+
+    #[test]
+    fn descriptions_are_one_clipped_line() {
+        let about = format!("first\nsecond {}", "word ".repeat(40));
+        let text = line(Path::new("a.toml"), &about, 6);
+        assert_eq!(text.lines().count(), 1);
+        assert!(text.chars().count() <= 6 + 1 + ABOUT_WIDTH + 1, "{text}");
+        assert!(text.trim_end().ends_with("..."), "{text}");
+        assert_eq!(one_line("a\u{7}b"), "a\\u{7}b");
+    }
 }

@@ -1,13 +1,21 @@
 //! The command line (DESIGN.md section 6). Parses arguments and calls the
 //! library; no simulation logic lives here.
 //!
+//! argv -> clap (flag values checked in `values`) -> a subcommand's
+//! `execute` -> text through [`out`] and [`err`] -> exit code.
+//!
 //! Exit codes: 0 pass or reproduced, 1 a violation found, 2 bad usage or a
-//! bad scenario file.
+//! bad scenario file. Nothing a user types, names or closes makes the binary
+//! panic: values are range-checked, and output goes through [`out`] and
+//! [`err`], which ignore a closed pipe (`println!` would panic on one).
 
 mod bench;
 mod list;
 mod run;
 mod sweep;
+mod sweep_report;
+mod values;
+mod walk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +58,37 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
+/// Write to stderr, ignoring a closed pipe or descriptor: a message nobody
+/// can read is no reason to panic (`eprintln!` would).
+pub fn err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Print a clap error and return its exit code. A flag value refused by one
+/// of `values`' parsers already says which flag, what it takes and what it
+/// got, so it is printed on its own rather than inside clap's
+/// "invalid value ... for ..." frame, which would say it twice.
+fn parse_failure(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    if !e.use_stderr() {
+        // --help and --version: stdout, exit 0.
+        let _ = e.print();
+        return 0;
+    }
+    match (e.kind(), std::error::Error::source(e)) {
+        (ErrorKind::ValueValidation, Some(why)) => {
+            err(&format!(
+                "error: {why}\n\nFor more information, try '--help'.\n"
+            ));
+        }
+        _ => {
+            let _ = e.print();
+        }
+    }
+    EXIT_USAGE
+}
+
 /// A user error: printed as is, exit code 2.
 pub struct UsageError(pub String);
 
@@ -57,11 +96,7 @@ pub struct UsageError(pub String);
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // clap prints help/version to stdout with exit 0, errors with 2.
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
-        }
+        Err(e) => return ExitCode::from(parse_failure(&e)),
     };
     let result = match cli.command {
         Some(Command::Run(args)) => run::execute(args),
@@ -69,19 +104,19 @@ pub fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
         None => {
-            eprintln!(
+            err(&format!(
                 "no command given: running the golden path ({}, seed {}).\n\
-                 See `stagesim --help` for run, list and the other commands.\n",
+                 See `stagesim --help` for run, list and the other commands.\n\n",
                 run::GOLDEN_PATH,
                 crate::run::DEFAULT_SEED
-            );
+            ));
             run::execute(run::RunArgs::golden_path())
         }
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(UsageError(message)) => {
-            eprintln!("{message}");
+            err(&format!("{message}\n"));
             ExitCode::from(EXIT_USAGE)
         }
     }

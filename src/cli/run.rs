@@ -1,10 +1,14 @@
 //! `stagesim run SCENARIO [--seed N] [--json] [--trace FILE] [--report FILE.html]
 //! [--chrome-trace FILE.json] [--bug NAME[=off]]... [--fixed]`
+//!
+//! Arguments (checked by clap and `values`) -> scenario file -> one
+//! simulation -> summary on stdout and the requested files.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
+use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError};
 use crate::oracle::Verdict;
 use crate::report;
@@ -17,9 +21,13 @@ pub const GOLDEN_PATH: &str = "scenarios/golden_path.toml";
 pub struct RunArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
-    /// The seed; also read from the SEED environment variable.
-    #[arg(long, env = "SEED", default_value_t = crate::run::DEFAULT_SEED)]
-    pub seed: u64,
+    /// The seed, 0 to 18446744073709551615 [default: the SEED environment
+    /// variable, else 1].
+    // Negative numbers reach the parser, which explains the range, instead
+    // of clap calling `-1` an unknown flag. SEED is read in `execute`, not by
+    // clap, so that a bad SEED is blamed on SEED and not on `--seed`.
+    #[arg(long, value_parser = values::seed, allow_negative_numbers = true)]
+    pub seed: Option<u64>,
     /// Print one JSON object instead of the human summary.
     #[arg(long)]
     pub json: bool,
@@ -34,9 +42,9 @@ pub struct RunArgs {
     #[arg(long = "chrome-trace", value_name = "FILE.json")]
     pub chrome_trace: Option<PathBuf>,
     /// Turn a known defect on (`NAME`) or off (`NAME=off`), overriding the
-    /// scenario's [bugs] table. Repeatable.
-    #[arg(long = "bug", value_name = "NAME[=on|off]")]
-    pub bugs: Vec<String>,
+    /// scenario's [bugs] table. Repeatable; `--help` lists the defects.
+    #[arg(long = "bug", value_name = "NAME[=on|off]", value_parser = values::bug, long_help = values::bug_help())]
+    pub bugs: Vec<BugFlag>,
     /// Turn every defect off: shows that the fix holds.
     #[arg(long)]
     pub fixed: bool,
@@ -46,7 +54,7 @@ impl RunArgs {
     pub fn golden_path() -> Self {
         Self {
             scenario: PathBuf::from(GOLDEN_PATH),
-            seed: crate::run::DEFAULT_SEED,
+            seed: Some(crate::run::DEFAULT_SEED),
             json: false,
             trace: None,
             report: None,
@@ -57,35 +65,60 @@ impl RunArgs {
     }
 }
 
-/// Apply `--fixed` and `--bug` overrides; the flags to repeat them.
+/// Apply `--fixed` and `--bug` overrides; the flags to repeat them. The
+/// names were checked when the flags were parsed.
 pub fn apply_bug_flags(
     scenario: &mut Scenario,
     fixed: bool,
-    bugs: &[String],
+    bugs: &[BugFlag],
 ) -> Result<String, UsageError> {
     let mut flags = String::new();
     if fixed {
         scenario.bugs = scenario::Bugs::default();
         flags.push_str(" --fixed");
     }
-    for spec in bugs {
-        let (name, on) = match spec.split_once('=') {
-            Some((name, "on" | "true")) => (name, true),
-            Some((name, "off" | "false")) => (name, false),
-            Some((_, other)) => {
-                return Err(UsageError(format!(
-                    "error: --bug {spec}: expected NAME, NAME=on or NAME=off, not `{other}`"
-                )));
-            }
-            None => (spec.as_str(), true),
-        };
+    for flag in bugs {
         scenario
             .bugs
-            .set(name, on)
-            .map_err(|e| UsageError(format!("error: --bug {spec}: {e}")))?;
-        flags.push_str(&format!(" --bug {spec}"));
+            .set(&flag.name, flag.on)
+            .map_err(|e| UsageError(format!("error: --bug {}: {e}", flag.spec)))?;
+        flags.push_str(&format!(" --bug {}", flag.spec));
     }
     Ok(flags)
+}
+
+/// `--seed`, else the SEED environment variable, else the default seed.
+fn seed(args: &RunArgs) -> Result<u64, UsageError> {
+    if let Some(seed) = args.seed {
+        return Ok(seed);
+    }
+    match std::env::var_os("SEED") {
+        None => Ok(crate::run::DEFAULT_SEED),
+        Some(text) if text.is_empty() => Ok(crate::run::DEFAULT_SEED),
+        Some(text) => values::whole(
+            "SEED",
+            0,
+            u64::MAX,
+            " (the environment variable read when --seed is not given)",
+            &text.to_string_lossy(),
+        )
+        .map_err(|e| UsageError(format!("error: {e}"))),
+    }
+}
+
+/// The scenario file, refusing a directory with the command that takes one.
+fn load(path: &std::path::Path) -> Result<Scenario, UsageError> {
+    if path.is_dir() {
+        return Err(UsageError(format!(
+            "error: {} is a directory; `stagesim run` takes one scenario file.\n\
+             To run every scenario in it: stagesim sweep {}\n\
+             To see them: stagesim list {}",
+            path.display(),
+            path.display(),
+            path.display()
+        )));
+    }
+    scenario::load(path).map_err(|e| UsageError(e.render()))
 }
 
 /// Write an output file; a path that cannot be written is a usage error.
@@ -99,14 +132,14 @@ fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageErro
 }
 
 pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
-    let mut scenario = scenario::load(&args.scenario).map_err(|e| UsageError(e.render()))?;
+    let seed = seed(&args)?;
+    let mut scenario = load(&args.scenario)?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
     let reproduce = format!(
-        "stagesim run {} --seed {}{flags}",
+        "stagesim run {} --seed {seed}{flags}",
         args.scenario.display(),
-        args.seed
     );
-    let outcome = crate::run::run(&scenario, args.seed);
+    let outcome = crate::run::run(&scenario, seed);
     if let Some(path) = &args.trace {
         write(path, "trace", &outcome.trace.render())?;
     }

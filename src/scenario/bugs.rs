@@ -35,20 +35,67 @@ pub struct Bugs {
     pub shared_user_context: bool,
 }
 
+/// The first column of a catalog, at compile time.
+const fn names_of(catalog: &[(&'static str, &'static str); 10]) -> [&'static str; 10] {
+    let mut names = [""; 10];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = catalog[i].0;
+        i += 1;
+    }
+    names
+}
+
 impl Bugs {
-    /// Every bug name, in the order of DESIGN.md's table.
-    pub const NAMES: [&'static str; 10] = [
-        "auth_failure_closes_1011",
-        "missing_component_at_runtime",
-        "orchestrator_singleton",
-        "staging_auth_bypass",
-        "header_only_token",
-        "no_auth_retry",
-        "serialization_failure",
-        "unknown_type_crash",
-        "pool_exhaustion_error",
-        "shared_user_context",
+    /// Every bug with one line on its mechanism and its symptom (the component a
+    /// 1011 names, or the invariant it breaks), in the order of DESIGN.md's table.
+    /// The one place these words live: `stagesim run --help` prints them, and
+    /// [`Bugs::NAMES`] is derived from the first column so the two cannot drift.
+    pub const CATALOG: [(&'static str, &'static str); 10] = [
+        (
+            "auth_failure_closes_1011",
+            "the gateway's auth error escapes to the generic handler: users with expired or forged tokens get 1011 instead of 1008 (auth handler)",
+        ),
+        (
+            "missing_component_at_runtime",
+            "an import fallback leaves the chart tool None and startup does not check it: the first run that draws a chart closes 1011 (agent pipeline)",
+        ),
+        (
+            "orchestrator_singleton",
+            "messages that arrive during the 7 s pipeline start read a global orchestrator that is still None: those users get 1011 (message router)",
+        ),
+        (
+            "staging_auth_bypass",
+            "a dev-only auth bypass turns on because the environment name contains \"staging\": expired and forged tokens are let in (auth_policy)",
+        ),
+        (
+            "header_only_token",
+            "the gateway reads the token only from Authorization, which the load balancer strips: valid users are refused with 1008 (auth_policy)",
+        ),
+        (
+            "no_auth_retry",
+            "the gateway calls auth once and a refused connection raises: users who arrive while auth starts get 1011 (auth client)",
+        ),
+        (
+            "serialization_failure",
+            "row counts keyed by (shard, partition) pairs cannot be JSON object keys: serialising tool_completed fails and closes 1011 (event serialiser)",
+        ),
+        (
+            "unknown_type_crash",
+            "the router indexes its handler table with an unchecked message type: an unknown type closes 1011, not an unknown_message_type error (message router)",
+        ),
+        (
+            "pool_exhaustion_error",
+            "tool calls take a database connection without waiting: when the pool is busy the run fails and its user gets 1011 (agent pipeline)",
+        ),
+        (
+            "shared_user_context",
+            "one user context for the whole process: a run's events go to the newest connection, so users see other users' answers (isolation)",
+        ),
     ];
+
+    /// Every bug name, in the order of DESIGN.md's table.
+    pub const NAMES: [&'static str; 10] = names_of(&Self::CATALOG);
 
     /// Turns the bug `name` on or off; an unknown name is an error listing the
     /// known ones (the CLI's `--bug NAME` override goes through here).
@@ -112,6 +159,17 @@ mod tests {
             assert!(text.contains(&format!("{name} = true")), "{text}");
             bugs.set(name, false).unwrap();
             assert_eq!(bugs, Bugs::default());
+        }
+    }
+
+    /// Help text reads best when each description is one short line.
+    #[test]
+    fn every_description_is_one_short_line() {
+        for (name, about) in Bugs::CATALOG {
+            assert!(
+                !about.contains('\n') && about.len() <= 150,
+                "{name}: {about}"
+            );
         }
     }
 }

@@ -6,20 +6,40 @@
 //! order`. Parallelism is only between simulations; each simulation stays
 //! single-threaded and deterministic, so a run's record does not depend on
 //! `--jobs` or `--shard`.
+//!
+//! Memory is bounded by what has run, not by what was asked for: nothing is
+//! allocated per job up front, each finished run leaves one fixed-size
+//! [`RunRecord`] (no heap), close codes are summed per target, and only the
+//! first [`MAX_FAILURES_KEPT`] failing runs keep their violations (at most
+//! [`MAX_VIOLATIONS_KEPT`] each). A million-seed sweep holds about 80 MB of
+//! records per scenario, however many violations its runs find.
 
 mod junit;
 mod shard;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use junit::to_junit;
 pub use shard::{Shard, seeds_for};
 
 use crate::oracle::{Verdict, Violation};
-use crate::scenario::Scenario;
+use crate::scenario::{Expect, Scenario};
+
+/// The most seeds one sweep takes (the CLI's `--seeds` bound). A run costs
+/// 0.05 to 0.5 s of CPU, so a million seeds of one scenario is already a day
+/// on a 16-core machine; larger ranges are split with `--start`.
+pub const MAX_SEEDS: u64 = 1_000_000;
+/// Failing runs whose violations are kept, the first in job order: enough to
+/// read and to reproduce, without a failing million-seed sweep holding every
+/// violation of every run.
+pub const MAX_FAILURES_KEPT: usize = 1000;
+/// Violations kept per failing run (always including the first one the
+/// scenario does not expect, which the reports print).
+pub const MAX_VIOLATIONS_KEPT: usize = 20;
 
 /// One scenario of a sweep, with the path it was loaded from (for the
 /// reproduce line) and any `--bug` flags to repeat.
@@ -36,27 +56,112 @@ impl Target {
     }
 }
 
-/// What a sweep keeps of one run: enough to report and compare, small and
-/// `Send` (the trace itself stays in the worker).
-#[derive(Debug, Clone, PartialEq)]
+/// SHA-256 of a run's rendered trace, as bytes: a hex `String` per run would
+/// be one heap allocation per record.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TraceHash(pub [u8; 32]);
+
+impl TraceHash {
+    /// From the 64 hex digits of [`crate::run::Outcome::trace_hash`].
+    pub fn from_hex(hex: &str) -> Self {
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).unwrap_or("");
+            *byte = u8::from_str_radix(pair, 16).unwrap_or(0);
+        }
+        TraceHash(bytes)
+    }
+}
+
+impl fmt::Display for TraceHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for TraceHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What a sweep keeps of every run: enough to count and compare, fixed size
+/// and `Copy` (the trace and the violations stay in the worker).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunRecord {
     pub target: usize,
     pub seed: u64,
     pub verdict: Verdict,
-    pub trace_hash: String,
+    pub trace_hash: TraceHash,
     pub sim_ms: u64,
-    pub close_codes: BTreeMap<u16, u64>,
-    pub violations: Vec<Violation>,
     /// Wall time of this run (outside the simulation; not compared).
     pub wall: Duration,
 }
 
-/// The results of a sweep, in job order (target, then seed).
+/// The violations of one failing run, trimmed to [`MAX_VIOLATIONS_KEPT`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub target: usize,
+    pub seed: u64,
+    pub violations: Vec<Violation>,
+    /// How many violations the run had before trimming.
+    pub violations_total: usize,
+}
+
+impl Failure {
+    /// The violation the reports lead with: the first one `expect` does not
+    /// list (the reason the run failed), else the first.
+    pub fn first_unexpected(&self, expect: &Expect) -> Option<&Violation> {
+        self.violations
+            .iter()
+            .find(|v| !crate::oracle::is_expected(expect, v))
+            .or(self.violations.first())
+    }
+}
+
+/// The results of a sweep.
 #[derive(Debug, Clone)]
 pub struct SweepResult {
+    /// One per run, in job order (target, then seed).
     pub records: Vec<RunRecord>,
+    /// The first [`MAX_FAILURES_KEPT`] failing runs in job order.
+    pub failures: Vec<Failure>,
+    /// Close codes users recorded, summed per target.
+    pub close_codes: Vec<BTreeMap<u16, u64>>,
     pub wall: Duration,
+    /// Worker threads that ran.
     pub jobs: usize,
+}
+
+/// What the workers hand in, under one lock.
+struct Collector {
+    runs: Vec<(usize, RunRecord)>,
+    failures: BTreeMap<usize, Failure>,
+    close_codes: Vec<BTreeMap<u16, u64>>,
+}
+
+impl Collector {
+    fn add(
+        &mut self,
+        job: usize,
+        record: RunRecord,
+        codes: BTreeMap<u16, u64>,
+        failure: Option<Failure>,
+    ) {
+        self.runs.push((job, record));
+        let sums = &mut self.close_codes[record.target];
+        for (code, n) in codes {
+            *sums.entry(code).or_default() += n;
+        }
+        if let Some(failure) = failure {
+            self.failures.insert(job, failure);
+            // Keep the lowest job indices, so what is kept does not depend on
+            // which worker finished first.
+            if self.failures.len() > MAX_FAILURES_KEPT {
+                self.failures.pop_last();
+            }
+        }
+    }
 }
 
 /// Run every target on every seed of `seeds`, on `jobs` worker threads.
@@ -67,53 +172,99 @@ pub fn run(
     jobs: usize,
     progress: &(dyn Fn(&RunRecord) + Sync),
 ) -> SweepResult {
-    let work: Vec<(usize, u64)> = (0..targets.len())
-        .flat_map(|t| seeds.iter().map(move |&s| (t, s)))
-        .collect();
-    let slots: Vec<Mutex<Option<RunRecord>>> = work.iter().map(|_| Mutex::new(None)).collect();
+    let total = targets.len().saturating_mul(seeds.len());
     let next = AtomicUsize::new(0);
-    let jobs = jobs.max(1).min(work.len().max(1));
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(t, seed)) = work.get(i) else { break };
-                    let record = run_one(t, &targets[t].scenario, seed);
-                    progress(&record);
-                    *slots[i]
-                        .lock()
-                        .expect("no worker panics while holding a slot") = Some(record);
-                }
-            });
-        }
+    let collector = Mutex::new(Collector {
+        runs: Vec::new(),
+        failures: BTreeMap::new(),
+        close_codes: vec![BTreeMap::new(); targets.len()],
     });
-    let records = slots
-        .into_iter()
-        .map(|m| m.into_inner().expect("slot lock").expect("every job ran"))
-        .collect();
+    let worker = || {
+        loop {
+            let job = next.fetch_add(1, Ordering::Relaxed);
+            if job >= total {
+                break;
+            }
+            let target = job / seeds.len();
+            let (record, codes, failure) =
+                run_one(target, &targets[target].scenario, seeds[job % seeds.len()]);
+            progress(&record);
+            // A poisoned lock means another worker panicked; the scope
+            // re-raises that panic, so the data here no longer matters.
+            let mut c = collector.lock().unwrap_or_else(PoisonError::into_inner);
+            c.add(job, record, codes, failure);
+        }
+    };
+    let started = Instant::now();
+    let jobs = std::thread::scope(|scope| {
+        // This thread is a worker too, so a sweep runs even when no thread can
+        // be spawned (a process limit): a failed spawn only means fewer jobs.
+        let mut workers = 1;
+        for _ in 1..jobs.clamp(1, total.max(1)) {
+            if std::thread::Builder::new()
+                .spawn_scoped(scope, worker)
+                .is_ok()
+            {
+                workers += 1;
+            }
+        }
+        worker();
+        workers
+    });
+    let c = collector
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let mut runs = c.runs;
+    runs.sort_unstable_by_key(|(job, _)| *job);
     SweepResult {
-        records,
+        records: runs.into_iter().map(|(_, r)| r).collect(),
+        failures: c.failures.into_values().collect(),
+        close_codes: c.close_codes,
         wall: started.elapsed(),
         jobs,
     }
 }
 
-/// One run, reduced to its record.
-pub fn run_one(target: usize, scenario: &Scenario, seed: u64) -> RunRecord {
+/// One run, reduced to its record, its close codes and, if it failed, its
+/// trimmed violations.
+fn run_one(
+    target: usize,
+    scenario: &Scenario,
+    seed: u64,
+) -> (RunRecord, BTreeMap<u16, u64>, Option<Failure>) {
     let started = Instant::now();
     let outcome = crate::run::run(scenario, seed);
-    RunRecord {
+    let record = RunRecord {
         target,
         seed,
         verdict: outcome.verdict,
-        trace_hash: outcome.trace_hash,
+        trace_hash: TraceHash::from_hex(&outcome.trace_hash),
         sim_ms: outcome.summary.sim_ms,
-        close_codes: outcome.summary.close_codes,
-        violations: outcome.violations,
         wall: started.elapsed(),
+    };
+    let failure = (outcome.verdict == Verdict::Fail).then(|| Failure {
+        target,
+        seed,
+        violations_total: outcome.violations.len(),
+        violations: trim(outcome.violations, &scenario.expect),
+    });
+    (record, outcome.summary.close_codes, failure)
+}
+
+/// The first [`MAX_VIOLATIONS_KEPT`] violations, with the first unexpected
+/// one in the last place if it would otherwise be cut.
+fn trim(mut violations: Vec<Violation>, expect: &Expect) -> Vec<Violation> {
+    if violations.len() > MAX_VIOLATIONS_KEPT {
+        let first = violations
+            .iter()
+            .position(|v| !crate::oracle::is_expected(expect, v));
+        if let Some(i) = first.filter(|&i| i >= MAX_VIOLATIONS_KEPT) {
+            violations.swap(i, MAX_VIOLATIONS_KEPT - 1);
+        }
+        violations.truncate(MAX_VIOLATIONS_KEPT);
+        violations.shrink_to_fit();
     }
+    violations
 }
 
 /// Counts for one target.
@@ -147,9 +298,9 @@ impl SweepResult {
                     s.failing_seeds.push(r.seed);
                 }
             }
-            for (code, n) in &r.close_codes {
-                *s.close_codes.entry(*code).or_default() += n;
-            }
+        }
+        for (s, codes) in out.iter_mut().zip(&self.close_codes) {
+            s.close_codes = codes.clone();
         }
         out
     }
@@ -164,4 +315,98 @@ impl SweepResult {
 /// anything).
 pub fn regression_missed(target: &Target, summary: &TargetSummary) -> bool {
     !target.scenario.expect.violations.is_empty() && summary.runs > 0 && summary.reproduced == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Cause, Expected, Invariant};
+
+    fn violation(cause: Cause, user: usize) -> Violation {
+        Violation {
+            invariant: cause.invariant(),
+            cause,
+            user: Some(format!("user-{user:04}")),
+            host: "clients-1".into(),
+            at: Duration::from_millis(user as u64),
+            conn: Some(1),
+            detail: "x".repeat(100),
+            component: None,
+            reason: None,
+            count: 1,
+        }
+    }
+
+    fn record(target: usize, seed: u64) -> RunRecord {
+        RunRecord {
+            target,
+            seed,
+            verdict: Verdict::Fail,
+            trace_hash: TraceHash([0; 32]),
+            sim_ms: 0,
+            wall: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_record_is_small_and_owns_no_heap() {
+        // `Copy` proves there is no heap behind it; the size is what a
+        // million-seed sweep multiplies.
+        fn copy<T: Copy>() {}
+        copy::<RunRecord>();
+        assert!(std::mem::size_of::<RunRecord>() <= 80);
+    }
+
+    #[test]
+    fn trimming_keeps_the_first_unexpected_violation() {
+        let expect = Expect {
+            violations: vec![Expected::invariant(Invariant::Isolation)],
+            ..Expect::default()
+        };
+        let mut all: Vec<Violation> = (0..500)
+            .map(|u| violation(Cause::ForeignEvent, u))
+            .collect();
+        all.push(violation(Cause::Closed1011, 999));
+        let kept = trim(all, &expect);
+        assert_eq!(kept.len(), MAX_VIOLATIONS_KEPT);
+        assert_eq!(kept[MAX_VIOLATIONS_KEPT - 1].cause, Cause::Closed1011);
+        let failure = Failure {
+            target: 0,
+            seed: 1,
+            violations: kept,
+            violations_total: 501,
+        };
+        let first = failure.first_unexpected(&expect).unwrap();
+        assert_eq!(first.cause, Cause::Closed1011);
+    }
+
+    #[test]
+    fn only_the_first_failures_in_job_order_keep_their_violations() {
+        let mut c = Collector {
+            runs: Vec::new(),
+            failures: BTreeMap::new(),
+            close_codes: vec![BTreeMap::new(); 2],
+        };
+        // Jobs handed in from last to first, as a slow worker might.
+        let jobs = 2 * MAX_FAILURES_KEPT;
+        for job in (0..jobs).rev() {
+            let (target, seed) = (job / MAX_FAILURES_KEPT, job as u64);
+            let failure = Failure {
+                target,
+                seed,
+                violations: vec![violation(Cause::Closed1011, 1)],
+                violations_total: 1,
+            };
+            c.add(
+                job,
+                record(target, seed),
+                BTreeMap::from([(1011, 1)]),
+                Some(failure),
+            );
+        }
+        assert_eq!(c.failures.len(), MAX_FAILURES_KEPT);
+        assert!(c.failures.keys().copied().eq(0..MAX_FAILURES_KEPT));
+        assert_eq!(c.close_codes[1][&1011], MAX_FAILURES_KEPT as u64);
+        assert_eq!(c.runs.len(), jobs);
+    }
 }

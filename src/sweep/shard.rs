@@ -19,7 +19,12 @@ impl FromStr for Shard {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not a shard; expected I/N with 1 <= I <= N, like 2/4");
+        let bad = || {
+            format!(
+                "`--shard` takes I/N, shard I of N with 1 <= I <= N (like 2/4); got `{}`",
+                s.escape_debug()
+            )
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u64 = i.trim().parse().map_err(|_| bad())?;
         let count: u64 = n.trim().parse().map_err(|_| bad())?;
@@ -37,11 +42,13 @@ impl fmt::Display for Shard {
 }
 
 /// The seeds of `shard` out of `seeds` seeds starting at `start`: a
-/// contiguous block, sizes differing by at most one.
+/// contiguous block, sizes differing by at most one. Seeds past `u64::MAX`
+/// do not exist and are left out (the CLI refuses such a range first); the
+/// products are taken in `u128` so no shard count overflows them.
 pub fn seeds_for(start: u64, seeds: u64, shard: Shard) -> Vec<u64> {
-    let lo = seeds * (shard.index - 1) / shard.count;
-    let hi = seeds * shard.index / shard.count;
-    (start + lo..start + hi).collect()
+    let at = |i: u64| (u128::from(seeds) * u128::from(i) / u128::from(shard.count.max(1))) as u64;
+    let (lo, hi) = (at(shard.index.saturating_sub(1)), at(shard.index));
+    (lo..hi).map_while(|k| start.checked_add(k)).collect()
 }
 
 #[cfg(test)]
@@ -66,9 +73,33 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_neither_overflow_nor_wrap() {
+        let last = Shard {
+            index: u64::MAX,
+            count: u64::MAX,
+        };
+        assert_eq!(seeds_for(1, 3, last), vec![3]);
+        assert_eq!(seeds_for(u64::MAX, 1, Shard::WHOLE), vec![u64::MAX]);
+        assert_eq!(
+            seeds_for(u64::MAX - 1, 5, Shard::WHOLE),
+            vec![u64::MAX - 1, u64::MAX]
+        );
+    }
+
+    #[test]
     fn parses_and_rejects() {
         assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
-        for bad in ["0/4", "5/4", "1/0", "x", "1-4", "/4"] {
+        for bad in [
+            "0/4",
+            "5/4",
+            "1/0",
+            "0/0",
+            "x",
+            "1-4",
+            "/4",
+            "-1/2",
+            "1/18446744073709551616",
+        ] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
     }

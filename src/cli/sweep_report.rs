@@ -1,0 +1,211 @@
+//! What `stagesim sweep` prints once every run is done: a table per
+//! scenario and the failing seeds with their reproduce lines, or the same
+//! as one JSON object.
+//!
+//! Reads the `SweepResult` of `crate::sweep::run` and the targets; writes
+//! nothing itself (`cli::sweep` prints the returned text).
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::oracle::Verdict;
+use crate::sweep::{MAX_FAILURES_KEPT, Shard, SweepResult, Target, TargetSummary};
+
+/// `seeds a..=b`, as the reports name a range.
+pub fn range(seeds: &[u64]) -> String {
+    match (seeds.first(), seeds.last()) {
+        (Some(a), Some(b)) => format!("seeds {a}..={b}"),
+        _ => "no seeds".into(),
+    }
+}
+
+/// A finished sweep and the counts both report forms need.
+pub struct Report<'a> {
+    targets: &'a [Target],
+    seeds: &'a [u64],
+    result: &'a SweepResult,
+    summaries: Vec<TargetSummary>,
+    failed: u64,
+    reproduced: u64,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(targets: &'a [Target], seeds: &'a [u64], result: &'a SweepResult) -> Self {
+        let summaries = result.summary(targets.len());
+        let count = |v: Verdict| result.records.iter().filter(|r| r.verdict == v).count() as u64;
+        Report {
+            targets,
+            seeds,
+            result,
+            summaries,
+            failed: count(Verdict::Fail),
+            reproduced: count(Verdict::Reproduced),
+        }
+    }
+
+    /// Regression scenarios that reproduced on no seed.
+    fn missed(&self) -> Vec<&'a Target> {
+        self.targets
+            .iter()
+            .zip(&self.summaries)
+            .filter(|(t, s)| crate::sweep::regression_missed(t, s))
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    /// No seed failed and every regression reproduced.
+    pub fn passed(&self) -> bool {
+        self.failed == 0 && self.missed().is_empty()
+    }
+
+    /// Failing runs beyond those whose violations the sweep kept.
+    fn untold(&self) -> u64 {
+        self.failed
+            .saturating_sub(self.result.failures.len() as u64)
+    }
+
+    pub fn json(&self, shard: &Shard) -> String {
+        let failing: Vec<_> = self
+            .result
+            .failures
+            .iter()
+            .map(|f| {
+                let t = &self.targets[f.target];
+                json!({
+                    "scenario": t.scenario.name,
+                    "file": t.path,
+                    "seed": f.seed,
+                    "reproduce": t.reproduce(f.seed),
+                    "violations": f.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
+                    "violations_not_listed": f.violations_total - f.violations.len(),
+                })
+            })
+            .collect();
+        let doc = json!({
+            "runs": self.result.records.len(),
+            "failed": self.failed,
+            "reproduced": self.reproduced,
+            "failing_seeds": failing,
+            "failing_seeds_not_listed": self.untold(),
+            "regressions_not_reproduced": self.missed().iter().map(|t| &t.path).collect::<Vec<_>>(),
+            "runs_per_sec": (self.result.runs_per_sec() * 100.0).round() / 100.0,
+            "jobs": self.result.jobs,
+            "shard": shard.to_string(),
+            "seeds": self.seeds.len(),
+            "scenarios": self.per_scenario_json(),
+        });
+        format!("{doc}\n")
+    }
+
+    fn per_scenario_json(&self) -> Vec<serde_json::Value> {
+        self.targets
+            .iter()
+            .zip(&self.summaries)
+            .map(|(t, s)| {
+                json!({
+                    "scenario": t.scenario.name,
+                    "file": t.path,
+                    "runs": s.runs,
+                    "pass": s.pass,
+                    "reproduced": s.reproduced,
+                    "fail": s.fail,
+                    "close_codes": s.close_codes.iter().map(|(c, n)| (c.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                    "reproducing_seeds": s.reproducing_seeds,
+                })
+            })
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        let mut text = self.table();
+        let runs = self.result.records.len() as u64;
+        let _ = writeln!(
+            text,
+            "total: {runs} runs in {:.1}s ({:.1} runs/s on {} jobs; per-scenario runs/s is per core): {} pass, {} reproduced, {} failed",
+            self.result.wall.as_secs_f64(),
+            self.result.runs_per_sec(),
+            self.result.jobs,
+            runs - self.reproduced - self.failed,
+            self.reproduced,
+            self.failed
+        );
+        text.push_str(&self.failing_seeds());
+        for t in self.missed() {
+            let _ = writeln!(
+                text,
+                "regression {} reproduced on no seed of {}: expected {:?}",
+                t.path,
+                range(self.seeds),
+                t.scenario
+                    .expect
+                    .violations
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+            );
+        }
+        text
+    }
+
+    fn table(&self) -> String {
+        let mut text = format!(
+            "{:<34} {:>5} {:>5} {:>6} {:>5} {:>8}  close codes\n",
+            "scenario", "runs", "pass", "repro", "fail", "runs/s"
+        );
+        for (t, s) in self.targets.iter().zip(&self.summaries) {
+            let per_core = s.runs as f64 / s.wall.as_secs_f64().max(1e-9);
+            let codes: Vec<String> = s
+                .close_codes
+                .iter()
+                .map(|(c, n)| format!("{c}x{n}"))
+                .collect();
+            let _ = writeln!(
+                text,
+                "{:<34} {:>5} {:>5} {:>6} {:>5} {:>8.1}  {}",
+                t.scenario.name,
+                s.runs,
+                s.pass,
+                s.reproduced,
+                s.fail,
+                per_core,
+                codes.join(" ")
+            );
+        }
+        text
+    }
+
+    /// Each kept failing run: its first unexpected violation and reproduce line.
+    fn failing_seeds(&self) -> String {
+        let mut text = String::new();
+        if self.failed == 0 {
+            return text;
+        }
+        text.push_str("failing seeds:\n");
+        for f in &self.result.failures {
+            let t = &self.targets[f.target];
+            if let Some(v) = f.first_unexpected(&t.scenario.expect) {
+                let _ = writeln!(
+                    text,
+                    "  {} seed {}: {} at {}ms {}: {}",
+                    t.scenario.name,
+                    f.seed,
+                    v.invariant,
+                    v.at.as_millis(),
+                    v.user.as_deref().unwrap_or("-"),
+                    v.what()
+                );
+            }
+            let _ = writeln!(text, "    reproduce: {}", t.reproduce(f.seed));
+        }
+        if self.untold() > 0 {
+            let _ = writeln!(
+                text,
+                "  ... and {} more failing seeds: a sweep keeps the first {MAX_FAILURES_KEPT}; \
+                 rerun a smaller range (--start, --seeds) to see them",
+                self.untold()
+            );
+        }
+        text
+    }
+}

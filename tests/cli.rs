@@ -1,0 +1,477 @@
+//! The command line against a hostile user: every mistake a user can make
+//! with a flag, a path, the environment or a closed pipe gets a message and
+//! exit 2 (or the run's own exit code), never a panic, a hang or an abort.
+//!
+//! Runs the built binary. The runs that simulate use the tiny fixtures
+//! under `tests/fixtures/` and state their seeds.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use stagesim::scenario::Bugs;
+use support::stagesim;
+
+/// One user, one message; passes on every seed.
+const TINY: &str = "tests/fixtures/cli/tiny.toml";
+/// Fails on every seed.
+const FAILING: &str = "tests/fixtures/sweep/unexpected_1011.toml";
+
+/// Exit 2 with `words` in stderr and no panic.
+#[track_caller]
+fn assert_usage_error(args: &[&str], words: &[&str]) {
+    let (code, stdout, stderr) = stagesim(args);
+    assert_eq!(code, 2, "{args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    for w in words {
+        assert!(
+            stderr.contains(w),
+            "{args:?}: stderr lacks {w:?}:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn seeds_must_be_between_1_and_a_million() {
+    for n in [
+        "0",
+        "1000001",
+        "100000000000",
+        "18446744073709551615",
+        "-5",
+        "x",
+    ] {
+        let message = format!("`--seeds` takes a whole number from 1 to 1000000; got `{n}`");
+        assert_usage_error(&["sweep", TINY, "--seeds", n], &[&message]);
+    }
+    // Zero seeds of a regression scenario would pass while proving nothing.
+    assert_usage_error(
+        &[
+            "sweep",
+            "scenarios/regressions/unknown_type_crash.toml",
+            "--seeds",
+            "0",
+        ],
+        &["from 1 to 1000000"],
+    );
+}
+
+#[test]
+fn the_seed_range_must_not_run_past_the_largest_seed() {
+    for args in [
+        vec!["sweep", TINY, "--start", "18446744073709551615"],
+        vec![
+            "sweep",
+            TINY,
+            "--start",
+            "18446744073709551610",
+            "--seeds",
+            "7",
+        ],
+    ] {
+        assert_usage_error(
+            &args,
+            &[
+                "runs past the largest seed",
+                "must be at most 18446744073709551615",
+            ],
+        );
+    }
+    assert_usage_error(
+        &["sweep", TINY, "--start", "-1"],
+        &["`--start` takes a whole number from 0 to 18446744073709551615; got `-1`"],
+    );
+    // The last seed itself is fine: seed 18446744073709551615, one run.
+    let (code, stdout, stderr) = stagesim(&[
+        "sweep",
+        TINY,
+        "--start",
+        "18446744073709551615",
+        "--seeds",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(doc["runs"], 1);
+    assert!(
+        stderr.contains("seeds 18446744073709551615..=18446744073709551615"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn jobs_and_shards_out_of_range() {
+    for n in ["0", "-1", "257", "100000000000"] {
+        let message = format!("`--jobs` takes a whole number from 1 to 256; got `{n}`");
+        assert_usage_error(&["sweep", TINY, "--jobs", n], &[&message]);
+    }
+    for s in [
+        "0/0",
+        "5/3",
+        "1/0",
+        "-1/2",
+        "2",
+        "a/b",
+        "1/18446744073709551616",
+    ] {
+        let message =
+            format!("`--shard` takes I/N, shard I of N with 1 <= I <= N (like 2/4); got `{s}`");
+        assert_usage_error(&["sweep", TINY, "--shard", s], &[&message]);
+    }
+    // More shards than seeds would leave shards empty, and an empty shard passes.
+    assert_usage_error(
+        &["sweep", TINY, "--seeds", "3", "--shard", "4/4"],
+        &[
+            "`--shard 4/4` splits 3 seed(s) into 4 shards",
+            "at most 3 shard(s)",
+        ],
+    );
+}
+
+#[test]
+fn the_largest_sweep_is_accepted_and_sharded_without_allocating_it() {
+    // Seed 1000000 only: the last shard of a million seeds, one run.
+    let (code, stdout, stderr) = stagesim(&[
+        "sweep",
+        TINY,
+        "--seeds",
+        "1000000",
+        "--shard",
+        "1000000/1000000",
+        "--jobs",
+        "256",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("seeds 1000000..=1000000"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(
+        (doc["runs"].as_u64(), doc["jobs"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+#[test]
+fn a_negative_seed_says_what_a_seed_is() {
+    let message = "`--seed` takes a whole number from 0 to 18446744073709551615; got `-1`";
+    for args in [
+        vec!["run", TINY, "--seed", "-1"],
+        vec!["run", TINY, "--seed=-1"],
+        vec!["run", "--seed", "-1", TINY],
+    ] {
+        assert_usage_error(&args, &[message]);
+        let (_, _, stderr) = stagesim(&args);
+        assert!(!stderr.contains("tip:"), "{stderr}");
+    }
+    assert_usage_error(
+        &["run", TINY, "--seed", "18446744073709551616"],
+        &["got `18446744073709551616`"],
+    );
+}
+
+#[test]
+fn a_bad_seed_environment_variable_is_blamed_on_seed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(["run", TINY])
+        .env("SEED", "-1")
+        .current_dir(support::path(""))
+        .output()
+        .expect("run stagesim");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`SEED` takes a whole number from 0 to 18446744073709551615; got `-1`"),
+        "{stderr}"
+    );
+    // A good SEED is used: seed 7.
+    let out = Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(["run", TINY])
+        .env("SEED", "7")
+        .current_dir(support::path(""))
+        .output()
+        .expect("run stagesim");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("stagesim run {TINY} --seed 7")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_on_a_directory_suggests_sweep() {
+    assert_usage_error(
+        &["run", "scenarios"],
+        &[
+            "scenarios is a directory",
+            "stagesim sweep scenarios",
+            "stagesim list scenarios",
+        ],
+    );
+    assert_usage_error(
+        &["list", TINY],
+        &["is a file", &format!("stagesim run {TINY}")],
+    );
+}
+
+#[test]
+fn help_lists_every_bug_with_what_it_does() {
+    for command in ["run", "sweep"] {
+        let (code, stdout, stderr) = stagesim(&[command, "--help"]);
+        assert_eq!(code, 0, "{stderr}");
+        for (name, about) in Bugs::CATALOG {
+            assert!(
+                stdout.contains(&format!("{name}\n")) && stdout.contains(about),
+                "`stagesim {command} --help` lacks {name}: {about}\n{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unknown_bug_lists_the_known_ones_before_reading_any_file() {
+    for command in ["run", "sweep"] {
+        for target in [TINY, "no/such/file.toml"] {
+            let mut words = vec!["`--bug` takes the name of a known bug; got `nope`"];
+            words.extend(Bugs::NAMES);
+            assert_usage_error(&[command, target, "--bug", "nope"], &words);
+        }
+    }
+    assert_usage_error(
+        &["run", TINY, "--bug", "no_auth_retry=maybe"],
+        &["`--bug` takes NAME, NAME=on or NAME=off; got `maybe`"],
+    );
+}
+
+/// Run the binary with stdout and stderr sent to pipes whose readers are
+/// already closed: every write fails with a broken pipe.
+fn with_closed_pipes(args: &[&str], stdout_closed: bool) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stagesim"));
+    command.args(args).current_dir(support::path(""));
+    let out = if stdout_closed {
+        command.stdout(writer).stderr(Stdio::piped()).output()
+    } else {
+        command.stderr(writer).stdout(Stdio::piped()).output()
+    }
+    .expect("run stagesim");
+    let readable = if stdout_closed {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&readable).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stderr_is_no_reason_to_panic() {
+    // Seeds 1-2 of a failing scenario: progress lines go to stderr.
+    for (args, code) in [
+        (vec!["run", TINY, "--seed", "-1"], 2),
+        (vec!["sweep", FAILING, "--seeds", "2", "--jobs", "2"], 1),
+        (vec!["sweep", "no/such/file.toml"], 2),
+        (vec!["list", "tests/fixtures/scenarios/invalid"], 2),
+        (vec![], 0), // the golden path, seed 1, announced on stderr
+    ] {
+        let (got, stdout) = with_closed_pipes(&args, false);
+        assert_eq!(got, code, "{args:?} with stderr closed:\n{stdout}");
+    }
+    let (_, stdout) = with_closed_pipes(&["sweep", FAILING, "--seeds", "2"], false);
+    assert!(stdout.contains("failing seeds:"), "{stdout}");
+}
+
+#[test]
+fn a_closed_stdout_is_no_reason_to_panic() {
+    for (args, code) in [
+        (vec!["run", TINY, "--seed", "1"], 0),
+        (vec!["run", "--help"], 0),
+        (vec!["list"], 0),
+        (vec!["sweep", FAILING, "--seeds", "2", "--json"], 1),
+    ] {
+        let (got, stderr) = with_closed_pipes(&args, true);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(got, code, "{args:?} with stdout closed:\n{stderr}");
+    }
+}
+
+#[test]
+fn closed_descriptors_are_no_reason_to_panic() {
+    // The shell closes the descriptor itself (`2>&-`, `>&-`): writes fail
+    // with EBADF rather than a broken pipe. Seed 1.
+    for (redirect, code) in [("2>&-", 2), (">&-", 0)] {
+        let args = if code == 2 {
+            format!("run {TINY} --seed -1")
+        } else {
+            format!("run {TINY} --seed 1")
+        };
+        let script = format!("\"$0\" {args} {redirect}");
+        let out = Command::new("sh")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_stagesim")])
+            .current_dir(support::path(""))
+            .output()
+            .expect("run sh");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{script}: {stderr}");
+        assert_eq!(out.status.code(), Some(code), "{script}: {stderr}");
+    }
+}
+
+/// A scratch directory under the system's temp dir, removed when dropped
+/// (symlinks are removed as links, not followed).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch dir");
+        Scratch(dir)
+    }
+
+    /// A copy of the tiny scenario named `stem`, at `rel`.
+    fn scenario(&self, rel: &str, stem: &str) -> PathBuf {
+        let text = std::fs::read_to_string(support::path(TINY)).expect("tiny fixture");
+        let path = self.0.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(
+            &path,
+            text.replace("name = \"tiny\"", &format!("name = \"{stem}\"")),
+        )
+        .expect("write a scenario");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run the binary, killing it if it has not ended within `limit` (a hang
+/// fails the test instead of stalling the suite).
+fn stagesim_within(args: &[&str], limit: Duration) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stagesim");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("stagesim {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_walked_once() {
+    use std::os::unix::fs::symlink;
+    let scratch = Scratch::new("symlink-loop");
+    let root = &scratch.0;
+    scratch.scenario("b/second.toml", "second");
+    scratch.scenario("a/first.toml", "first");
+    symlink(root, root.join("a/up")).expect("a link to the root");
+    symlink(".", root.join("b/self")).expect("a link to itself");
+    symlink("loop2", root.join("loop1")).expect("a link loop");
+    symlink("loop1", root.join("loop2")).expect("a link loop");
+    let dir = root.to_str().expect("a UTF-8 temp dir");
+
+    let (code, stdout, stderr) = stagesim_within(&["list", dir], Duration::from_secs(30));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let listed: Vec<&str> = stdout.lines().filter_map(|l| l.split(' ').next()).collect();
+    let expected = [root.join("a/first.toml"), root.join("b/second.toml")];
+    let expected: Vec<&str> = expected.iter().map(|p| p.to_str().unwrap()).collect();
+    assert_eq!(listed, expected, "{stdout}");
+
+    // Seed 1 of each scenario, each found once.
+    let args = ["sweep", dir, "--seeds", "1", "--json"];
+    let (code, stdout, stderr) = stagesim_within(&args, Duration::from_secs(60));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(doc["runs"], 2, "{stdout}");
+}
+
+#[test]
+fn a_tree_deeper_than_the_bound_is_refused() {
+    let scratch = Scratch::new("deep-tree");
+    let deep: PathBuf = (0..40).map(|_| "d").collect::<PathBuf>().join("x.toml");
+    scratch.scenario(deep.to_str().expect("UTF-8"), "x");
+    let dir = scratch.0.to_str().expect("a UTF-8 temp dir");
+    for command in ["list", "sweep"] {
+        let (code, stdout, stderr) = stagesim_within(&[command, dir], Duration::from_secs(30));
+        assert_eq!(code, 2, "{stdout}\n{stderr}");
+        assert!(stderr.contains("nest deeper than 32 levels"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// The character column where each description starts in `list` output:
+/// after the path column, on the path's line or the next.
+fn description_columns(stdout: &str) -> Vec<usize> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let path = l.split(' ').next().unwrap_or("");
+            let rest = &l[path.len()..];
+            let about = rest.len() - rest.trim_start().len();
+            (!rest.is_empty()).then_some(path.chars().count() + about)
+        })
+        .collect()
+}
+
+#[test]
+fn list_keeps_its_columns_with_long_paths() {
+    let scratch = Scratch::new("long-paths");
+    let stem = "s".repeat(150);
+    let long = scratch.scenario(&format!("{}/{stem}.toml", "p".repeat(40)), &stem);
+    scratch.scenario("a.toml", "a");
+    scratch.scenario("b/c.toml", "c");
+    std::fs::write(scratch.0.join("bad.toml"), "name = 3\n").expect("write");
+    let dir = scratch.0.to_str().expect("a UTF-8 temp dir");
+    let long = long.to_str().expect("UTF-8");
+    assert!(long.len() >= 200);
+
+    let (code, stdout, stderr) = stagesim_within(&["list", dir], Duration::from_secs(30));
+    assert_eq!(code, 2, "one file is invalid\n{stdout}\n{stderr}");
+    assert!(stderr.contains("1 file(s) do not load"), "{stderr}");
+    // The long path has a line to itself, whole; every description, its
+    // own included, starts in the same column, and none is longer than 72.
+    assert!(stdout.lines().any(|l| l == long), "{stdout}");
+    let column = format!("{dir}/b/c.toml").len() + 1;
+    assert_eq!(description_columns(&stdout), vec![column; 4], "{stdout}");
+    for line in stdout.lines().filter(|l| *l != long) {
+        assert!(line.chars().count() <= column + 72, "{line}");
+    }
+}
+
+#[test]
+fn shipped_scenarios_list_aligned() {
+    let (code, stdout, stderr) = stagesim(&["list"]);
+    assert_eq!(code, 0, "{stderr}");
+    let columns = description_columns(&stdout);
+    assert_eq!(
+        columns.len(),
+        stdout.lines().count(),
+        "one line each:\n{stdout}"
+    );
+    assert!(columns.iter().all(|&c| c == columns[0]), "{stdout}");
+}
