@@ -158,6 +158,13 @@ fn extremes() -> Vec<Extreme> {
 }
 
 #[test]
+fn a_device_or_fifo_is_refused_without_reading_it() {
+    let (code, stderr) = run_binary(&["run", "/dev/zero"], Duration::from_secs(60));
+    assert_eq!(code, 2, "{stderr}\nreplay: stagesim run /dev/zero");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}
+
+#[test]
 fn extreme_files_exit_cleanly_with_located_messages() {
     let dir = scratch("extreme");
     for case in extremes() {

@@ -1,5 +1,5 @@
-//! The command line (DESIGN.md section 6). Parses arguments and calls the
-//! library; no simulation logic lives here.
+//! The command line (docs/design.md, "The command line"). Parses arguments
+//! and calls the library; no simulation logic lives here.
 //!
 //! argv -> clap (flag values checked in `values`) -> a subcommand's
 //! `execute` -> text through [`out`] and [`err`] -> exit code.

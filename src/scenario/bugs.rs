@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::names::quoted_list;
 
-/// One switch per known defect (DESIGN.md section 3). The field names are the
-/// names used in scenario files and on the command line.
+/// One switch per known defect (docs/design.md, "Known defects"). The field
+/// names are the names used in scenario files and on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Bugs {
@@ -48,7 +48,8 @@ const fn names_of(catalog: &[(&'static str, &'static str); 10]) -> [&'static str
 
 impl Bugs {
     /// Every bug with one line on its mechanism and its symptom (the component a
-    /// 1011 names, or the invariant it breaks), in the order of DESIGN.md's table.
+    /// 1011 names, or the invariant it breaks), in the order of the table in
+    /// docs/design.md, "Known defects".
     /// The one place these words live: `stagesim run --help` prints them, and
     /// [`Bugs::NAMES`] is derived from the first column so the two cannot drift.
     pub const CATALOG: [(&'static str, &'static str); 10] = [
@@ -94,7 +95,7 @@ impl Bugs {
         ),
     ];
 
-    /// Every bug name, in the order of DESIGN.md's table.
+    /// Every bug name, in the order of docs/design.md's table ("Known defects").
     pub const NAMES: [&'static str; 10] = names_of(&Self::CATALOG);
 
     /// Turns the bug `name` on or off; an unknown name is an error listing the

@@ -81,6 +81,15 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, ScenarioError> {
             format!("cannot read the scenario file: {error}; expected a readable UTF-8 TOML file"),
         )
     };
+    // Only a regular file: opening a FIFO would wait for a writer forever,
+    // and a device like /dev/zero never ends.
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(ScenarioError::without_position(
+            path,
+            "cannot read the scenario file: it is not a regular file; expected a TOML file".into(),
+        ));
+    }
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)

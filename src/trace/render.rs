@@ -98,7 +98,10 @@ fn declared(kind: &Kind) -> String {
 fn token_issued(token: TokenKind, valid_until: Option<Duration>, refreshed: bool) -> String {
     let verb = if refreshed { "refreshed" } else { "issued" };
     match valid_until {
-        Some(t) => format!("token {verb} {token} expires={}", format_time(t).trim_start()),
+        Some(t) => format!(
+            "token {verb} {token} expires={}",
+            format_time(t).trim_start()
+        ),
         None => format!("token {verb} {token}"),
     }
 }
