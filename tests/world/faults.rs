@@ -65,3 +65,32 @@ fn a_hold_delays_without_losing_anything() {
         "reproduce: {r}"
     );
 }
+
+#[test]
+fn a_drain_tells_users_still_being_admitted_that_the_gateway_is_draining() {
+    let rel = "tests/fixtures/worlds/drain_during_admission.toml";
+    let seed = 1;
+    let outcome = crate::support::run(rel, seed);
+    let r = crate::support::reproduce(rel, seed);
+    crate::support::assert_pass(&outcome, rel);
+    let reasons: Vec<&str> = outcome
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            stagesim::trace::Kind::Closed {
+                code: 1001, reason, ..
+            } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons.len(),
+        3,
+        "every waiting user got 1001; reproduce: {r}"
+    );
+    assert!(
+        reasons.iter().all(|&reason| reason == "gateway draining"),
+        "{reasons:?}; reproduce: {r}"
+    );
+}

@@ -231,8 +231,10 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     let mut shutdown = conn.boot.shutdown.clone();
     let admitted = tokio::select! {
         biased;
-        _ = shutdown.wait_for(|c| c.is_some()) => Err(Refuse::Close(
-            shutdown_code(&conn.boot), "gateway restarting".into())),
+        _ = shutdown.wait_for(|c| c.is_some()) => {
+            let (code, reason) = shutdown_close(&conn.boot);
+            Err(Refuse::Close(code, reason.into()))
+        }
         r = admit(&mut conn, &creds, &request_id) => r,
     };
     let factory = match admitted {
@@ -268,8 +270,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         tokio::select! {
             biased;
             _ = shutdown.wait_for(|c| c.is_some()) => {
-                let code = shutdown_code(&conn.boot);
-                let reason = if code == 1001 { "gateway draining" } else { "gateway restarting" };
+                let (code, reason) = shutdown_close(&conn.boot);
                 return conn.close(&mut sink, &mut stream, code, reason).await;
             }
             Some(output) = rx.recv() => {
@@ -387,8 +388,14 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     }
 }
 
-fn shutdown_code(boot: &Boot) -> u16 {
-    boot.shutdown.borrow().unwrap_or(1012)
+/// The close a shutting-down boot sends, the same whether the connection
+/// is still being admitted or already chatting: 1001 for a drain, 1012 for
+/// a restart.
+fn shutdown_close(boot: &Boot) -> (u16, &'static str) {
+    match boot.shutdown.borrow().unwrap_or(1012) {
+        1001 => (1001, "gateway draining"),
+        code => (code, "gateway restarting"),
+    }
 }
 
 /// The close for a refused token: 1008, or 1011 for the defective gateway

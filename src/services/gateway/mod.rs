@@ -3,9 +3,9 @@
 //!
 //! One boot: wait `[gateway] startup`, start initialising the pipeline in
 //! the background, listen, and run one [`conn`] state machine per accepted
-//! connection. A drain request from the driver (a `restart` fault) stops the
-//! listener, closes every connection with 1012 and ends the boot; the driver
-//! then starts the next boot.
+//! connection. A drain request from the driver stops the listener, closes
+//! every connection (with 1012 for a `restart` fault, 1001 for a `drain`)
+//! and ends the boot; the driver then starts the next boot.
 
 mod auth_client;
 mod conn;
@@ -82,7 +82,8 @@ pub(crate) struct Boot {
     pub pipeline: Pipeline,
     /// Set to a close code when the boot drains.
     pub shutdown: watch::Receiver<Option<u16>>,
-    /// Connections currently past the handshake (the connection limit).
+    /// Connections currently open, counted from the TCP accept (the
+    /// connection limit).
     pub active: Cell<u32>,
     /// Woken when a connection ends, so a drain can wait for the last one.
     pub ended: Notify,
