@@ -195,7 +195,7 @@ fn violations(page: &mut String, outcome: &Outcome) {
             format_time(v.at).trim(),
             escape(v.user.as_deref().unwrap_or("-")),
             escape(&v.host),
-            escape(&v.detail)
+            escape(&v.what())
         );
     }
     page.push_str("</table>\n");
