@@ -475,3 +475,11 @@ fn shipped_scenarios_list_aligned() {
     );
     assert!(columns.iter().all(|&c| c == columns[0]), "{stdout}");
 }
+
+#[test]
+fn bench_child_scale_is_bounded_like_a_scenario() {
+    let (code, _, stderr) = stagesim(&["bench", "--child-scale", "99999"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("at most 10000 users"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

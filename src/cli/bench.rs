@@ -32,6 +32,13 @@ pub struct BenchArgs {
 
 pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     if let Some(users) = args.child_scale {
+        // The same bound a scenario file has: the load balancer's ports.
+        let max = crate::scenario::MAX_USERS;
+        if u64::from(users) > max {
+            return Err(UsageError(format!(
+                "error: `--child-scale` takes at most {max} users; got {users}"
+            )));
+        }
         let point = bench::scale_point(users, args.seed);
         out(&format!(
             "{}\n",

@@ -14,12 +14,22 @@ use std::path::{Path, PathBuf};
 /// message rather than walked for minutes.
 pub const MAX_DEPTH: usize = 32;
 
+/// The most scenario files one walk collects: a tree with more is almost
+/// certainly not a scenario directory (a home directory, `/`), and is
+/// refused rather than listed for minutes.
+pub const MAX_FILES: usize = 10_000;
+
 /// Scenario files under `dir`, sorted by path; an error is a whole message.
 pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    collect(dir, MAX_FILES)
+}
+
+fn collect(dir: &Path, max_files: usize) -> Result<Vec<PathBuf>, String> {
     let mut walk = Walk {
         top: dir,
         seen: BTreeSet::new(),
         found: Vec::new(),
+        max_files,
     };
     walk.visit(dir, 0)?;
     let mut found = walk.found;
@@ -32,6 +42,7 @@ struct Walk<'a> {
     /// Canonical paths of the directories read so far.
     seen: BTreeSet<PathBuf>,
     found: Vec<PathBuf>,
+    max_files: usize,
 }
 
 impl Walk<'_> {
@@ -57,6 +68,13 @@ impl Walk<'_> {
                 _ if path.extension().is_some_and(|e| e == "toml") => self.found.push(path),
                 _ => {}
             }
+            if self.found.len() > self.max_files {
+                return Err(format!(
+                    "error: more than {} scenario files under {}; name a smaller directory",
+                    self.max_files,
+                    self.top.display()
+                ));
+            }
         }
         Ok(())
     }
@@ -75,4 +93,24 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 fn cannot_read(dir: &Path, e: &std::io::Error) -> String {
     format!("error: cannot read directory {}: {e}", dir.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_with_too_many_scenario_files_is_refused() {
+        let dir = std::env::temp_dir().join(format!("stagesim-walk-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for name in ["a.toml", "b.toml", "sub/c.toml"] {
+            std::fs::write(dir.join(name), "name = \"x\"\n").unwrap();
+        }
+        let three = collect(&dir, 3).map(|f| f.len());
+        let two = collect(&dir, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(three, Ok(3));
+        let e = two.unwrap_err();
+        assert!(e.contains("more than 2 scenario files"), "{e}");
+    }
 }

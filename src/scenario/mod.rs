@@ -30,6 +30,8 @@ mod range;
 mod shape;
 mod users;
 mod validate;
+
+pub use validate::{MAX_FAULTS, MAX_STEPS, MAX_USERS};
 mod world;
 
 use std::path::Path;
