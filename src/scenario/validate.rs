@@ -85,8 +85,18 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
         root().key("gateway").key("max_connections"),
     )?;
     at_least_one(scenario.agents.db_pool, root().key("agents").key("db_pool"))?;
+    check_groups(&scenario.users)?;
+    check_faults(scenario)?;
+    for (i, expected) in scenario.expect.violations.iter().enumerate() {
+        check_expected(expected, root().key("expect").key("violations").index(i))?;
+    }
+    Ok(())
+}
+
+/// Each `[[users]]` group, and the total over all groups.
+fn check_groups(groups: &[UserGroup]) -> Result<(), Problem> {
     let mut users = 0u64;
-    for (i, group) in scenario.users.iter().enumerate() {
+    for (i, group) in groups.iter().enumerate() {
         let path = root().key("users").index(i);
         check_users(group, path.clone())?;
         users += u64::from(group.count);
@@ -101,22 +111,25 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
             ));
         }
     }
-    if scenario.faults.len() > MAX_FAULTS {
+    Ok(())
+}
+
+/// How many faults there are, and each one.
+fn check_faults(scenario: &Scenario) -> Result<(), Problem> {
+    let faults = &scenario.faults;
+    if faults.len() > MAX_FAULTS {
         return Err(problem(
             root().key("faults").index(MAX_FAULTS),
             Part::Value,
             format!(
                 "the scenario has {} faults; expected at most {MAX_FAULTS}",
-                scenario.faults.len()
+                faults.len()
             ),
             "one fault too many",
         ));
     }
-    for (i, fault) in scenario.faults.iter().enumerate() {
+    for (i, fault) in faults.iter().enumerate() {
         check_fault(fault, scenario.duration, root().key("faults").index(i))?;
-    }
-    for (i, expected) in scenario.expect.violations.iter().enumerate() {
-        check_expected(expected, root().key("expect").key("violations").index(i))?;
     }
     Ok(())
 }
