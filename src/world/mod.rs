@@ -32,6 +32,24 @@ const TCP_CAPACITY: usize = 1 << 16;
 
 /// Run `scenario` with `seed` to the end and return its trace.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
+    let mut sim = builder(scenario, seed).build();
+    let recorder = Recorder::new();
+    let sim_host: Rc<str> = Rc::from("sim");
+    for header in &scenario.load_balancer.strip_headers {
+        let strip = FaultEvent::StripHeader {
+            header: header.clone(),
+        };
+        recorder.record_at(Duration::ZERO, &sim_host, None, Kind::Fault(strip));
+    }
+    let control = servers(&mut sim, scenario, seed, &recorder);
+    let hosts = clients(&mut sim, scenario, seed, &recorder);
+    let driver = faults::Driver::new(scenario, &hosts, control, recorder.clone());
+    let end = drive(&mut sim, driver, scenario.duration, &recorder, &sim_host);
+    recorder.finish(end)
+}
+
+/// turmoil, configured from the scenario and seeded.
+fn builder(scenario: &Scenario, seed: u64) -> turmoil::Builder {
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(crate::seed::turmoil_seed(seed))
@@ -43,21 +61,18 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
         .tcp_capacity(TCP_CAPACITY)
         .min_message_latency(scenario.network.latency.min)
         .max_message_latency(scenario.network.latency.max);
-    let mut sim = builder.build();
-    let recorder = Recorder::new();
-    let sim_host: Rc<str> = Rc::from("sim");
+    builder
+}
 
-    for header in &scenario.load_balancer.strip_headers {
-        recorder.record_at(
-            Duration::ZERO,
-            &sim_host,
-            None,
-            Kind::Fault(FaultEvent::StripHeader {
-                header: header.clone(),
-            }),
-        );
-    }
-
+/// The backend's hosts: auth, gateway, lb (in that order: host creation
+/// order is part of the seeded run). Returns the driver's handle on the
+/// gateway.
+fn servers(
+    sim: &mut turmoil::Sim<'_>,
+    scenario: &Scenario,
+    seed: u64,
+    recorder: &Recorder,
+) -> Rc<Control> {
     let auth = Rc::new(AuthService {
         startup: scenario.auth.startup,
         latency: scenario.auth.latency,
@@ -90,7 +105,17 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
         host: Rc::from(LB),
     });
     sim.host(LB, move || lb.clone().run());
+    control
+}
 
+/// Every user, declared in the trace at time zero, and the client hosts
+/// that run them; returns the client hosts' names.
+fn clients(
+    sim: &mut turmoil::Sim<'_>,
+    scenario: &Scenario,
+    seed: u64,
+    recorder: &Recorder,
+) -> Vec<String> {
     let env = ClientEnv {
         seed,
         recorder: recorder.clone(),
@@ -104,19 +129,15 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
     for plan in &plans {
         let delivered = plan.via.contains(&TokenVia::Subprotocol)
             || (plan.via.contains(&TokenVia::Header) && header_survives);
-        recorder.record_at(
-            Duration::ZERO,
-            &plan.host,
-            Some(&plan.name),
-            Kind::UserDeclared {
-                group: plan.group,
-                token: plan.token,
-                via: plan.via.clone(),
-                messages: plan.messages,
-                entitled: plan.token == TokenKind::Valid && delivered,
-                misbehave: plan.misbehave,
-            },
-        );
+        let declared = Kind::UserDeclared {
+            group: plan.group,
+            token: plan.token,
+            via: plan.via.clone(),
+            messages: plan.messages,
+            entitled: plan.token == TokenKind::Valid && delivered,
+            misbehave: plan.misbehave,
+        };
+        recorder.record_at(Duration::ZERO, &plan.host, Some(&plan.name), declared);
     }
     let hosts = client_hosts(plans.len());
     for host in &hosts {
@@ -127,30 +148,31 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
             .collect();
         sim.client(host.as_str(), client::run_host(mine, env.clone()));
     }
+    hosts
+}
 
-    let mut driver = faults::Driver::new(scenario, &hosts, control, recorder.clone());
-    let mut end = Duration::ZERO;
-    while sim.elapsed() < scenario.duration {
-        driver.apply_due(&mut sim);
+/// The driver loop: apply the faults due, step one tick, until every user
+/// is finished or `duration` is up. Returns when the run stopped.
+fn drive(
+    sim: &mut turmoil::Sim<'_>,
+    mut driver: faults::Driver,
+    duration: Duration,
+    recorder: &Recorder,
+    sim_host: &Rc<str>,
+) -> Duration {
+    while sim.elapsed() < duration {
+        driver.apply_due(sim);
         match sim.step() {
-            Ok(true) => {
-                end = sim.elapsed();
-                break;
-            }
-            Ok(false) => end = sim.elapsed(),
+            Ok(true) => return sim.elapsed(),
+            Ok(false) => {}
             Err(e) => {
-                recorder.record_at(
-                    sim.elapsed(),
-                    &sim_host,
-                    None,
-                    Kind::Stopped {
-                        reason: e.to_string(),
-                    },
-                );
-                end = sim.elapsed();
-                break;
+                let stopped = Kind::Stopped {
+                    reason: e.to_string(),
+                };
+                recorder.record_at(sim.elapsed(), sim_host, None, stopped);
+                return sim.elapsed();
             }
         }
     }
-    recorder.finish(end)
+    sim.elapsed()
 }
