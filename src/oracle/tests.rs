@@ -124,22 +124,24 @@ fn event(kind: &str, user: &str, seq: u64, message: Option<&str>, run: Option<&s
     }
 }
 
-/// A user that connects, is established, sends `m1`, and gets a whole run.
-fn happy(s: &mut Story, user: &str, n: u64) {
-    let m = format!("{user}-m1");
-    let r = format!("g1.{n}.r1");
-    s.user(user, TokenKind::Valid, &[TokenVia::Header], 1)
+/// A valid user owing `messages` answers, admitted on gateway connection
+/// `g1.n`, established, who has sent `m1`.
+fn chatting<'a>(s: &'a mut Story, user: &str, n: u64, messages: u32) -> &'a mut Story {
+    let established = event("connection_established", user, 1, None, None);
+    s.user(user, TokenKind::Valid, &[TokenVia::Header], messages)
         .connect(10, user, 1)
         .accepted(20, user, 1, n)
         .gateway(30, user, n, ConnEvent::State(ConnState::Authenticated))
         .gateway(31, user, n, ConnEvent::State(ConnState::ProcessingReady))
-        .receive(
-            40,
-            user,
-            1,
-            event("connection_established", user, 1, None, None),
-        )
-        .send(41, user, 1, &m)
+        .receive(40, user, 1, established)
+        .send(41, user, 1, &format!("{user}-m1"))
+}
+
+/// A user that connects, is established, sends `m1`, and gets a whole run.
+fn happy(s: &mut Story, user: &str, n: u64) {
+    let m = format!("{user}-m1");
+    let r = format!("g1.{n}.r1");
+    chatting(s, user, n, 1)
         .receive(
             50,
             user,
@@ -173,17 +175,7 @@ fn a_happy_user_passes() {
 #[test]
 fn a_1011_names_the_component_the_gateway_blamed_and_hides_liveness() {
     let mut s = Story::default();
-    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 2)
-        .connect(10, "u1", 1)
-        .accepted(20, "u1", 1, 1)
-        .gateway(31, "u1", 1, ConnEvent::State(ConnState::ProcessingReady))
-        .receive(
-            40,
-            "u1",
-            1,
-            event("connection_established", "u1", 1, None, None),
-        )
-        .send(41, "u1", 1, "u1-m1");
+    chatting(&mut s, "u1", 1, 2);
     let close = ConnEvent::Close {
         code: 1011,
         component: Some(Component::MessageRouter),
@@ -433,17 +425,7 @@ fn a_bypassed_connection_is_judged_by_auth_policy_not_isolation() {
 #[test]
 fn outputs_handed_to_a_closed_connection_are_an_isolation_violation_of_their_owner() {
     let mut s = Story::default();
-    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 1)
-        .connect(10, "u1", 1)
-        .accepted(20, "u1", 1, 1)
-        .gateway(31, "u1", 1, ConnEvent::State(ConnState::ProcessingReady))
-        .receive(
-            40,
-            "u1",
-            1,
-            event("connection_established", "u1", 1, None, None),
-        )
-        .send(41, "u1", 1, "u1-m1");
+    chatting(&mut s, "u1", 1, 1);
     let run = RunId {
         conn: ConnId { boot: 1, n: 1 },
         n: 1,

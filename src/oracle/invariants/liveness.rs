@@ -27,12 +27,7 @@ pub fn admission(
         if !owed(view, stripped) {
             continue;
         }
-        let got_in = view.conns.values().any(|c| {
-            c.received
-                .iter()
-                .any(|(_, e)| e.kind == "connection_established")
-        });
-        if !got_in {
+        if !got_in(view) {
             let (at, why) = how_it_ended(view, end, "still trying");
             let detail = format!("never received connection_established; {why}");
             out.push(violation(
@@ -60,11 +55,6 @@ pub fn answers(users: &Users, stripped: &BTreeSet<&str>, end: Duration, out: &mu
             .filter(|(_, e)| matches!(e.kind.as_str(), "agent_completed" | "error"))
             .filter_map(|(_, e)| e.message_id.as_deref())
             .collect();
-        let got_in = view.conns.values().any(|c| {
-            c.received
-                .iter()
-                .any(|(_, e)| e.kind == "connection_established")
-        });
         // Ids are `user-0001-m1` .. `-mN`; counted, not built, so a huge
         // `messages` costs no memory.
         let prefix = format!("{name}-m");
@@ -74,7 +64,7 @@ pub fn answers(users: &Users, stripped: &BTreeSet<&str>, end: Duration, out: &mu
             .filter(|k| (1..=view.messages).contains(k))
             .count() as u32;
         let missing = view.messages - answered_own;
-        if missing == 0 || !got_in {
+        if missing == 0 || !got_in(view) {
             continue;
         }
         let first = (1..=view.messages)
@@ -87,6 +77,15 @@ pub fn answers(users: &Users, stripped: &BTreeSet<&str>, end: Duration, out: &mu
         );
         out.push(violation(Cause::Unanswered, name, view, at, None, detail));
     }
+}
+
+/// Whether the user ever received `connection_established`.
+fn got_in(view: &UserView) -> bool {
+    view.conns.values().any(|c| {
+        c.received
+            .iter()
+            .any(|(_, e)| e.kind == "connection_established")
+    })
 }
 
 /// Whether the user is owed admission and answers: entitled, sends no
