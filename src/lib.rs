@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod envelope;
 pub mod net;
 pub mod oracle;
 pub mod report;

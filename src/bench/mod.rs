@@ -5,12 +5,15 @@
 //! Peak memory is per process (`VmHWM`), so each scale point runs in a child
 //! process of its own.
 
+mod cases;
 mod scale;
 
 use std::time::{Duration, Instant};
 
+pub use cases::{CaseRate, case_rate};
 pub use scale::{ScalePoint, measure_in_child, scale_point, scale_scenario};
 
+use crate::run::Stepping;
 use crate::scenario::Scenario;
 use crate::sweep::{self, Target};
 
@@ -31,12 +34,22 @@ impl Compression {
 }
 
 pub fn compression(scenario: &Scenario, seed: u64, repeat: usize) -> Compression {
+    compression_stepping(scenario, seed, repeat, Stepping::default())
+}
+
+/// [`compression`] with the simulation stepping as asked.
+pub fn compression_stepping(
+    scenario: &Scenario,
+    seed: u64,
+    repeat: usize,
+    stepping: Stepping,
+) -> Compression {
     let mut best = Duration::MAX;
     let mut sim = Duration::ZERO;
     let mut verdict = crate::oracle::Verdict::Pass;
     for _ in 0..repeat.max(1) {
         let started = Instant::now();
-        let outcome = crate::run::run(scenario, seed);
+        let outcome = crate::run::run_stepping(scenario, seed, stepping);
         best = best.min(started.elapsed());
         sim = outcome.trace.end;
         verdict = outcome.verdict;
@@ -48,6 +61,37 @@ pub fn compression(scenario: &Scenario, seed: u64, repeat: usize) -> Compression
         wall: best,
         verdict,
     }
+}
+
+/// The same run fast-forwarded and stepped every tick, measured side by
+/// side (alternating, best of `repeat` each), so that the machine's noise
+/// falls on both.
+#[derive(Debug, Clone)]
+pub struct BeforeAfter {
+    pub fast: Compression,
+    pub every_tick: Compression,
+}
+
+impl BeforeAfter {
+    pub fn speedup(&self) -> f64 {
+        self.every_tick.wall.as_secs_f64() / self.fast.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+pub fn before_after(scenario: &Scenario, seed: u64, repeat: usize) -> BeforeAfter {
+    let mut fast = compression_stepping(scenario, seed, 1, Stepping::FastForward);
+    let mut every_tick = compression_stepping(scenario, seed, 1, Stepping::EveryTick);
+    for _ in 1..repeat.max(1) {
+        let f = compression_stepping(scenario, seed, 1, Stepping::FastForward);
+        let e = compression_stepping(scenario, seed, 1, Stepping::EveryTick);
+        if f.wall < fast.wall {
+            fast = f;
+        }
+        if e.wall < every_tick.wall {
+            every_tick = e;
+        }
+    }
+    BeforeAfter { fast, every_tick }
 }
 
 /// Sweep throughput with 1 and with `jobs` workers.

@@ -1,5 +1,7 @@
-//! `stagesim bench [--quick] [--json]`: time compression, sweep throughput,
-//! scale (wall time and peak memory per user count) and the staging soak.
+//! `stagesim bench [--quick] [--json]`: time compression and the staging
+//! soak (fast-forwarded and stepped every tick, side by side), property-test
+//! cases per second (both ways), sweep throughput, and scale (wall time and
+//! peak memory per user count).
 
 use std::path::PathBuf;
 
@@ -8,7 +10,7 @@ use serde_json::json;
 
 use super::{UsageError, out};
 use crate::bench;
-use crate::scenario;
+use crate::scenario::{self, Scenario};
 use crate::sweep::Target;
 
 #[derive(Args, Debug)]
@@ -58,28 +60,62 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         "stagesim bench: {cores} cores, release build: {}",
         !cfg!(debug_assertions)
     ));
+    let golden = scenario::load(GOLDEN_PATH.as_ref()).map_err(|e| UsageError(e.render()))?;
+    let doc = json!({
+        "cores": cores,
+        "compression": compression(&golden, &say),
+        "golden_path_by_tick": by_tick(&golden, &say),
+        "property_cases": property_cases(args.quick, &say),
+        "throughput": throughput(&golden, args.quick, cores, &say),
+        "scale": scale(args.quick, &say)?,
+        "soak": if args.quick { serde_json::Value::Null } else { soak(&args, &say)? },
+    });
+    if args.json {
+        out(&format!("{doc}\n"));
+    }
+    Ok(0)
+}
 
-    let golden_path = "scenarios/golden_path.toml";
-    let golden = scenario::load(golden_path.as_ref()).map_err(|e| UsageError(e.render()))?;
+const GOLDEN_PATH: &str = "scenarios/golden_path.toml";
+
+/// Time compression of `golden_path` and of 100 users, fast-forwarded and
+/// stepped every tick, side by side.
+fn compression(golden: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
     let mut hundred = bench::scale_scenario(100);
     hundred.name = "users_100".into();
-    let mut compressions = Vec::new();
     say("\ntime compression (simulated s per wall s, best of 3, seed 1)".into());
-    for s in [&golden, &hundred] {
-        let c = bench::compression(s, 1, 3);
+    say(format!(
+        "  {:<12} {:>5}  {:>8}  {:>22}  {:>22}  {:>7}",
+        "scenario", "users", "sim", "fast-forward", "every tick", "speedup"
+    ));
+    let mut rows = Vec::new();
+    for s in [golden, &hundred] {
+        let b = bench::before_after(s, 1, 3);
+        let cell =
+            |c: &bench::Compression| format!("{:>7.3}s {:>9.0}x", c.wall.as_secs_f64(), c.ratio());
         say(format!(
-            "  {:<14} {:>6} users  sim {:>8.1}s  wall {:>7.3}s  {:>8.0}x",
-            c.scenario,
-            c.users,
-            c.sim.as_secs_f64(),
-            c.wall.as_secs_f64(),
-            c.ratio()
+            "  {:<12} {:>5}  {:>7.1}s  {:>22}  {:>22}  {:>6.1}x",
+            b.fast.scenario,
+            b.fast.users,
+            b.fast.sim.as_secs_f64(),
+            cell(&b.fast),
+            cell(&b.every_tick),
+            b.speedup()
         ));
-        compressions.push(json!({"scenario": c.scenario, "users": c.users, "sim_s": c.sim.as_secs_f64(), "wall_s": c.wall.as_secs_f64(), "ratio": c.ratio()}));
+        rows.push(json!({
+            "scenario": b.fast.scenario, "users": b.fast.users,
+            "sim_s": b.fast.sim.as_secs_f64(),
+            "wall_s": b.fast.wall.as_secs_f64(), "ratio": b.fast.ratio(),
+            "every_tick_wall_s": b.every_tick.wall.as_secs_f64(),
+            "every_tick_ratio": b.every_tick.ratio(),
+            "speedup": b.speedup(),
+        }));
     }
+    serde_json::Value::Array(rows)
+}
 
-    // The tick lever: turmoil steps every host and link once per tick, so
-    // the wall cost of a run is about ticks x hosts.
+/// `golden_path` with a coarser `[network] tick` (fast-forwarded).
+fn by_tick(golden: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
     say("  golden_path with a coarser [network] tick:".into());
     let mut ticks = Vec::new();
     for ms in [2u64, 5, 10] {
@@ -94,10 +130,35 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         ));
         ticks.push(json!({"tick_ms": ms, "ratio": c.ratio(), "wall_s": c.wall.as_secs_f64()}));
     }
+    serde_json::Value::Array(ticks)
+}
 
-    let seeds = if args.quick { 8 } else { 24 };
+/// Generated property-test cases per second, both ways.
+fn property_cases(quick: bool, say: &dyn Fn(String)) -> serde_json::Value {
+    let r = bench::case_rate(if quick { 16 } else { 64 });
+    say(format!(
+        "\nproperty-test cases (valid envelope, {} fixed cases, each run both ways)\n  \
+         fast-forward {:.1} cases/s   every tick {:.1} cases/s   speedup {:.1}x   verdicts differing {}",
+        r.cases,
+        r.fast_per_sec(),
+        r.every_tick_per_sec(),
+        r.fast_per_sec() / r.every_tick_per_sec().max(1e-9),
+        r.disagreements
+    ));
+    json!({"cases": r.cases, "fast_per_s": r.fast_per_sec(),
+           "every_tick_per_s": r.every_tick_per_sec(), "disagreements": r.disagreements})
+}
+
+/// Sweep throughput of `golden_path` with 1 and with every core.
+fn throughput(
+    golden: &Scenario,
+    quick: bool,
+    cores: usize,
+    say: &dyn Fn(String),
+) -> serde_json::Value {
+    let seeds = if quick { 8 } else { 24 };
     let target = Target {
-        path: golden_path.into(),
+        path: GOLDEN_PATH.into(),
         scenario: golden.clone(),
         flags: String::new(),
     };
@@ -110,8 +171,12 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         t.many_jobs,
         t.speedup()
     ));
+    json!({"seeds": t.runs, "one_job": t.one_job, "jobs": t.jobs, "many_jobs": t.many_jobs, "speedup": t.speedup()})
+}
 
-    let sizes: &[u32] = if args.quick {
+/// Wall time and peak memory by user count, one child process each.
+fn scale(quick: bool, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageError> {
+    let sizes: &[u32] = if quick {
         &[10, 100, 1000]
     } else {
         &[10, 100, 1000, 10_000]
@@ -145,35 +210,32 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         sizes[0],
         sizes[sizes.len() - 1]
     ));
+    Ok(json!({"points": points, "kib_per_connected_user": per_user_kib}))
+}
 
-    let mut soak_json = serde_json::Value::Null;
-    if !args.quick {
-        let soak = scenario::load(&args.soak).map_err(|e| UsageError(e.render()))?;
-        let c = bench::compression(&soak, 1, 1);
-        let outcome_verdict = c.verdict;
-        say(format!(
-            "\nstaging soak ({}: {} users, tick {}ms)\n  sim {:.1}h  wall {:.1}s  {:.0}x  verdict {}",
-            args.soak.display(),
-            c.users,
-            soak.network.tick.as_millis(),
-            c.sim.as_secs_f64() / 3600.0,
-            c.wall.as_secs_f64(),
-            c.ratio(),
-            outcome_verdict
-        ));
-        soak_json = json!({"sim_s": c.sim.as_secs_f64(), "wall_s": c.wall.as_secs_f64(), "tick_ms": soak.network.tick.as_millis() as u64, "verdict": outcome_verdict.to_string()});
-    }
-    if args.json {
-        let doc = json!({
-            "cores": cores,
-            "compression": compressions,
-            "golden_path_by_tick": ticks,
-            "throughput": {"seeds": t.runs, "one_job": t.one_job, "jobs": t.jobs, "many_jobs": t.many_jobs, "speedup": t.speedup()},
-            "scale": points,
-            "kib_per_connected_user": per_user_kib,
-            "soak": soak_json,
-        });
-        out(&format!("{doc}\n"));
-    }
-    Ok(0)
+/// The staging soak, fast-forwarded and stepped every tick.
+fn soak(args: &BenchArgs, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageError> {
+    let soak = scenario::load(&args.soak).map_err(|e| UsageError(e.render()))?;
+    let b = bench::before_after(&soak, 1, 1);
+    say(format!(
+        "\nstaging soak ({}: {} users, tick {}ms, {:.1} simulated hours)\n  \
+         fast-forward {:.1}s ({:.0}x, verdict {})   every tick {:.1}s ({:.0}x, verdict {})   speedup {:.1}x",
+        args.soak.display(),
+        b.fast.users,
+        soak.network.tick.as_millis(),
+        b.fast.sim.as_secs_f64() / 3600.0,
+        b.fast.wall.as_secs_f64(),
+        b.fast.ratio(),
+        b.fast.verdict,
+        b.every_tick.wall.as_secs_f64(),
+        b.every_tick.ratio(),
+        b.every_tick.verdict,
+        b.speedup()
+    ));
+    Ok(
+        json!({"sim_s": b.fast.sim.as_secs_f64(), "tick_ms": soak.network.tick.as_millis() as u64,
+              "wall_s": b.fast.wall.as_secs_f64(), "ratio": b.fast.ratio(), "verdict": b.fast.verdict.to_string(),
+              "every_tick_wall_s": b.every_tick.wall.as_secs_f64(), "every_tick_verdict": b.every_tick.verdict.to_string(),
+              "speedup": b.speedup()}),
+    )
 }

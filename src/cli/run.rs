@@ -1,12 +1,12 @@
 //! `stagesim run SCENARIO [--seed N] [--json] [--trace FILE] [--report FILE.html]
-//! [--chrome-trace FILE.json] [--bug NAME[=off]]... [--fixed]`
+//! [--chrome-trace FILE.json] [--bug NAME[=off]]... [--fixed] [--step MODE]`
 //!
 //! Arguments (checked by clap and `values`) -> scenario file -> one
 //! simulation -> summary on stdout and the requested files.
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError};
@@ -48,6 +48,28 @@ pub struct RunArgs {
     /// Turn every defect off: shows that the fix holds.
     #[arg(long)]
     pub fixed: bool,
+    /// How simulated time advances: `fast-forward` runs only the hosts with
+    /// something to do and jumps over idle ticks; `every-tick` runs every
+    /// host every tick, as unpatched turmoil does (slower; the same verdict,
+    /// not always the same trace).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = StepMode::FastForward)]
+    pub step: StepMode,
+}
+
+/// `--step`: the CLI's name for [`crate::run::Stepping`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StepMode {
+    FastForward,
+    EveryTick,
+}
+
+impl From<StepMode> for crate::run::Stepping {
+    fn from(mode: StepMode) -> Self {
+        match mode {
+            StepMode::FastForward => Self::FastForward,
+            StepMode::EveryTick => Self::EveryTick,
+        }
+    }
 }
 
 impl RunArgs {
@@ -61,6 +83,7 @@ impl RunArgs {
             chrome_trace: None,
             bugs: Vec::new(),
             fixed: false,
+            step: StepMode::FastForward,
         }
     }
 }
@@ -135,11 +158,15 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     let seed = seed(&args)?;
     let mut scenario = load(&args.scenario)?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
+    let step = match args.step {
+        StepMode::FastForward => "",
+        StepMode::EveryTick => " --step every-tick",
+    };
     let reproduce = format!(
-        "stagesim run {} --seed {seed}{flags}",
+        "stagesim run {} --seed {seed}{flags}{step}",
         args.scenario.display(),
     );
-    let outcome = crate::run::run(&scenario, seed);
+    let outcome = crate::run::run_stepping(&scenario, seed, args.step.into());
     if let Some(path) = &args.trace {
         write(path, "trace", &outcome.trace.render())?;
     }

@@ -13,6 +13,8 @@ use crate::scenario::Scenario;
 use crate::trace::Trace;
 use crate::world;
 
+pub use crate::world::Stepping;
+
 pub use summary::{GroupSummary, Messages, Summary, format_counts};
 
 /// The seed a scenario runs with when none is given.
@@ -30,7 +32,12 @@ pub struct Outcome {
 
 /// Simulate `scenario` with `seed` and judge it.
 pub fn run(scenario: &Scenario, seed: u64) -> Outcome {
-    let trace = world::simulate(scenario, seed);
+    run_stepping(scenario, seed, Stepping::default())
+}
+
+/// [`run`], with the simulation stepping as asked.
+pub fn run_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> Outcome {
+    let trace = world::simulate_stepping(scenario, seed, stepping);
     // One per-user index serves the oracle and the summary.
     let users = oracle::index(&trace);
     let violations = oracle::check_indexed(&users, &trace, &scenario.expect);

@@ -142,6 +142,14 @@ impl Driver {
             .record_at(at, &self.host, None, Kind::Fault(fault));
     }
 
+    /// When the next scheduled action is due, so that the simulation never
+    /// jumps past it. Bounces waiting for a draining host need no time: the
+    /// host can only stop in a tick in which it runs, and the driver looks
+    /// again after every tick.
+    pub fn next_due(&self) -> Option<Duration> {
+        self.schedule.get(self.next).map(|s| s.at)
+    }
+
     /// Apply every action due at the simulation's current time.
     pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>) {
         let now = sim.elapsed();

@@ -3,9 +3,16 @@
 //!
 //! The host set is small and fixed (`lb`, `gateway`, `auth` and one to four
 //! `clients-K`), because turmoil's cost grows with hosts^3 x ticks; users
-//! are tasks on the client hosts. The driver loop is a few lines: apply the
+//! are tasks on the client hosts. The driver loop is a few lines: jump over
+//! the ticks in which nothing is due (never past the next fault), apply the
 //! faults due now, step the simulation one tick, stop when every user is
 //! finished or the scenario's time is up.
+//!
+//! Time is event-driven by default ([`Stepping::FastForward`]): the patched
+//! turmoil (vendor/README.md) runs only hosts with something to do and skips
+//! idle ticks. [`Stepping::EveryTick`] runs every host every tick, as
+//! turmoil does unpatched; both give the same verdict (tests/stepping.rs),
+//! not always the same bytes (tokio reseeds a runtime's RNG on each entry).
 
 mod faults;
 mod users;
@@ -30,9 +37,25 @@ pub const EPOCH_SECS: u64 = 1_767_225_600;
 /// panics turmoil, and 10,000 users may arrive in one window.
 const TCP_CAPACITY: usize = 1 << 16;
 
+/// How the simulation advances its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stepping {
+    /// Run only the hosts with something to do, and jump over idle ticks.
+    #[default]
+    FastForward,
+    /// Run every host every tick (turmoil's own behaviour): the reference
+    /// the fast path is checked against.
+    EveryTick,
+}
+
 /// Run `scenario` with `seed` to the end and return its trace.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
-    let mut sim = builder(scenario, seed).build();
+    simulate_stepping(scenario, seed, Stepping::default())
+}
+
+/// [`simulate`], stepping as asked.
+pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> Trace {
+    let mut sim = builder(scenario, seed, stepping).build();
     let recorder = Recorder::new();
     let sim_host: Rc<str> = Rc::from("sim");
     for header in &scenario.load_balancer.strip_headers {
@@ -49,10 +72,11 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Trace {
 }
 
 /// turmoil, configured from the scenario and seeded.
-fn builder(scenario: &Scenario, seed: u64) -> turmoil::Builder {
+fn builder(scenario: &Scenario, seed: u64, stepping: Stepping) -> turmoil::Builder {
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(crate::seed::turmoil_seed(seed))
+        .fast_forward(stepping == Stepping::FastForward)
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
         .tick_duration(scenario.network.tick)
         // The driver stops at the scenario's duration; turmoil's own limit
@@ -151,8 +175,9 @@ fn clients(
     hosts
 }
 
-/// The driver loop: apply the faults due, step one tick, until every user
-/// is finished or `duration` is up. Returns when the run stopped.
+/// The driver loop: skip idle ticks (not past the next fault), apply the
+/// faults due, step one tick, until every user is finished or `duration` is
+/// up. Returns when the run stopped.
 fn drive(
     sim: &mut turmoil::Sim<'_>,
     mut driver: faults::Driver,
@@ -160,7 +185,12 @@ fn drive(
     recorder: &Recorder,
     sim_host: &Rc<str>,
 ) -> Duration {
-    while sim.elapsed() < duration {
+    loop {
+        // A no-op when stepping every tick.
+        sim.skip_idle(driver.next_due().map_or(duration, |at| at.min(duration)));
+        if sim.elapsed() >= duration {
+            break;
+        }
         driver.apply_due(sim);
         match sim.step() {
             Ok(true) => return sim.elapsed(),

@@ -1,8 +1,7 @@
-//! Support for `tests/properties.rs`: the valid-envelope generator
-//! ([`envelope`]), the case count, and the failure report that writes the
-//! minimal scenario where `stagesim run` can replay it.
-
-pub mod envelope;
+//! Support for `tests/properties.rs` and `tests/stepping.rs`: the
+//! valid-envelope generator (`stagesim::envelope`), the case count, and the
+//! failure report that writes the minimal scenario where `stagesim run` can
+//! replay it.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +9,7 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError};
 use stagesim::run::{self, Outcome};
 use stagesim::scenario::{self, Invariant};
 
-pub use envelope::{Case, Shape, mixed_case, valid_case};
+pub use stagesim::envelope::{Case, Shape, mixed_case, valid_case};
 
 /// Where proptest records the seeds of failing cases; committed, so every
 /// later run replays them first.
@@ -20,12 +19,17 @@ const REGRESSIONS: &str = "proptest-regressions/properties.txt";
 /// persisted to [`REGRESSIONS`]. Every other knob as proptest's defaults
 /// (which read the other `PROPTEST_*` variables).
 pub fn config(default_cases: u32) -> Config {
+    config_in(REGRESSIONS, default_cases)
+}
+
+/// [`config`], with failures persisted to `regressions` instead.
+pub fn config_in(regressions: &'static str, default_cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default_cases);
     Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         ..Config::with_cases(cases)
     }
 }

@@ -169,6 +169,28 @@ impl Builder {
         self
     }
 
+    /// Makes idle time cost nothing. A step runs only the hosts that have
+    /// something to do (a task scheduled, a timer or a message due by the end
+    /// of the tick); the others' clocks catch up when they next run. And
+    /// [`Sim::skip_idle`](crate::Sim::skip_idle) (which [`Sim::run`](crate::Sim::run)
+    /// calls before each step) jumps over whole ticks in which no host has
+    /// anything due, to the tick where the earliest timer or message is.
+    ///
+    /// What a host observes is unchanged: its tasks run at the same simulated
+    /// times. What changes is how often each host's runtime is entered, and
+    /// tokio reseeds a runtime's RNG on each entry, so `select!` may choose
+    /// differently than tick by tick (same seed, same run, either way).
+    ///
+    /// Host software must spawn its tasks on the host's `LocalSet`
+    /// (`tokio::task::spawn_local`, as turmoil's own hosts do): a task given
+    /// to `tokio::spawn` that is woken while its runtime is not running is
+    /// seen through the runtime's global queue, but one left queued at the
+    /// end of a tick is not.
+    pub fn fast_forward(&mut self, value: bool) -> &mut Self {
+        self.config.fast_forward = value;
+        self
+    }
+
     /// Access the filesystem configuration.
     ///
     /// Use builder-style methods to configure filesystem behavior:

@@ -47,6 +47,10 @@ pub(crate) struct Config {
     /// simulation step
     pub(crate) random_node_order: bool,
 
+    /// Skip hosts with nothing to do, and let [`crate::Sim::skip_idle`]
+    /// jump over ticks in which nothing is due.
+    pub(crate) fast_forward: bool,
+
     /// Filesystem configuration
     #[cfg(feature = "unstable-fs")]
     pub(crate) fs: FsConfig,
@@ -103,6 +107,7 @@ impl Default for Config {
             udp_capacity: 64,
             enable_tokio_io: false,
             random_node_order: false,
+            fast_forward: false,
             #[cfg(feature = "unstable-fs")]
             fs: FsConfig::default(),
         }

@@ -1,7 +1,11 @@
+use std::cell::Cell;
 use std::future::Future;
 use std::mem;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use rand::rngs::SmallRng;
 use tokio::runtime::Runtime;
@@ -66,6 +70,16 @@ pub struct Rt<'a> {
 
     /// Runtime configuration.
     config: Config,
+
+    /// Raised when a task of this host is scheduled from outside a poll of
+    /// its `LocalSet` (a timer, a network delivery, another host), and when
+    /// a tick ends with tasks still queued: the host has work to do. Only
+    /// maintained by [`Rt::tick_fast`].
+    ready: Arc<AtomicBool>,
+
+    /// Simulated time this host has not been run for (fast-forwarding only);
+    /// its clock catches up when it next runs.
+    pub(crate) behind: Duration,
 }
 
 impl<'a> Rt<'a> {
@@ -84,6 +98,8 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            ready: Arc::new(AtomicBool::new(true)),
+            behind: Duration::ZERO,
         }
     }
 
@@ -104,6 +120,8 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            ready: Arc::new(AtomicBool::new(true)),
+            behind: Duration::ZERO,
         }
     }
 
@@ -118,6 +136,8 @@ impl<'a> Rt<'a> {
             nodename: String::new().into(),
             handle: None,
             config,
+            ready: Arc::new(AtomicBool::new(true)),
+            behind: Duration::ZERO,
         }
     }
 
@@ -169,6 +189,58 @@ impl<'a> Rt<'a> {
                 .await
         });
 
+        self.software_result()
+    }
+
+    /// Like [`Rt::tick`], for a simulation that fast-forwards: first moves
+    /// the clock on by `behind` (time the host was not run for, in which it
+    /// had nothing due), so that tasks run at the simulation's time, then
+    /// runs the host for `duration`, keeping track of whether it is left
+    /// with work to do ([`Rt::is_ready`]).
+    pub(crate) fn tick_fast(&mut self, duration: Duration, behind: Duration) -> Result<bool> {
+        let ready = self.ready.clone();
+        let local = &self.local;
+        self.tokio.block_on(async {
+            if !behind.is_zero() {
+                tokio::time::advance(behind).await;
+            }
+            let outer = Rc::new(Cell::new(None));
+            let sleep = Unflagged {
+                outer: outer.clone(),
+                sleep: Box::pin(sleep(duration)),
+            };
+            let run = std::pin::pin!(local.run_until(sleep));
+            Flagged { ready, outer, run }.await
+        });
+
+        self.software_result()
+    }
+
+    /// Whether this host has something to do within the next `tick`: a task
+    /// scheduled, or a timer due by the end of the tick (counting the time
+    /// it is behind).
+    pub(crate) fn is_ready(&self, tick: Duration) -> bool {
+        self.has_work() || self.next_timer_in().is_some_and(|t| t <= self.behind + tick)
+    }
+
+    /// Whether a task of this host is scheduled to run.
+    pub(crate) fn has_work(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) || self.tokio.metrics().global_queue_depth() > 0
+    }
+
+    /// How long until this host's next timer is due, by its own clock.
+    pub(crate) fn next_timer_in(&self) -> Option<Duration> {
+        let deadline = self.tokio.handle().next_timer_deadline()?;
+        Some(deadline.saturating_duration_since(self.now()))
+    }
+
+    /// Marks the host as having work: new software was spawned outside a
+    /// tick.
+    fn mark_ready(&self) {
+        self.ready.store(true, Ordering::SeqCst);
+    }
+
+    fn software_result(&mut self) -> Result<bool> {
         // pull for software completion
         match &self.handle {
             Some(handle) if handle.is_finished() => {
@@ -210,6 +282,7 @@ impl<'a> Rt<'a> {
                 tokio::task::spawn_local(software())
             });
             self.handle.replace(handle);
+            self.mark_ready();
         };
     }
 
@@ -275,4 +348,69 @@ fn new_local() -> LocalSet {
 
 fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
     tokio.block_on(async { local.run_until(async { f() }).await })
+}
+
+/// Polls a host's `LocalSet` (through `run_until`) with a waker that raises
+/// the host's ready flag, so that the `LocalSet` registers it and raises it
+/// whenever a task is scheduled from outside a poll. The flag is cleared at
+/// each poll that runs the `LocalSet` (that poll runs whatever was
+/// scheduled), and kept when the tick ends without running it.
+struct Flagged<F> {
+    ready: Arc<AtomicBool>,
+    /// The block_on waker, for the tick's own sleep (see [`Unflagged`]).
+    outer: Rc<Cell<Option<Waker>>>,
+    run: F,
+}
+
+impl<F: Future + Unpin> Future for Flagged<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.outer.set(Some(cx.waker().clone()));
+        let flag = Waker::from(Arc::new(RaiseFlag {
+            ready: self.ready.clone(),
+            inner: cx.waker().clone(),
+        }));
+        let before = self.ready.swap(false, Ordering::SeqCst);
+        let poll = Pin::new(&mut self.run).poll(&mut Context::from_waker(&flag));
+        if poll.is_ready() && before {
+            // The tick ended before the LocalSet ran what was scheduled.
+            self.ready.store(true, Ordering::SeqCst);
+        }
+        poll
+    }
+}
+
+/// The tick's sleep, polled with the block_on waker rather than the flag
+/// waker: the end of a tick is not work for the host.
+struct Unflagged<S> {
+    outer: Rc<Cell<Option<Waker>>>,
+    sleep: S,
+}
+
+impl<S: Future + Unpin> Future for Unflagged<S> {
+    type Output = S::Output;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<S::Output> {
+        let waker = self.outer.take().expect("polled through Flagged");
+        let poll = Pin::new(&mut self.sleep).poll(&mut Context::from_waker(&waker));
+        self.outer.set(Some(waker));
+        poll
+    }
+}
+
+struct RaiseFlag {
+    ready: Arc<AtomicBool>,
+    inner: Waker,
+}
+
+impl Wake for RaiseFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready.store(true, Ordering::SeqCst);
+        self.inner.wake_by_ref();
+    }
 }

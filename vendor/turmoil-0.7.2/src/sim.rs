@@ -393,6 +393,7 @@ impl<'a> Sim<'a> {
         }
 
         loop {
+            self.skip_idle(Duration::MAX);
             let is_finished = self.step()?;
 
             if is_finished {
@@ -411,6 +412,9 @@ impl<'a> Sim<'a> {
     ///
     /// Returns whether or not all clients have completed.
     pub fn step(&mut self) -> Result<bool> {
+        if self.config.fast_forward {
+            return self.step_ready();
+        }
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
 
         let tick = self.config.tick;
@@ -485,6 +489,155 @@ impl<'a> Sim<'a> {
 
         Ok(is_finished)
     }
+}
+
+impl Sim<'_> {
+    /// Jumps over the ticks in which nothing is due, when the simulation
+    /// fast-forwards ([`Builder::fast_forward`](crate::Builder::fast_forward));
+    /// otherwise does nothing. Returns the simulated time skipped.
+    ///
+    /// A tick is idle when no host has a task scheduled or a timer due by its
+    /// end, and no message becomes deliverable by its end. The jump stops at
+    /// the first tick that is not idle, and never passes `until` (it stops at
+    /// the first tick boundary at or after it, as stepping would) nor the
+    /// simulation's duration. A caller that acts on the simulation at fixed
+    /// times (partitions, crashes) passes the next such time as `until`.
+    pub fn skip_idle(&mut self, until: Duration) -> Duration {
+        if !self.config.fast_forward {
+            return Duration::ZERO;
+        }
+        let tick = self.config.tick;
+        let Some(due) = self.next_due_in() else {
+            return Duration::ZERO;
+        };
+        // Step k (0-based from now) is idle while the earliest due time is
+        // after its end, now + (k + 1) * tick.
+        let idle_for_due = ticks_in(due.saturating_sub(Duration::from_nanos(1)), tick);
+        let idle_for_until = ticks_in_ceil(until.saturating_sub(self.elapsed), tick);
+        let idle_for_duration = ticks_in(self.config.duration.saturating_sub(self.elapsed), tick);
+        let ticks = idle_for_due.min(idle_for_until).min(idle_for_duration);
+        if ticks == 0 {
+            return Duration::ZERO;
+        }
+        let skipped = tick * ticks;
+        self.world.borrow_mut().topology.advance_by(skipped);
+        for (&addr, rt) in self.rts.iter_mut() {
+            if rt.is_software_running() {
+                rt.behind += skipped;
+            } else {
+                self.world.borrow_mut().tick(addr, skipped);
+            }
+        }
+        self.elapsed += skipped;
+        self.steps += ticks as usize;
+        skipped
+    }
+
+    /// How long until anything is due: a host's scheduled task (zero), its
+    /// earliest timer, or the earliest message delivery. `None` if nothing
+    /// is pending at all.
+    fn next_due_in(&self) -> Option<Duration> {
+        let mut due = self.world.borrow().topology.next_delivery_in();
+        for rt in self.rts.values() {
+            if !rt.is_software_running() {
+                continue;
+            }
+            if rt.has_work() {
+                return Some(Duration::ZERO);
+            }
+            if let Some(timer) = rt.next_timer_in() {
+                let timer = timer.saturating_sub(rt.behind);
+                due = Some(due.map_or(timer, |d| d.min(timer)));
+            }
+        }
+        due
+    }
+
+    /// One step when fast-forwarding: like [`Sim::step`], but a host runs
+    /// only when it has something to do in this tick. Skipped hosts fall
+    /// behind and catch up when they next run.
+    fn step_ready(&mut self) -> Result<bool> {
+        tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
+
+        let tick = self.config.tick;
+        let mut is_finished = true;
+
+        self.world.borrow_mut().topology.advance_by(tick);
+
+        let (mut running, stopped): (Vec<_>, Vec<_>) = self
+            .rts
+            .iter_mut()
+            .partition(|(_, rt)| rt.is_software_running());
+        if self.config.random_node_order {
+            running.shuffle(&mut self.world.borrow_mut().rng);
+        }
+
+        for (&addr, rt) in running {
+            let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
+            {
+                let mut world = self.world.borrow_mut();
+                let World {
+                    rng,
+                    topology,
+                    hosts,
+                    ..
+                } = world.deref_mut();
+                // Delivering wakes the tasks waiting for the messages, which
+                // makes the host ready.
+                topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
+            }
+
+            if !rt.is_ready(tick) {
+                rt.behind += tick;
+                is_finished = is_finished && !rt.is_client();
+                continue;
+            }
+
+            let behind = std::mem::take(&mut rt.behind);
+            {
+                let mut world = self.world.borrow_mut();
+                world.current = Some(addr);
+                world.current_host_mut().timer.now(rt.now());
+            }
+
+            let is_software_finished = World::enter(&self.world, || rt.tick_fast(tick, behind))?;
+
+            if rt.is_client() {
+                is_finished = is_finished && is_software_finished;
+            }
+
+            let mut world = self.world.borrow_mut();
+            world.current = None;
+            world.tick(addr, behind + tick);
+        }
+
+        for (&addr, _rt) in stopped {
+            let mut world = self.world.borrow_mut();
+            world.tick(addr, tick);
+        }
+
+        self.elapsed += tick;
+        self.steps += 1;
+
+        if self.elapsed > self.config.duration && !is_finished {
+            return Err(format!(
+                "Ran for duration: {:?} steps: {} without completing",
+                self.config.duration, self.steps,
+            ))?;
+        }
+
+        Ok(is_finished)
+    }
+}
+
+/// Whole ticks in `span`, rounded down.
+fn ticks_in(span: Duration, tick: Duration) -> u32 {
+    u32::try_from(span.as_nanos() / tick.as_nanos()).unwrap_or(u32::MAX)
+}
+
+/// Whole ticks in `span`, rounded up.
+fn ticks_in_ceil(span: Duration, tick: Duration) -> u32 {
+    u32::try_from(span.as_nanos().div_ceil(tick.as_nanos())).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -23,6 +23,11 @@ pub(crate) struct Topology {
     /// forward in the same way we do it elsewhere. We'd like to represent
     /// network state with async in the future.
     rt: Rt<'static>,
+
+    /// The network's time. Tick by tick it is read from `rt`; fast-forwarding
+    /// ([`Topology::advance_by`]) moves it by arithmetic instead, so an idle
+    /// network costs no runtime tick.
+    now: Instant,
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -174,17 +179,20 @@ enum State {
 
 impl Topology {
     pub(crate) fn new(config: config::Link) -> Topology {
+        let rt = Rt::no_software();
+        let now = rt.now();
         Topology {
             config,
             links: IndexMap::new(),
-            rt: Rt::no_software(),
+            rt,
+            now,
         }
     }
 
     /// Register a link between two hosts
     pub(crate) fn register(&mut self, a: IpAddr, b: IpAddr) {
         let pair = Pair::new(a, b);
-        assert!(self.links.insert(pair, Link::new(self.rt.now())).is_none());
+        assert!(self.links.insert(pair, Link::new(self.now)).is_none());
     }
 
     pub(crate) fn set_max_message_latency(&mut self, value: Duration) {
@@ -251,7 +259,7 @@ impl Topology {
     // Move messages from any network links to the `dst` host.
     pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) {
         for (pair, link) in &mut self.links {
-            if pair.0 == dst.addr || pair.1 == dst.addr {
+            if (pair.0 == dst.addr || pair.1 == dst.addr) && link.has_deliverable(dst.addr) {
                 link.deliver_messages(&self.config, rand, dst);
             }
         }
@@ -285,9 +293,39 @@ impl Topology {
 
     pub(crate) fn tick_by(&mut self, duration: Duration) {
         let _ = self.rt.tick(duration);
+        self.now = self.rt.now();
         for link in self.links.values_mut() {
-            link.tick(self.rt.now());
+            link.tick(self.now);
         }
+    }
+
+    /// Moves the network's time on by `duration` without ticking its
+    /// runtime, then makes due messages deliverable, as [`Topology::tick_by`]
+    /// does. Used when fast-forwarding.
+    pub(crate) fn advance_by(&mut self, duration: Duration) {
+        self.now += duration;
+        for link in self.links.values_mut() {
+            link.tick(self.now);
+        }
+    }
+
+    /// How long until the earliest message in flight becomes deliverable
+    /// (zero if one already is); `None` if nothing is in flight. Held
+    /// messages wait for a release, not for time.
+    pub(crate) fn next_delivery_in(&self) -> Option<Duration> {
+        let mut next: Option<Duration> = None;
+        for link in self.links.values() {
+            if link.deliverable.values().any(|q| !q.is_empty()) {
+                return Some(Duration::ZERO);
+            }
+            for sent in &link.sent {
+                if let DeliveryStatus::DeliverAfter(at) = sent.status {
+                    let due = at.saturating_duration_since(self.now);
+                    next = Some(next.map_or(due, |n| n.min(due)));
+                }
+            }
+        }
+        next
     }
 
     pub(crate) fn iter_mut(&mut self) -> LinksIter<'_> {
@@ -409,7 +447,16 @@ impl Link {
 
     fn tick(&mut self, now: Instant) {
         self.now = now;
-        self.process_deliverables();
+        if !self.sent.is_empty() {
+            self.process_deliverables();
+        }
+    }
+
+    fn has_deliverable(&self, dst: IpAddr) -> bool {
+        // At most two queues (one per end): a scan is cheaper than hashing.
+        self.deliverable
+            .iter()
+            .any(|(addr, queue)| *addr == dst && !queue.is_empty())
     }
 
     fn process_deliverables(&mut self) {

@@ -517,6 +517,30 @@ impl Handle {
     }
 }
 
+cfg_test_util! {
+    cfg_time! {
+        impl Handle {
+            /// Returns when this runtime's time driver next has work to do: the
+            /// deadline of its earliest registered timer, or `None` if no timer
+            /// is registered or the runtime has no time driver.
+            ///
+            /// This lets a simulator that drives a runtime with a paused clock
+            /// (see [`Builder::start_paused`]) leave the runtime alone until its
+            /// next timer is due, instead of advancing its clock in small steps
+            /// to find out. The answer may be earlier than any timer's own
+            /// deadline (the wheel's coarser levels are reported by slot, and a
+            /// timer that has expired but not fired yet is due now); it is never
+            /// later. A timer that is registered later, by polling a task, is
+            /// not known until then.
+            ///
+            /// [`Builder::start_paused`]: crate::runtime::Builder::start_paused
+            pub fn next_timer_deadline(&self) -> Option<crate::time::Instant> {
+                self.inner.driver().time.as_ref()?.next_expiration()
+            }
+        }
+    }
+}
+
 impl std::panic::UnwindSafe for Handle {}
 
 impl std::panic::RefUnwindSafe for Handle {}

@@ -18,6 +18,26 @@ impl Handle {
         self.inner.is_shutdown()
     }
 
+    cfg_test_util! {
+        /// The instant at which the wheel next needs processing, for
+        /// [`crate::runtime::Handle::next_timer_deadline`]. The alternative
+        /// timer keeps its wheels per worker, out of reach here: it answers the
+        /// driver's start, which is never later than the truth.
+        pub(crate) fn next_expiration(&self) -> Option<crate::time::Instant> {
+            if self.is_shutdown() {
+                return None;
+            }
+            match &self.inner {
+                super::Inner::Traditional { .. } => {
+                    let tick = self.inner.lock().wheel.next_expiration_time()?;
+                    Some(self.time_source.tick_to_instant(tick))
+                }
+                #[cfg(all(tokio_unstable, feature = "rt-multi-thread"))]
+                super::Inner::Alternative { .. } => Some(self.time_source.tick_to_instant(0)),
+            }
+        }
+    }
+
     /// Track that the driver is being unparked
     pub(crate) fn unpark(&self) {
         #[cfg(feature = "test-util")]

@@ -3,6 +3,11 @@
 //! generated as values so that proptest shrinks a failure to the fewest
 //! groups, users, messages and faults.
 //!
+//! `proptest strategy -> Case (Scenario + seed) -> run -> oracle`. Used by
+//! the property tests (`tests/properties.rs`, `tests/stepping.rs`) and by
+//! `stagesim bench`, which times how many cases a second the simulation
+//! gets through.
+//!
 //! A draft (`WorldDraft`, `GroupDraft`, `FaultDraft`) holds only what is
 //! drawn; [`build`] derives everything that must follow from it so the
 //! scenario stays valid however the draft shrinks:
@@ -21,11 +26,11 @@
 
 use std::time::Duration;
 
-use proptest::prelude::*;
-use stagesim::scenario::{
+use crate::scenario::{
     AgentName, DEFAULT_TOKEN_LIFETIME, Fault, FaultKind, MIN_TOKEN_LIFETIME, Range, Reconnect,
     Scenario, TokenKind, TokenVia, UserGroup,
 };
+use proptest::prelude::*;
 
 /// Longest startup of auth, gateway or pipeline (the envelope).
 pub const STARTUP_MAX_MS: u64 = 20_000;
@@ -261,7 +266,7 @@ impl std::fmt::Debug for Case {
             f,
             "seed {}, scenario:\n{}",
             self.seed,
-            stagesim::scenario::to_toml(&self.scenario)
+            crate::scenario::to_toml(&self.scenario)
         )
     }
 }
@@ -449,7 +454,7 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
 
     // Every key the envelope does not draw keeps its default, as a file
     // holding only `name` would give it (so new keys need no change here).
-    let mut scenario = stagesim::scenario::parse(
+    let mut scenario = crate::scenario::parse(
         "name = \"generated\"\n",
         std::path::Path::new("generated.toml"),
     )
