@@ -3,7 +3,6 @@
 //! work: unpack the release (from Cargo's cache or crates.io), verify its
 //! checksum, apply `vendor/patches/CRATE.patch`, compare byte for byte.
 
-#[allow(dead_code)]
 mod support;
 
 #[test]

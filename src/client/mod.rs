@@ -5,6 +5,7 @@
 //! on 503 / 1001 / 1006 / 1012 / 1013, and closes with 1000 when done.
 //! Everything a user observes is recorded: that is what the oracle judges.
 
+mod incoming;
 mod session;
 mod token;
 mod user;

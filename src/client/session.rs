@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rand::RngExt;
 use rand::rngs::StdRng;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::{ClientEnv, UserPlan};
 use crate::net::{self, LB, LB_PORT};
 use crate::scenario::{Misbehave, TokenVia};
-use crate::trace::{Incoming, Kind, Outgoing};
+use crate::trace::{Kind, Outgoing};
 
 /// How long a user waits for TCP and for the upgrade answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -233,7 +233,7 @@ pub async fn run(
         pinged = false;
         match frame {
             Some(Ok(Message::Text(text))) => {
-                let event = parse_event(text.as_str());
+                let event = super::incoming::parse(text.as_str());
                 let kind = event.kind.clone();
                 let terminal = matches!(kind.as_str(), "agent_completed" | "error")
                     && event.message_id.is_some()
@@ -367,25 +367,4 @@ where
         closed(conn, 1000, "done", true),
     );
     SessionEnd::Done
-}
-
-/// Parse a server frame leniently: a user records whatever it got.
-fn parse_event(text: &str) -> Incoming {
-    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
-        return Incoming {
-            kind: "<unparseable>".into(),
-            ..Incoming::default()
-        };
-    };
-    let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    Incoming {
-        kind: s("type").unwrap_or_else(|| "<untyped>".into()),
-        user_id: s("user_id"),
-        seq: obj.get("seq").and_then(Value::as_u64),
-        run_id: s("run_id"),
-        message_id: s("message_id"),
-        agent: s("agent"),
-        tool: s("tool"),
-        code: s("code"),
-    }
 }

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-pub use render::{describe, format_time, outgoing, render_event};
+pub use render::{describe, format_time, outgoing, render_event, write_event};
 pub use server::{
     AuthEvent, Component, ConnEvent, ConnId, ConnState, FaultEvent, GatewayEvent, LbEvent,
     PipelineEvent, RequestId, RunId, TransportEnd,
@@ -158,7 +158,7 @@ impl Trace {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for e in &self.events {
-            out.push_str(&render_event(e));
+            write_event(&mut out, e);
             out.push('\n');
         }
         out
@@ -170,9 +170,12 @@ impl Trace {
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
+        let mut line = String::new();
         for e in &self.events {
-            hasher.update(render_event(e).as_bytes());
-            hasher.update(b"\n");
+            line.clear();
+            write_event(&mut line, e);
+            line.push('\n');
+            hasher.update(line.as_bytes());
         }
         let digest = hasher.finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect()

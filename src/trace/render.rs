@@ -15,14 +15,23 @@ pub fn format_time(at: Duration) -> String {
 
 /// One line, without the newline.
 pub fn render_event(e: &Event) -> String {
+    let mut line = String::new();
+    write_event(&mut line, e);
+    line
+}
+
+/// [`render_event`], appended to `out`: the hash and the full rendering
+/// reuse one buffer instead of building a string per event.
+pub fn write_event(out: &mut String, e: &Event) {
     let user = e.user.as_deref().unwrap_or("-");
-    format!(
-        "{} {:<9} {:<9} {}",
-        format_time(e.at),
+    let (secs, millis) = (e.at.as_secs(), e.at.subsec_millis());
+    let _ = write!(
+        out,
+        "{secs:>5}.{millis:03}s {:<9} {:<9} {}",
         e.host,
         user,
         describe(&e.kind)
-    )
+    );
 }
 
 /// The event's own text, without time, host and user.

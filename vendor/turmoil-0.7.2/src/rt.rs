@@ -80,6 +80,16 @@ pub struct Rt<'a> {
     /// Simulated time this host has not been run for (fast-forwarding only);
     /// its clock catches up when it next runs.
     pub(crate) behind: Duration,
+
+    /// The flag-raising waker of the last tick and the waker it wraps, reused
+    /// while `block_on` hands out the same one.
+    flag_waker: Option<(Waker, Waker)>,
+
+    /// How long after the end of its last tick this host's next timer is due
+    /// (`Some(None)`: no timer), or `None` when that is not known. Timers are
+    /// registered only by polls of the host's own tasks, so this holds until
+    /// the host runs again or its runtime is replaced.
+    timer_after_tick: Option<Option<Duration>>,
 }
 
 impl<'a> Rt<'a> {
@@ -100,6 +110,8 @@ impl<'a> Rt<'a> {
             config,
             ready: Arc::new(AtomicBool::new(true)),
             behind: Duration::ZERO,
+            flag_waker: None,
+            timer_after_tick: None,
         }
     }
 
@@ -122,6 +134,8 @@ impl<'a> Rt<'a> {
             config,
             ready: Arc::new(AtomicBool::new(true)),
             behind: Duration::ZERO,
+            flag_waker: None,
+            timer_after_tick: None,
         }
     }
 
@@ -138,6 +152,8 @@ impl<'a> Rt<'a> {
             config,
             ready: Arc::new(AtomicBool::new(true)),
             behind: Duration::ZERO,
+            flag_waker: None,
+            timer_after_tick: None,
         }
     }
 
@@ -200,6 +216,7 @@ impl<'a> Rt<'a> {
     pub(crate) fn tick_fast(&mut self, duration: Duration, behind: Duration) -> Result<bool> {
         let ready = self.ready.clone();
         let local = &self.local;
+        let cache = &mut self.flag_waker;
         self.tokio.block_on(async {
             if !behind.is_zero() {
                 tokio::time::advance(behind).await;
@@ -210,8 +227,15 @@ impl<'a> Rt<'a> {
                 sleep: Box::pin(sleep(duration)),
             };
             let run = std::pin::pin!(local.run_until(sleep));
-            Flagged { ready, outer, run }.await
+            Flagged {
+                ready,
+                outer,
+                cache,
+                run,
+            }
+            .await
         });
+        self.timer_after_tick = Some(self.read_next_timer());
 
         self.software_result()
     }
@@ -220,7 +244,7 @@ impl<'a> Rt<'a> {
     /// scheduled, or a timer due by the end of the tick (counting the time
     /// it is behind).
     pub(crate) fn is_ready(&self, tick: Duration) -> bool {
-        self.has_work() || self.next_timer_in().is_some_and(|t| t <= self.behind + tick)
+        self.has_work() || self.next_timer_in().is_some_and(|t| t <= tick)
     }
 
     /// Whether a task of this host is scheduled to run.
@@ -228,8 +252,18 @@ impl<'a> Rt<'a> {
         self.ready.load(Ordering::SeqCst) || self.tokio.metrics().global_queue_depth() > 0
     }
 
-    /// How long until this host's next timer is due, by its own clock.
+    /// How long until this host's next timer is due, in simulated time (the
+    /// host's clock is `behind` the simulation's).
     pub(crate) fn next_timer_in(&self) -> Option<Duration> {
+        let after_tick = match self.timer_after_tick {
+            Some(known) => known,
+            None => self.read_next_timer(),
+        };
+        after_tick.map(|t| t.saturating_sub(self.behind))
+    }
+
+    /// How long until the next timer is due by the host's own clock.
+    fn read_next_timer(&self) -> Option<Duration> {
         let deadline = self.tokio.handle().next_timer_deadline()?;
         Some(deadline.saturating_duration_since(self.now()))
     }
@@ -299,6 +333,8 @@ impl<'a> Rt<'a> {
 
         _ = mem::replace(&mut self.tokio, tokio);
         drop(mem::replace(&mut self.local, local));
+        self.flag_waker = None;
+        self.timer_after_tick = None;
     }
 }
 
@@ -355,22 +391,30 @@ fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
 /// whenever a task is scheduled from outside a poll. The flag is cleared at
 /// each poll that runs the `LocalSet` (that poll runs whatever was
 /// scheduled), and kept when the tick ends without running it.
-struct Flagged<F> {
+struct Flagged<'c, F> {
     ready: Arc<AtomicBool>,
     /// The block_on waker, for the tick's own sleep (see [`Unflagged`]).
     outer: Rc<Cell<Option<Waker>>>,
+    cache: &'c mut Option<(Waker, Waker)>,
     run: F,
 }
 
-impl<F: Future + Unpin> Future for Flagged<F> {
+impl<F: Future + Unpin> Future for Flagged<'_, F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         self.outer.set(Some(cx.waker().clone()));
-        let flag = Waker::from(Arc::new(RaiseFlag {
-            ready: self.ready.clone(),
-            inner: cx.waker().clone(),
-        }));
+        let flag = match &*self.cache {
+            Some((inner, flag)) if inner.will_wake(cx.waker()) => flag.clone(),
+            _ => {
+                let flag = Waker::from(Arc::new(RaiseFlag {
+                    ready: self.ready.clone(),
+                    inner: cx.waker().clone(),
+                }));
+                *self.cache = Some((cx.waker().clone(), flag.clone()));
+                flag
+            }
+        };
         let before = self.ready.swap(false, Ordering::SeqCst);
         let poll = Pin::new(&mut self.run).poll(&mut Context::from_waker(&flag));
         if poll.is_ready() && before {

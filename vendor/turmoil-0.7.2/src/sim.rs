@@ -546,7 +546,6 @@ impl Sim<'_> {
                 return Some(Duration::ZERO);
             }
             if let Some(timer) = rt.next_timer_in() {
-                let timer = timer.saturating_sub(rt.behind);
                 due = Some(due.map_or(timer, |d| d.min(timer)));
             }
         }
