@@ -18,6 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use stagesim::run::{Outcome, Stepping, run_stepping};
 use stagesim::scenario::{self, Scenario};
+use stagesim::trace::{FaultEvent, Kind};
 use support_props::{Case, Shape, config_in, mixed_case, valid_case};
 
 /// Generated scenarios from the valid envelope.
@@ -69,6 +70,51 @@ fn every_shipped_scenario_is_judged_the_same_either_way() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The times at which the fault driver acted, rendered: scheduled faults
+/// must land on the same tick whichever way time advances.
+fn fault_times(o: &Outcome) -> Vec<String> {
+    o.trace
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, Kind::Fault(f) if !matches!(f, FaultEvent::Restarted { .. })))
+        .map(stagesim::trace::render_event)
+        .collect()
+}
+
+#[test]
+fn faults_in_idle_time_are_applied_on_their_tick_either_way() {
+    let file = "tests/fixtures/worlds/fault_in_idle_time.toml";
+    let scenario = support::load(file);
+    let seed = 1;
+    let fast = run_stepping(&scenario, seed, Stepping::FastForward);
+    let every = run_stepping(&scenario, seed, Stepping::EveryTick);
+    let replay = format!(
+        "reproduce: {} (add --step every-tick)",
+        support::reproduce(file, seed)
+    );
+    // The first 5 ms tick at or after each fault's time.
+    let expected = [
+        ("7.305s", "fault partition"),
+        ("8.805s", "fault repair"),
+        ("33.335s", "fault hold"),
+        ("35.335s", "fault release"),
+    ];
+    let fast_times = fault_times(&fast);
+    assert_eq!(
+        fast_times.len(),
+        expected.len(),
+        "{fast_times:#?}\n{replay}"
+    );
+    for (line, (at, what)) in fast_times.iter().zip(expected) {
+        assert!(
+            line.trim_start().starts_with(at) && line.contains(what),
+            "expected `{what}` at {at}, got `{line}`\n{replay}"
+        );
+    }
+    assert_eq!(fast_times, fault_times(&every), "{replay}");
+    assert_eq!(judgement(&fast), judgement(&every), "{replay}");
 }
 
 /// A generated case: on failure its scenario is written where the replay
