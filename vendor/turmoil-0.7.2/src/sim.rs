@@ -412,18 +412,21 @@ impl<'a> Sim<'a> {
     ///
     /// Returns whether or not all clients have completed.
     pub fn step(&mut self) -> Result<bool> {
-        if self.config.fast_forward {
-            return self.step_ready();
-        }
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
 
         let tick = self.config.tick;
+        let fast = self.config.fast_forward;
         let mut is_finished = true;
 
         // Tick the networking, processing messages. This is done before
         // ticking any other runtime, as they might be waiting on network
         // IO. (It also might be waiting on something else, such as time.)
-        self.world.borrow_mut().topology.tick_by(tick);
+        // Fast-forwarding moves the network's clock without a runtime.
+        if fast {
+            self.world.borrow_mut().topology.advance_by(tick);
+        } else {
+            self.world.borrow_mut().topology.tick_by(tick);
+        }
 
         // Tick each host runtimes with running software. If the software
         // completes, extract the result and return early if an error is
@@ -450,14 +453,33 @@ impl<'a> Sim<'a> {
                     ..
                 } = world.deref_mut();
                 topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
+            }
 
+            // Fast-forwarding skips a host with nothing to do in this tick
+            // (delivering its messages above woke their readers): it falls
+            // behind, and catches up when it next runs.
+            if fast && !rt.is_ready(tick) {
+                rt.behind += tick;
+                is_finished = is_finished && !rt.is_client();
+                continue;
+            }
+            let behind = std::mem::take(&mut rt.behind);
+
+            {
+                let mut world = self.world.borrow_mut();
                 // Set the current host (see method docs)
                 world.current = Some(addr);
 
                 world.current_host_mut().timer.now(rt.now());
             }
 
-            let is_software_finished = World::enter(&self.world, || rt.tick(tick))?;
+            let is_software_finished = World::enter(&self.world, || {
+                if fast {
+                    rt.tick_fast(tick, behind)
+                } else {
+                    rt.tick(tick)
+                }
+            })?;
 
             if rt.is_client() {
                 is_finished = is_finished && is_software_finished;
@@ -467,7 +489,7 @@ impl<'a> Sim<'a> {
             let mut world = self.world.borrow_mut();
             world.current = None;
 
-            world.tick(addr, tick);
+            world.tick(addr, behind + tick);
         }
 
         // Tick the nodes that are not actively running (i.e., crashed) to ensure their clock keeps up
@@ -550,82 +572,6 @@ impl Sim<'_> {
             }
         }
         due
-    }
-
-    /// One step when fast-forwarding: like [`Sim::step`], but a host runs
-    /// only when it has something to do in this tick. Skipped hosts fall
-    /// behind and catch up when they next run.
-    fn step_ready(&mut self) -> Result<bool> {
-        tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
-
-        let tick = self.config.tick;
-        let mut is_finished = true;
-
-        self.world.borrow_mut().topology.advance_by(tick);
-
-        let (mut running, stopped): (Vec<_>, Vec<_>) = self
-            .rts
-            .iter_mut()
-            .partition(|(_, rt)| rt.is_software_running());
-        if self.config.random_node_order {
-            running.shuffle(&mut self.world.borrow_mut().rng);
-        }
-
-        for (&addr, rt) in running {
-            let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
-            {
-                let mut world = self.world.borrow_mut();
-                let World {
-                    rng,
-                    topology,
-                    hosts,
-                    ..
-                } = world.deref_mut();
-                // Delivering wakes the tasks waiting for the messages, which
-                // makes the host ready.
-                topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
-            }
-
-            if !rt.is_ready(tick) {
-                rt.behind += tick;
-                is_finished = is_finished && !rt.is_client();
-                continue;
-            }
-
-            let behind = std::mem::take(&mut rt.behind);
-            {
-                let mut world = self.world.borrow_mut();
-                world.current = Some(addr);
-                world.current_host_mut().timer.now(rt.now());
-            }
-
-            let is_software_finished = World::enter(&self.world, || rt.tick_fast(tick, behind))?;
-
-            if rt.is_client() {
-                is_finished = is_finished && is_software_finished;
-            }
-
-            let mut world = self.world.borrow_mut();
-            world.current = None;
-            world.tick(addr, behind + tick);
-        }
-
-        for (&addr, _rt) in stopped {
-            let mut world = self.world.borrow_mut();
-            world.tick(addr, tick);
-        }
-
-        self.elapsed += tick;
-        self.steps += 1;
-
-        if self.elapsed > self.config.duration && !is_finished {
-            return Err(format!(
-                "Ran for duration: {:?} steps: {} without completing",
-                self.config.duration, self.steps,
-            ))?;
-        }
-
-        Ok(is_finished)
     }
 }
 
