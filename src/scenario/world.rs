@@ -19,9 +19,9 @@ pub struct Network {
     /// One-way latency of every link, drawn per message from the seed.
     pub latency: Range<Duration>,
     /// Extension: simulated time per turmoil step, whole milliseconds from
-    /// 1ms to 100ms. Every host and link is stepped once per tick, so a
-    /// long soak runs faster with a coarser tick (timers and latencies are
-    /// then rounded up to it). Default 1ms.
+    /// 1ms to 100ms; timers and latencies are rounded up to it. Ticks in
+    /// which nothing is due cost nothing (event-driven time), so a coarser
+    /// tick only speeds up busy runs. Default 1ms.
     #[serde(with = "duration::string", skip_serializing_if = "is_one_ms")]
     pub tick: Duration,
 }
