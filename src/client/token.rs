@@ -25,10 +25,7 @@ pub struct HeldToken {
 
 /// Simulated time since the run's start, and since the Unix epoch.
 fn clocks() -> (Duration, Duration) {
-    (
-        turmoil::sim_elapsed().unwrap_or_default(),
-        turmoil::since_epoch().unwrap_or_default(),
-    )
+    (crate::net::elapsed(), crate::net::since_epoch())
 }
 
 impl HeldToken {

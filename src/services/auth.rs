@@ -15,10 +15,9 @@ use hyper::{Method, Request, StatusCode};
 use rand::RngExt;
 use rand::rngs::StdRng;
 use serde_json::json;
-use turmoil::net::TcpListener;
 
 use super::http::{self, Body};
-use crate::net::AUTH_PORT;
+use crate::net::{AUTH, AUTH_PORT, TcpListener};
 use crate::scenario::Range;
 use crate::tokens;
 use crate::trace::{AuthEvent, Kind, Recorder};
@@ -54,7 +53,7 @@ impl AuthService {
             },
         );
         tokio::time::sleep(self.startup).await;
-        let listener = TcpListener::bind(("0.0.0.0", AUTH_PORT)).await?;
+        let listener = TcpListener::bind(AUTH, AUTH_PORT).await?;
         self.log(None, AuthEvent::Ready);
         loop {
             let (stream, _) = listener.accept().await?;
@@ -89,7 +88,7 @@ async fn handle(
                 svc.log(user.as_ref(), AuthEvent::NoToken);
                 return http::json(StatusCode::BAD_REQUEST, json!({"reason": "no_token"}));
             };
-            let now = turmoil::since_epoch().unwrap_or_default();
+            let now = crate::net::since_epoch();
             match tokens::verify(&token, now) {
                 Ok(user_id) => {
                     svc.log(

@@ -6,12 +6,12 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+use crate::net::TcpStream;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use turmoil::net::TcpStream;
 
 pub type Body = Full<Bytes>;
 

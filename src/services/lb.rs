@@ -17,10 +17,9 @@ use hyper::header::HeaderName;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use turmoil::net::TcpListener;
 
 use super::http::{self, Body};
-use crate::net::{self, GATEWAY, GATEWAY_PORT, LB_PORT};
+use crate::net::{self, GATEWAY, GATEWAY_PORT, LB, LB_PORT, TcpListener};
 use crate::trace::{Kind, LbEvent, Recorder};
 
 /// How long the balancer waits for a gateway instance to accept.
@@ -39,7 +38,7 @@ pub struct LoadBalancer {
 
 impl LoadBalancer {
     pub async fn run(self: Rc<Self>) -> turmoil::Result {
-        let listener = TcpListener::bind(("0.0.0.0", LB_PORT)).await?;
+        let listener = TcpListener::bind(LB, LB_PORT).await?;
         loop {
             let (stream, _) = listener.accept().await?;
             let lb = self.clone();

@@ -1,8 +1,10 @@
 //! The services under test: `lb`, `gateway` (with the agent pipeline
-//! in-process) and `auth`. Real HTTP/1.1 and RFC 6455 on turmoil's network;
-//! they know nothing of the oracle, only of the recorder they log to.
+//! in-process) and `auth`. Real HTTP/1.1 and RFC 6455 on turmoil's network,
+//! or on the machine's in live mode (`net`); they know nothing of the
+//! oracle, only of the recorder they log to.
 
 pub mod auth;
+pub mod backend;
 pub mod gateway;
 pub mod http;
 pub mod lb;

@@ -196,7 +196,7 @@ impl Recorder {
 
     /// Append an event stamped with the current simulated time.
     pub fn record(&self, host: &Rc<str>, user: Option<&Rc<str>>, kind: Kind) {
-        let at = turmoil::sim_elapsed().unwrap_or_default();
+        let at = crate::net::elapsed();
         self.record_at(at, host, user, kind);
     }
 

@@ -23,9 +23,8 @@ use std::time::{Duration, SystemTime};
 use crate::client::{self, ClientEnv};
 use crate::net::{AUTH, GATEWAY, LB};
 use crate::scenario::{Scenario, TokenKind, TokenVia};
-use crate::services::auth::AuthService;
-use crate::services::gateway::{Control, Gateway};
-use crate::services::lb::LoadBalancer;
+use crate::services::backend::Backend;
+use crate::services::gateway::Control;
 use crate::trace::{FaultEvent, Kind, Recorder, Trace};
 
 pub use users::client_hosts;
@@ -97,37 +96,14 @@ fn servers(
     seed: u64,
     recorder: &Recorder,
 ) -> Rc<Control> {
-    let auth = Rc::new(AuthService {
-        startup: scenario.auth.startup,
-        latency: scenario.auth.latency,
-        seed: crate::seed::derive(seed, "auth"),
-        recorder: recorder.clone(),
-        host: Rc::from(AUTH),
-        boots: Default::default(),
-    });
+    let Backend {
+        auth,
+        gateway,
+        lb,
+        control,
+    } = Backend::new(scenario, seed, recorder);
     sim.host(AUTH, move || auth.clone().run());
-
-    let control = Rc::new(Control::default());
-    let gateway = Rc::new(Gateway {
-        config: scenario.gateway.clone(),
-        agents: scenario.agents.clone(),
-        seed: crate::seed::derive(seed, "gateway"),
-        recorder: recorder.clone(),
-        host: Rc::from(GATEWAY),
-        control: control.clone(),
-        boots: Default::default(),
-        bugs: scenario.bugs,
-        // What staging's deployment was called; only the defective bypass
-        // check looks at it.
-        environment: "staging-eu-west-1".into(),
-    });
     sim.host(GATEWAY, move || gateway.clone().run());
-
-    let lb = Rc::new(LoadBalancer {
-        strip_headers: scenario.load_balancer.strip_headers.clone(),
-        recorder: recorder.clone(),
-        host: Rc::from(LB),
-    });
     sim.host(LB, move || lb.clone().run());
     control
 }

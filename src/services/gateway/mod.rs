@@ -17,9 +17,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
-use turmoil::net::TcpListener;
 
-use crate::net::GATEWAY_PORT;
+use crate::net::{GATEWAY, GATEWAY_PORT, TcpListener};
 use crate::scenario::{self, Bugs};
 use crate::services::pipeline::{Pipeline, RunContext};
 use crate::trace::{GatewayEvent, Kind, Recorder};
@@ -123,7 +122,7 @@ impl Gateway {
             ended: Notify::new(),
             shared_context: Default::default(),
         });
-        let listener = TcpListener::bind(("0.0.0.0", GATEWAY_PORT)).await?;
+        let listener = TcpListener::bind(GATEWAY, GATEWAY_PORT).await?;
         self.log(GatewayEvent::Listening);
         let mut next_id = 0u64;
         let code = loop {

@@ -1,14 +1,22 @@
-//! The simulated network's fixed addresses and the connect helper every
-//! caller uses.
+//! The one place services and users get their sockets and clock from: the
+//! simulation's (turmoil) unless live mode is on for this thread
+//! ([`go_live`]), then the machine's (tokio and the wall clock).
 //!
-//! Ports are fixed so traces read the same everywhere. Every connect has a
+//! `service / user -> net::{TcpListener, TcpStream, connect, elapsed,
+//! since_epoch} -> turmoil | tokio`. In a simulation, names are turmoil
+//! hosts and ports are fixed so traces read the same everywhere; live, each
+//! name has an address on the machine ([`LiveNet`]). Every connect has a
 //! timeout because a connect to a crashed or partitioned host never answers
 //! in turmoil (docs/design.md, "The simulated world").
+
+mod live;
+mod socket;
 
 use std::io;
 use std::time::Duration;
 
-use turmoil::net::TcpStream;
+pub use live::{LiveGuard, LiveNet, go_live};
+pub use socket::{TcpListener, TcpStream};
 
 pub const LB_PORT: u16 = 8080;
 pub const GATEWAY_PORT: u16 = 9000;
@@ -19,11 +27,29 @@ pub const LB: &str = "lb";
 pub const GATEWAY: &str = "gateway";
 pub const AUTH: &str = "auth";
 
-/// Connect to `host:port`, giving up after `timeout`.
+/// Connect to the service `host` on `port`, giving up after `timeout`.
 pub async fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-    match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+    match tokio::time::timeout(timeout, TcpStream::connect(host, port)).await {
         Ok(result) => result,
         Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+    }
+}
+
+/// Time since the run started: simulated, or real in live mode. Zero
+/// outside both (a unit test calling a service directly).
+pub fn elapsed() -> Duration {
+    match live::current() {
+        None => turmoil::sim_elapsed().unwrap_or_default(),
+        Some(net) => net.elapsed(),
+    }
+}
+
+/// Time since the Unix epoch, which tokens are minted and checked against:
+/// the simulation's fixed epoch plus its time, or the machine's clock live.
+pub fn since_epoch() -> Duration {
+    match live::current() {
+        None => turmoil::since_epoch().unwrap_or_default(),
+        Some(_) => live::since_epoch(),
     }
 }
 

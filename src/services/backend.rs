@@ -1,0 +1,59 @@
+//! The three services of one run (`auth`, `gateway` with its pipeline, `lb`),
+//! built from a scenario and a seed: the one place both a simulated world
+//! (`world`, which makes each a turmoil host) and live mode (which spawns
+//! them on real sockets) get them from.
+
+use std::rc::Rc;
+
+use super::auth::AuthService;
+use super::gateway::{Control, Gateway};
+use super::lb::LoadBalancer;
+use crate::net::{AUTH, GATEWAY, LB};
+use crate::scenario::Scenario;
+use crate::trace::Recorder;
+
+pub struct Backend {
+    pub auth: Rc<AuthService>,
+    pub gateway: Rc<Gateway>,
+    pub lb: Rc<LoadBalancer>,
+    /// The fault driver's handle on the gateway (drains and restarts).
+    pub control: Rc<Control>,
+}
+
+impl Backend {
+    pub fn new(scenario: &Scenario, seed: u64, recorder: &Recorder) -> Self {
+        let auth = Rc::new(AuthService {
+            startup: scenario.auth.startup,
+            latency: scenario.auth.latency,
+            seed: crate::seed::derive(seed, "auth"),
+            recorder: recorder.clone(),
+            host: Rc::from(AUTH),
+            boots: Default::default(),
+        });
+        let control = Rc::new(Control::default());
+        let gateway = Rc::new(Gateway {
+            config: scenario.gateway.clone(),
+            agents: scenario.agents.clone(),
+            seed: crate::seed::derive(seed, "gateway"),
+            recorder: recorder.clone(),
+            host: Rc::from(GATEWAY),
+            control: control.clone(),
+            boots: Default::default(),
+            bugs: scenario.bugs,
+            // What staging's deployment was called; only the defective bypass
+            // check looks at it.
+            environment: "staging-eu-west-1".into(),
+        });
+        let lb = Rc::new(LoadBalancer {
+            strip_headers: scenario.load_balancer.strip_headers.clone(),
+            recorder: recorder.clone(),
+            host: Rc::from(LB),
+        });
+        Self {
+            auth,
+            gateway,
+            lb,
+            control,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Live mode's switch (`net`): the same services, on real sockets on
+//! 127.0.0.1 (free ports) and the machine's clock, serve a WebSocket client
+//! that knows nothing of stagesim: tokio-tungstenite's own `connect_async`
+//! to a `ws://127.0.0.1:PORT/ws` URL.
+//!
+//! Everything runs in this test's process on one thread; the servers stop
+//! when the test's runtime is dropped. Every wait has a deadline, so a
+//! broken server fails the test instead of hanging it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use stagesim::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
+use stagesim::scenario::{Scenario, TokenKind};
+use stagesim::services::backend::Backend;
+use stagesim::trace::{Kind, Recorder};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// Long enough for any step on a loaded machine; a hang fails here.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Run `body` against lb + gateway + auth serving `scenario` live, with
+/// the address of lb; returns the recorded trace's events.
+fn with_live_backend<F, Fut>(scenario: &Scenario, body: F) -> Vec<stagesim::trace::Event>
+where
+    F: FnOnce(SocketAddr) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let recorder = Recorder::new();
+    local.block_on(&rt, async {
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        let net = LiveNet::bind(&[(LB, any), (GATEWAY, any), (AUTH, any)]).expect("free ports");
+        let (_live, net) = go_live(net);
+        let backend = Backend::new(scenario, 1, &recorder);
+        tokio::task::spawn_local(backend.auth.clone().run());
+        tokio::task::spawn_local(backend.gateway.clone().run());
+        tokio::task::spawn_local(backend.lb.clone().run());
+        let lb = net.addr(LB).expect("lb has an address");
+        tokio::time::timeout(DEADLINE * 2, body(lb))
+            .await
+            .expect("the exchange finished before its deadline");
+    });
+    recorder.finish(Duration::ZERO).events
+}
+
+async fn connect(lb: SocketAddr, token: &str) -> Ws {
+    let mut request = format!("ws://{lb}/ws")
+        .into_client_request()
+        .expect("a URL");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii"),
+    );
+    let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("the upgrade answered in time")
+        .expect("the upgrade succeeded");
+    ws
+}
+
+/// The next text frame as JSON, or the close frame's code.
+async fn next(ws: &mut Ws) -> Result<Value, u16> {
+    loop {
+        let msg = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("the stream is open")
+            .expect("a valid frame");
+        match msg {
+            Message::Text(t) => return Ok(serde_json::from_str(&t).expect("JSON")),
+            Message::Close(frame) => return Err(frame.map_or(1005, |f| u16::from(f.code))),
+            _ => {}
+        }
+    }
+}
+
+fn token(kind: TokenKind) -> String {
+    let now = stagesim::net::since_epoch();
+    stagesim::tokens::mint(kind, "user-0001", now, Duration::from_secs(3600)).expect("a token")
+}
+
+#[test]
+fn a_real_client_chats_through_lb_and_closes_normally() {
+    let scenario = Scenario::with_defaults("live");
+    let events = with_live_backend(&scenario, |lb| async move {
+        let mut ws = connect(lb, &token(TokenKind::Valid)).await;
+        let hello = next(&mut ws).await.expect("an event");
+        assert_eq!(hello["type"], "connection_established", "{hello}");
+        let ask =
+            json!({"type": "user_message", "message_id": "m1", "agent": "triage", "text": "hi"});
+        ws.send(Message::text(ask.to_string())).await.expect("send");
+        let mut kinds = Vec::new();
+        loop {
+            let event = next(&mut ws).await.expect("an agent event");
+            assert_eq!(event["message_id"], "m1", "{event}");
+            kinds.push(event["type"].as_str().expect("a type").to_string());
+            if event["type"] == "agent_completed" {
+                break;
+            }
+        }
+        assert_eq!(
+            kinds.first().map(String::as_str),
+            Some("agent_started"),
+            "{kinds:?}"
+        );
+        let bye = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "done".into(),
+        };
+        ws.close(Some(bye)).await.expect("close");
+        assert_eq!(next(&mut ws).await, Err(1000), "the gateway echoes 1000");
+    });
+    // The trace carries real elapsed time and the gateway's own account.
+    let last = events.last().expect("events were recorded");
+    assert!(last.at > Duration::ZERO, "real time was recorded: {last:?}");
+    assert!(
+        events.windows(2).all(|w| w[0].at <= w[1].at),
+        "time never goes back"
+    );
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, Kind::Gateway(_))),
+        "the gateway recorded its side"
+    );
+}
+
+#[test]
+fn a_real_client_with_a_bad_token_is_closed_1008() {
+    let scenario = Scenario::with_defaults("live");
+    with_live_backend(&scenario, |lb| async move {
+        let mut ws = connect(lb, &token(TokenKind::BadSignature)).await;
+        assert_eq!(next(&mut ws).await, Err(1008));
+    });
+}
