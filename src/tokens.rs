@@ -3,8 +3,13 @@
 //! Real HS256 JWTs (jsonwebtoken with `rust_crypto`). Expiry is checked
 //! against the *simulated* clock: jsonwebtoken's own `exp` check reads the
 //! wall clock, so it is switched off and [`verify`] compares `exp` with the
-//! simulated time since the Unix epoch that the caller passes in.
+//! simulated time since the Unix epoch that the caller passes in (the real
+//! one in live mode).
+//!
+//! The signing secret is [`DEFAULT_SECRET`] in a simulation, so every run
+//! signs identical bytes; live mode may set its own (`net::LiveNet`).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
@@ -12,9 +17,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::TokenKind;
 
-/// The key the auth service trusts. A constant: this is a simulation, and
-/// every run must sign identical bytes.
-const SECRET: &[u8] = b"stagesim-staging-hs256-secret";
+/// The key the auth service trusts in a simulation, and in live mode unless
+/// `--secret` or `STAGESIM_SECRET` says otherwise.
+pub const DEFAULT_SECRET: &str = "stagesim-staging-hs256-secret";
+
+/// The key of this run: the live network's, else the default.
+fn secret() -> Cow<'static, [u8]> {
+    match crate::net::live_secret() {
+        Some(s) => Cow::Owned(s.into_bytes()),
+        None => Cow::Borrowed(DEFAULT_SECRET.as_bytes()),
+    }
+}
 /// What a forger signs with (`token = "bad_signature"`).
 const FORGED: &[u8] = b"not-the-staging-secret";
 
@@ -51,11 +64,12 @@ pub fn mint(kind: TokenKind, user: &str, now: Duration, lifetime: Duration) -> O
         .expect("HS256 encoding of a fixed claim set cannot fail")
     };
     let life = lifetime.as_secs();
+    let secret = secret();
     match kind {
-        TokenKind::Valid => Some(sign(&claims(now, now + life), SECRET)),
+        TokenKind::Valid => Some(sign(&claims(now, now + life), &secret)),
         TokenKind::Expired => Some(sign(
             &claims(now.saturating_sub(2 * life), now.saturating_sub(life)),
-            SECRET,
+            &secret,
         )),
         TokenKind::BadSignature => Some(sign(&claims(now, now + life), FORGED)),
         TokenKind::Malformed => Some(format!("{user}.not-a.jwt")),
@@ -87,14 +101,14 @@ pub fn verify(token: &str, now: Duration) -> Result<String, Refusal> {
     // exp is checked below against the simulated clock, not the wall clock.
     validation.validate_exp = false;
     validation.required_spec_claims.clear();
-    let data =
-        decode::<Claims>(token, &DecodingKey::from_secret(SECRET), &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::InvalidSignature => Refusal::BadSignature,
-                _ => Refusal::Malformed,
-            }
-        })?;
+    let key = DecodingKey::from_secret(&secret());
+    let data = decode::<Claims>(token, &key, &validation).map_err(|e| {
+        use jsonwebtoken::errors::ErrorKind;
+        match e.kind() {
+            ErrorKind::InvalidSignature => Refusal::BadSignature,
+            _ => Refusal::Malformed,
+        }
+    })?;
     if data.claims.exp <= now.as_secs() {
         return Err(Refusal::Expired);
     }

@@ -144,3 +144,104 @@ fn a_real_client_with_a_bad_token_is_closed_1008() {
         assert_eq!(next(&mut ws).await, Err(1008));
     });
 }
+
+/// A `stagesim serve` child process, killed when dropped; it also stops by
+/// itself (`--for`), so a test that dies cannot leave it behind for long.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    fn start(secret: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--for", "120s"])
+            .env("STAGESIM_SECRET", secret)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start stagesim serve");
+        let mut first = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("serve prints its URL");
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("no ws:// URL in {first:?}"))
+            .to_string();
+        Served { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token_from_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .arg("token")
+        .args(args)
+        .output()
+        .expect("run stagesim token");
+    assert!(out.status.success(), "stagesim token {args:?} failed");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn stagesim_serve_accepts_tokens_from_stagesim_token_with_the_same_secret() {
+    let served = Served::start("live-test-secret");
+    let good = token_from_cli(&["--user", "alice", "--secret", "live-test-secret"]);
+    let other = token_from_cli(&["--user", "mallory"]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let lb: SocketAddr = served
+            .url
+            .trim_start_matches("ws://")
+            .trim_end_matches("/ws")
+            .parse()
+            .expect("host:port");
+        let mut ws = connect(lb, &good).await;
+        let hello = next(&mut ws).await.expect("an event");
+        assert_eq!(hello["type"], "connection_established", "{hello}");
+        assert_eq!(hello["user_id"], "alice", "{hello}");
+        let ask = json!({"type": "user_message", "message_id": "m1", "agent": "data_helper", "text": "rows?"});
+        ws.send(Message::text(ask.to_string())).await.expect("send");
+        loop {
+            let event = next(&mut ws).await.expect("an agent event");
+            if event["type"] == "agent_completed" {
+                break;
+            }
+        }
+        // Signed with the default secret, not the one serve was given.
+        let mut refused = connect(lb, &other).await;
+        assert_eq!(next(&mut refused).await, Err(1008));
+    });
+}
+
+#[test]
+fn serve_on_an_address_in_use_is_a_usage_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(["serve", "--listen", &addr, "--for", "1s"])
+        .output()
+        .expect("run stagesim serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

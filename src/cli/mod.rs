@@ -12,6 +12,7 @@
 mod bench;
 mod list;
 mod run;
+mod serve;
 mod sweep;
 mod sweep_report;
 mod values;
@@ -42,6 +43,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run scenarios on many seeds in parallel (CI's command).
     Sweep(sweep::SweepArgs),
+    /// Serve lb, gateway and auth on real sockets for any WebSocket client.
+    Serve(serve::ServeArgs),
+    /// Print a token that `serve` accepts (or refuses, by --kind).
+    Token(serve::TokenArgs),
     /// List the scenarios in a directory with their descriptions.
     List {
         /// Directory to list (default: scenarios).
@@ -103,6 +108,8 @@ pub fn main() -> ExitCode {
         Some(Command::List { dir }) => list::execute(dir),
         Some(Command::Sweep(args)) => sweep::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
+        Some(Command::Serve(args)) => serve::execute(args),
+        Some(Command::Token(args)) => serve::token(args),
         None => {
             err(&format!(
                 "no command given: running the golden path ({}, seed {}).\n\

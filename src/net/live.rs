@@ -17,6 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 /// started.
 pub struct LiveNet {
     started: Instant,
+    /// The token signing secret, when not the default.
+    secret: Option<String>,
     addrs: BTreeMap<String, SocketAddr>,
     /// Listeners bound before the services start (on free ports), handed to
     /// the service of that name when it first listens.
@@ -37,9 +39,20 @@ impl LiveNet {
         }
         Ok(Self {
             started: Instant::now(),
+            secret: None,
             addrs,
             prebound: RefCell::new(prebound),
         })
+    }
+
+    /// Sign and check tokens with `secret` instead of the default.
+    pub fn with_secret(mut self, secret: Option<String>) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    pub(super) fn secret(&self) -> Option<String> {
+        self.secret.clone()
     }
 
     /// Where the service `name` listens.

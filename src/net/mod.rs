@@ -44,6 +44,12 @@ pub fn elapsed() -> Duration {
     }
 }
 
+/// The token secret live mode was given, if any (a simulation always signs
+/// with `tokens::DEFAULT_SECRET`).
+pub fn live_secret() -> Option<String> {
+    live::current().and_then(|net| net.secret())
+}
+
 /// Time since the Unix epoch, which tokens are minted and checked against:
 /// the simulation's fixed epoch plus its time, or the machine's clock live.
 pub fn since_epoch() -> Duration {

@@ -187,11 +187,22 @@ impl Trace {
 #[derive(Clone, Default)]
 pub struct Recorder {
     events: Rc<RefCell<Vec<Event>>>,
+    /// Record nothing: for a server that runs until stopped and is judged by
+    /// nobody (`stagesim serve`), whose trace would only grow.
+    discard: bool,
 }
 
 impl Recorder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recorder that keeps nothing.
+    pub fn discarding() -> Self {
+        Self {
+            discard: true,
+            ..Self::default()
+        }
     }
 
     /// Append an event stamped with the current simulated time.
@@ -202,6 +213,9 @@ impl Recorder {
 
     /// Append an event at an explicit time (the driver, outside any host).
     pub fn record_at(&self, at: Duration, host: &Rc<str>, user: Option<&Rc<str>>, kind: Kind) {
+        if self.discard {
+            return;
+        }
         self.events.borrow_mut().push(Event {
             at,
             host: host.clone(),

@@ -1,0 +1,120 @@
+//! `stagesim serve [SCENARIO] [--listen ADDR] [--secret S] [--for DURATION]`
+//! and `stagesim token [--user NAME] [--kind KIND] [--lifetime DURATION]
+//! [--secret S]`: the backend on real sockets for any WebSocket client, and
+//! the tokens it accepts.
+//!
+//! Arguments -> `net::LiveNet` (lb on ADDR, gateway and auth on free ports
+//! of 127.0.0.1) -> the services of `services::backend`, unchanged, on a
+//! tokio runtime -> until interrupted or DURATION is up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{UsageError, out};
+use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
+use crate::scenario::{self, Scenario, TokenKind};
+use crate::services::backend::Backend;
+use crate::trace::Recorder;
+
+/// Where `serve` listens unless told otherwise.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A scenario file whose backend settings to serve with (startups,
+    /// latencies, pool and connection limits, [load_balancer], [bugs]); its
+    /// users and faults are not used. Default: every setting at its default.
+    pub scenario: Option<PathBuf>,
+    /// The address lb listens on (port 0: a free port).
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// The token signing secret [default: tokens' built-in secret].
+    #[arg(long, env = "STAGESIM_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Stop after this long (like "10m"); default: until interrupted.
+    #[arg(long = "for", value_name = "DURATION", value_parser = scenario::parse_duration)]
+    pub for_: Option<Duration>,
+}
+
+pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
+    let scenario = match &args.scenario {
+        Some(path) => scenario::load(path).map_err(|e| UsageError(e.render()))?,
+        None => Scenario::with_defaults("serve"),
+    };
+    let internal: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let net = LiveNet::bind(&[(LB, args.listen), (GATEWAY, internal), (AUTH, internal)])
+        .map_err(|e| UsageError(format!("error: cannot listen on {}: {e}", args.listen)))?
+        .with_secret(args.secret);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError(format!("error: cannot start a tokio runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let (_live, net) = go_live(net);
+        let backend = Backend::new(&scenario, crate::run::DEFAULT_SEED, &Recorder::discarding());
+        tokio::task::spawn_local(backend.auth.clone().run());
+        tokio::task::spawn_local(backend.gateway.clone().run());
+        tokio::task::spawn_local(backend.lb.clone().run());
+        let lb = net.addr(LB).expect("lb was bound");
+        out(&format!(
+            "serving ws://{lb}/ws (scenario {}; gateway {}, auth {})\n\
+             tokens: stagesim token --user NAME (same --secret / STAGESIM_SECRET)\n",
+            scenario.name,
+            net.addr(GATEWAY).expect("bound"),
+            net.addr(AUTH).expect("bound"),
+        ));
+        let until = async {
+            match args.for_ {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = until => {}
+        }
+    });
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The user id (the token's `sub`).
+    #[arg(long, default_value = "user-0001")]
+    pub user: String,
+    /// valid, expired, bad_signature or malformed.
+    #[arg(long, default_value = "valid", value_parser = token_kind)]
+    pub kind: TokenKind,
+    /// How long a valid token lives (an expired one died this long ago).
+    #[arg(long, default_value = "1h", value_parser = scenario::parse_duration)]
+    pub lifetime: Duration,
+    /// The token signing secret [default: tokens' built-in secret].
+    #[arg(long, env = "STAGESIM_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+}
+
+fn token_kind(text: &str) -> Result<TokenKind, String> {
+    match text.parse::<TokenKind>()? {
+        TokenKind::Missing => Err("`missing` is the absence of a token; nothing to print".into()),
+        kind => Ok(kind),
+    }
+}
+
+/// Print a token signed as `serve` (with the same secret) checks it, minted
+/// now by the machine's clock.
+pub fn token(args: TokenArgs) -> Result<u8, UsageError> {
+    // Minting reads the secret and the clock through the live switch.
+    let net = LiveNet::bind(&[])
+        .map_err(|e| UsageError(format!("error: {e}")))?
+        .with_secret(args.secret);
+    let (_live, _) = go_live(net);
+    let now = crate::net::since_epoch();
+    let text = crate::tokens::mint(args.kind, &args.user, now, args.lifetime)
+        .expect("every kind but missing has a token");
+    out(&format!("{text}\n"));
+    Ok(0)
+}
