@@ -12,6 +12,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod envelope;
+pub mod live;
 pub mod net;
 pub mod oracle;
 pub mod report;

@@ -245,3 +245,103 @@ fn serve_on_an_address_in_use_is_a_usage_error() {
     );
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
+
+/// What one user saw, without times or ids that depend on arrival order
+/// (connection numbers, run ids): the kinds of frames sent and received and
+/// the close codes, in order.
+fn story(trace: &[stagesim::trace::Event], user: &str) -> Vec<String> {
+    trace
+        .iter()
+        .filter(|e| e.user.as_deref() == Some(user))
+        .filter_map(|e| match &e.kind {
+            Kind::Sent { frame, .. } => Some(format!("-> {}", frame.kind)),
+            Kind::Received { event, .. } => Some(format!("<- {}", event.kind)),
+            Kind::Closed {
+                code, by_client, ..
+            } => Some(format!("closed {code} {by_client}")),
+            Kind::HttpRejected { status, .. } => Some(format!("rejected {status}")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn users(trace: &[stagesim::trace::Event]) -> Vec<String> {
+    let mut names: Vec<String> = trace
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::UserDeclared { .. }))
+        .filter_map(|e| e.user.as_deref().map(str::to_string))
+        .collect();
+    names.dedup();
+    names
+}
+
+#[test]
+fn live_and_simulated_runs_agree_on_verdict_and_what_each_user_saw() {
+    let files: [&'static str; 4] = [
+        "scenarios/golden_path.toml",
+        "scenarios/header_stripping.toml",
+        "scenarios/invalid_tokens.toml",
+        "scenarios/slow_agent_startup.toml",
+    ];
+    let seed = 1;
+    // Live runs take real seconds: run the four side by side, one thread
+    // (and one live network) each.
+    let handles: Vec<_> = files
+        .iter()
+        .map(|&file| std::thread::spawn(move || compare_live_and_simulated(file, seed)))
+        .collect();
+    let failures: Vec<String> = handles
+        .into_iter()
+        .filter_map(|h| h.join().expect("the comparison finished").err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Run `file` live and simulated with `seed`; `Err` says how they differ.
+fn compare_live_and_simulated(file: &str, seed: u64) -> Result<(), String> {
+    let scenario = stagesim::scenario::load(std::path::Path::new(file))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let live = stagesim::live::run(&scenario, seed).expect("runs live");
+    let sim = stagesim::run::run(&scenario, seed);
+    let replay = format!(
+        "reproduce: cargo run --release -- live {file} --seed {seed} (and `run` for the simulation)"
+    );
+    if live.verdict != sim.verdict || !live.violations.is_empty() {
+        return Err(format!(
+            "{file}: live {} with {:?}, simulated {}\n{replay}",
+            live.verdict, live.violations, sim.verdict
+        ));
+    }
+    for user in users(&sim.trace.events) {
+        let (l, s) = (
+            story(&live.trace.events, &user),
+            story(&sim.trace.events, &user),
+        );
+        if l != s {
+            return Err(format!(
+                "{file}: {user} saw\n  live {l:?}\n  sim  {s:?}\n{replay}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn live_refuses_a_scenario_with_faults_and_says_why() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(["live", "scenarios/gateway_restart.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run stagesim live");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("gateway_restart.toml"),
+        "names the file: {stderr}"
+    );
+    assert!(
+        stderr.contains("cannot honour faults"),
+        "says why: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

@@ -43,6 +43,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run scenarios on many seeds in parallel (CI's command).
     Sweep(sweep::SweepArgs),
+    /// Run one scenario in real time on 127.0.0.1 (real sockets, real
+    /// clients, the wall clock) and judge it as `run` does.
+    Live(run::RunArgs),
     /// Serve lb, gateway and auth on real sockets for any WebSocket client.
     Serve(serve::ServeArgs),
     /// Print a token that `serve` accepts (or refuses, by --kind).
@@ -108,6 +111,7 @@ pub fn main() -> ExitCode {
         Some(Command::List { dir }) => list::execute(dir),
         Some(Command::Sweep(args)) => sweep::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
+        Some(Command::Live(args)) => run::execute_live(args),
         Some(Command::Serve(args)) => serve::execute(args),
         Some(Command::Token(args)) => serve::token(args),
         None => {

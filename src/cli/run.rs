@@ -167,29 +167,56 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
         args.scenario.display(),
     );
     let outcome = crate::run::run_stepping(&scenario, seed, args.step.into());
+    report_outcome(&args, &scenario, &outcome, &reproduce)
+}
+
+/// `stagesim live`: the same arguments and output as `run`, the scenario
+/// run in real time on 127.0.0.1 (`crate::live`).
+pub fn execute_live(args: RunArgs) -> Result<u8, UsageError> {
+    if args.step != StepMode::FastForward {
+        return Err(UsageError(
+            "error: `--step` chooses how simulated time advances; a live run uses the wall clock"
+                .into(),
+        ));
+    }
+    let seed = seed(&args)?;
+    let mut scenario = load(&args.scenario)?;
+    let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
+    let reproduce = format!(
+        "stagesim live {} --seed {seed}{flags} (the seed fixes the plan, not the timing)",
+        args.scenario.display(),
+    );
+    let outcome = crate::live::run(&scenario, seed)
+        .map_err(|why| UsageError(format!("error: {}: {why}", args.scenario.display())))?;
+    report_outcome(&args, &scenario, &outcome, &reproduce)
+}
+
+/// Write the requested files and print the outcome; the exit code.
+fn report_outcome(
+    args: &RunArgs,
+    scenario: &Scenario,
+    outcome: &crate::run::Outcome,
+    reproduce: &str,
+) -> Result<u8, UsageError> {
     if let Some(path) = &args.trace {
         write(path, "trace", &outcome.trace.render())?;
     }
     if args.report.is_some() || args.chrome_trace.is_some() {
         // One timeline for both drawings, so they tell the same story.
-        let tl = Timeline::build(&outcome.trace, &outcome.violations, &scenario);
+        let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
         if let Some(path) = &args.report {
-            let page = report::html::render_with(&outcome, &scenario, &tl, &reproduce);
+            let page = report::html::render_with(outcome, scenario, &tl, reproduce);
             write(path, "report", &page)?;
         }
         if let Some(path) = &args.chrome_trace {
-            let trace = report::chrome::render_with(&outcome, &tl);
+            let trace = report::chrome::render_with(outcome, &tl);
             write(path, "Chrome trace", &trace)?;
         }
     }
     if args.json {
-        super::out(&format!("{}\n", report::to_json(&outcome, &reproduce)));
+        super::out(&format!("{}\n", report::to_json(outcome, reproduce)));
     } else {
-        super::out(&report::to_text(
-            &outcome,
-            &scenario.description,
-            &reproduce,
-        ));
+        super::out(&report::to_text(outcome, &scenario.description, reproduce));
     }
     Ok(match outcome.verdict {
         Verdict::Pass | Verdict::Reproduced => 0,

@@ -81,7 +81,8 @@ impl LiveNet {
         })
     }
 
-    pub(super) fn elapsed(&self) -> Duration {
+    /// Wall time since the live run started.
+    pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 }

@@ -37,7 +37,15 @@ pub fn run(scenario: &Scenario, seed: u64) -> Outcome {
 
 /// [`run`], with the simulation stepping as asked.
 pub fn run_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> Outcome {
-    let trace = world::simulate_stepping(scenario, seed, stepping);
+    judge(
+        scenario,
+        seed,
+        world::simulate_stepping(scenario, seed, stepping),
+    )
+}
+
+/// Judge a finished run's trace (simulated, or live: `crate::live`).
+pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
     // One per-user index serves the oracle and the summary.
     let users = oracle::index(&trace);
     let violations = oracle::check_indexed(&users, &trace, &scenario.expect);

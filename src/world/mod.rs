@@ -22,12 +22,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::client::{self, ClientEnv};
 use crate::net::{AUTH, GATEWAY, LB};
-use crate::scenario::{Scenario, TokenKind, TokenVia};
+use crate::scenario::Scenario;
 use crate::services::backend::Backend;
 use crate::services::gateway::Control;
-use crate::trace::{FaultEvent, Kind, Recorder, Trace};
+use crate::trace::{Kind, Recorder, Trace};
 
-pub use users::client_hosts;
+pub use users::{client_hosts, declare};
 
 /// Simulated wall-clock start of every run: 2026-01-01T00:00:00Z. Fixed, so
 /// tokens minted in a run are the same bytes on every machine.
@@ -57,12 +57,6 @@ pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> 
     let mut sim = builder(scenario, seed, stepping).build();
     let recorder = Recorder::new();
     let sim_host: Rc<str> = Rc::from("sim");
-    for header in &scenario.load_balancer.strip_headers {
-        let strip = FaultEvent::StripHeader {
-            header: header.clone(),
-        };
-        recorder.record_at(Duration::ZERO, &sim_host, None, Kind::Fault(strip));
-    }
     let control = servers(&mut sim, scenario, seed, &recorder);
     let hosts = clients(&mut sim, scenario, seed, &recorder);
     let driver = faults::Driver::new(scenario, &hosts, control, recorder.clone());
@@ -108,8 +102,8 @@ fn servers(
     control
 }
 
-/// Every user, declared in the trace at time zero, and the client hosts
-/// that run them; returns the client hosts' names.
+/// Every user (declared in the trace at time zero with the stripped
+/// headers) on the client hosts that run them; returns the hosts' names.
 fn clients(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
@@ -120,33 +114,10 @@ fn clients(
         seed,
         recorder: recorder.clone(),
     };
-    let plans = users::plan(scenario, seed);
-    let header_survives = !scenario
-        .load_balancer
-        .strip_headers
-        .iter()
-        .any(|h| h == "authorization");
-    for plan in &plans {
-        let delivered = plan.via.contains(&TokenVia::Subprotocol)
-            || (plan.via.contains(&TokenVia::Header) && header_survives);
-        let declared = Kind::UserDeclared {
-            group: plan.group,
-            token: plan.token,
-            via: plan.via.clone(),
-            messages: plan.messages,
-            entitled: plan.token == TokenKind::Valid && delivered,
-            misbehave: plan.misbehave,
-        };
-        recorder.record_at(Duration::ZERO, &plan.host, Some(&plan.name), declared);
-    }
-    let hosts = client_hosts(plans.len());
-    for host in &hosts {
-        let mine: Vec<_> = plans
-            .iter()
-            .filter(|p| &*p.host == host.as_str())
-            .cloned()
-            .collect();
+    let mut hosts = Vec::new();
+    for (host, mine) in users::declare(scenario, seed, recorder) {
         sim.client(host.as_str(), client::run_host(mine, env.clone()));
+        hosts.push(host);
     }
     hosts
 }

@@ -1,11 +1,14 @@
-//! From `[[users]]` groups to one plan per user, and users to client hosts.
+//! From `[[users]]` groups to one plan per user, and users to client hosts;
+//! what the trace declares about them at time zero.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use rand::RngExt;
 
 use crate::client::UserPlan;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, TokenKind, TokenVia};
+use crate::trace::{FaultEvent, Kind, Recorder};
 
 /// How many client hosts carry `users` users: few, because every host adds
 /// to turmoil's per-tick cost; more than one only when one host's ephemeral
@@ -49,4 +52,48 @@ pub fn plan(scenario: &Scenario, seed: u64) -> Vec<UserPlan> {
         }
     }
     plans
+}
+
+/// Record what the run starts with (the headers `lb` strips, every user and
+/// whether a valid token can reach the gateway) and return the users of each
+/// client host, in host order. A simulation makes each a turmoil host; live
+/// mode runs them on its own thread.
+pub fn declare(
+    scenario: &Scenario,
+    seed: u64,
+    recorder: &Recorder,
+) -> Vec<(String, Vec<UserPlan>)> {
+    let sim_host: Rc<str> = Rc::from("sim");
+    for header in &scenario.load_balancer.strip_headers {
+        let strip = FaultEvent::StripHeader {
+            header: header.clone(),
+        };
+        recorder.record_at(Duration::ZERO, &sim_host, None, Kind::Fault(strip));
+    }
+    let plans = plan(scenario, seed);
+    let header_survives = !scenario
+        .load_balancer
+        .strip_headers
+        .iter()
+        .any(|h| h == "authorization");
+    for plan in &plans {
+        let delivered = plan.via.contains(&TokenVia::Subprotocol)
+            || (plan.via.contains(&TokenVia::Header) && header_survives);
+        let declared = Kind::UserDeclared {
+            group: plan.group,
+            token: plan.token,
+            via: plan.via.clone(),
+            messages: plan.messages,
+            entitled: plan.token == TokenKind::Valid && delivered,
+            misbehave: plan.misbehave,
+        };
+        recorder.record_at(Duration::ZERO, &plan.host, Some(&plan.name), declared);
+    }
+    client_hosts(plans.len())
+        .into_iter()
+        .map(|host| {
+            let mine = plans.iter().filter(|p| *p.host == *host).cloned().collect();
+            (host, mine)
+        })
+        .collect()
 }

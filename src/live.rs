@@ -1,0 +1,72 @@
+//! `stagesim live`: a scenario in real time on 127.0.0.1, judged by the same
+//! oracle as a simulation.
+//!
+//! `Scenario + seed -> net::LiveNet (free ports) -> the services of
+//! services::backend and the users of world::declare, on one thread with
+//! tokio's sockets and the wall clock -> Trace (real elapsed times) ->
+//! run::judge`. The seed fixes the plan (who arrives when, with which token,
+//! what they send, the services' own random draws), not the timing: the
+//! machine schedules the rest, so two live runs with one seed may differ.
+
+use std::net::SocketAddr;
+
+use crate::client::{self, ClientEnv};
+use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
+use crate::run::Outcome;
+use crate::scenario::Scenario;
+use crate::services::backend::Backend;
+use crate::trace::Recorder;
+
+/// Run `scenario` live and judge it; `Err` says why it cannot run live.
+pub fn run(scenario: &Scenario, seed: u64) -> Result<Outcome, String> {
+    refuse_faults(scenario)?;
+    let any: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let net = LiveNet::bind(&[(LB, any), (GATEWAY, any), (AUTH, any)])
+        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+    let local = tokio::task::LocalSet::new();
+    let recorder = Recorder::new();
+    let end = local.block_on(&rt, async {
+        let (_live, net) = go_live(net);
+        let backend = Backend::new(scenario, seed, &recorder);
+        tokio::task::spawn_local(backend.auth.clone().run());
+        tokio::task::spawn_local(backend.gateway.clone().run());
+        tokio::task::spawn_local(backend.lb.clone().run());
+        let env = ClientEnv {
+            seed,
+            recorder: recorder.clone(),
+        };
+        let mut users = tokio::task::JoinSet::new();
+        for (_host, mine) in crate::world::declare(scenario, seed, &recorder) {
+            users.spawn_local(client::run_host(mine, env.clone()));
+        }
+        // As in a simulation: the run ends when every user has finished,
+        // or when the scenario's time is up.
+        let all_done = async { while users.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(scenario.duration, all_done).await;
+        net.elapsed()
+    });
+    // Dropping the task set stops the services and any user left.
+    drop(local);
+    Ok(crate::run::judge(scenario, seed, recorder.finish(end)))
+}
+
+/// Faults are applied by the simulation's driver to turmoil's network and
+/// hosts; none of them has a live counterpart yet, so a scenario with
+/// faults is refused rather than run without them.
+fn refuse_faults(scenario: &Scenario) -> Result<(), String> {
+    let Some(first) = scenario.faults.first() else {
+        return Ok(());
+    };
+    Err(format!(
+        "the scenario has {} fault(s) ([[faults]] #1 is kind = \"{}\"), and live mode cannot \
+         honour faults yet: partitions and holds need a live network proxy, and crashes, \
+         restarts and drains a way to stop and restart the services' tasks. \
+         Run it simulated (stagesim run), or remove the faults to run it live.",
+        scenario.faults.len(),
+        first.kind
+    ))
+}
