@@ -4,25 +4,77 @@
 //! `Scenario + seed -> net::LiveNet (free ports) -> the services of
 //! services::backend and the users of world::declare, on one thread with
 //! tokio's sockets and the wall clock -> Trace (real elapsed times) ->
-//! run::judge`. The seed fixes the plan (who arrives when, with which token,
+//! run::judge`. With a target (`ws://HOST:PORT/PATH`), our `lb` forwards
+//! to that backend instead of our gateway and auth, and the same users and
+//! oracle judge it (docs/wire-protocol.md says what it must speak). The
+//! seed fixes the plan (who arrives when, with which token,
 //! what they send, the services' own random draws), not the timing: the
 //! machine schedules the rest, so two live runs with one seed may differ.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
 
 use crate::client::{self, ClientEnv};
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
 use crate::run::Outcome;
 use crate::scenario::Scenario;
 use crate::services::backend::Backend;
+use crate::services::lb::LoadBalancer;
 use crate::trace::Recorder;
 
+/// How a live run is set up beyond its scenario.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    /// Drive this backend instead of stagesim's gateway and auth.
+    pub target: Option<Target>,
+    /// The token signing secret the backend trusts (default: tokens').
+    pub secret: Option<String>,
+}
+
+/// An external backend: `ws://HOST:PORT/PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub path: String,
+}
+
+impl Target {
+    /// Parse and resolve `ws://HOST:PORT/PATH` (the path defaults to `/`).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("ws://")
+            .ok_or_else(|| format!("`{url}` is not a ws:// URL (wss:// is not supported)"))?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if !authority.contains(':') {
+            return Err(format!("`{url}` has no port; write ws://HOST:PORT/PATH"));
+        }
+        let addr = authority
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve `{authority}`: {e}"))?
+            .next()
+            .ok_or_else(|| format!("`{authority}` resolves to no address"))?;
+        Ok(Self {
+            addr,
+            path: path.to_string(),
+        })
+    }
+}
+
 /// Run `scenario` live and judge it; `Err` says why it cannot run live.
-pub fn run(scenario: &Scenario, seed: u64) -> Result<Outcome, String> {
+pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outcome, String> {
     refuse_faults(scenario)?;
     let any: SocketAddr = ([127, 0, 0, 1], 0).into();
-    let net = LiveNet::bind(&[(LB, any), (GATEWAY, any), (AUTH, any)])
-        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let net = match &options.target {
+        None => LiveNet::bind(&[(LB, any), (GATEWAY, any), (AUTH, any)]),
+        Some(target) => {
+            LiveNet::bind(&[(LB, any)]).map(|net| net.with_address(GATEWAY, target.addr))
+        }
+    }
+    .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?
+    .with_secret(options.secret.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -31,10 +83,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<Outcome, String> {
     let recorder = Recorder::new();
     let end = local.block_on(&rt, async {
         let (_live, net) = go_live(net);
-        let backend = Backend::new(scenario, seed, &recorder);
-        tokio::task::spawn_local(backend.auth.clone().run());
-        tokio::task::spawn_local(backend.gateway.clone().run());
-        tokio::task::spawn_local(backend.lb.clone().run());
+        start_backend(scenario, seed, &recorder, options.target.as_ref());
         let env = ClientEnv {
             seed,
             recorder: recorder.clone(),
@@ -52,6 +101,24 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<Outcome, String> {
     // Dropping the task set stops the services and any user left.
     drop(local);
     Ok(crate::run::judge(scenario, seed, recorder.finish(end)))
+}
+
+/// Spawn our `lb`, and our gateway and auth unless a target replaces them.
+fn start_backend(scenario: &Scenario, seed: u64, recorder: &Recorder, target: Option<&Target>) {
+    let backend = Backend::new(scenario, seed, recorder);
+    let Some(target) = target else {
+        tokio::task::spawn_local(backend.auth.clone().run());
+        tokio::task::spawn_local(backend.gateway.clone().run());
+        tokio::task::spawn_local(backend.lb.clone().run());
+        return;
+    };
+    let lb = Rc::new(LoadBalancer {
+        strip_headers: backend.lb.strip_headers.clone(),
+        recorder: recorder.clone(),
+        host: backend.lb.host.clone(),
+        upstream_path: Some(target.path.clone()),
+    });
+    tokio::task::spawn_local(lb.run());
 }
 
 /// Faults are applied by the simulation's driver to turmoil's network and

@@ -7,6 +7,9 @@
 //! when the test's runtime is dropped. Every wait has a deadline, so a
 //! broken server fails the test instead of hanging it.
 
+#[allow(dead_code)]
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -233,17 +236,11 @@ fn stagesim_serve_accepts_tokens_from_stagesim_token_with_the_same_secret() {
 fn serve_on_an_address_in_use_is_a_usage_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let addr = taken.local_addr().expect("its address").to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
-        .args(["serve", "--listen", &addr, "--for", "1s"])
-        .output()
-        .expect("run stagesim serve");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    let stderr = usage_error(&["serve", "--listen", &addr, "--for", "1s"]);
     assert!(
         stderr.contains(&format!("cannot listen on {addr}")),
         "stderr: {stderr}"
     );
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
 
 /// What one user saw, without times or ids that depend on arrival order
@@ -301,7 +298,7 @@ fn live_and_simulated_runs_agree_on_verdict_and_what_each_user_saw() {
 fn compare_live_and_simulated(file: &str, seed: u64) -> Result<(), String> {
     let scenario = stagesim::scenario::load(std::path::Path::new(file))
         .unwrap_or_else(|e| panic!("{}", e.render()));
-    let live = stagesim::live::run(&scenario, seed).expect("runs live");
+    let live = stagesim::live::run(&scenario, seed, &Default::default()).expect("runs live");
     let sim = stagesim::run::run(&scenario, seed);
     let replay = format!(
         "reproduce: cargo run --release -- live {file} --seed {seed} (and `run` for the simulation)"
@@ -328,13 +325,7 @@ fn compare_live_and_simulated(file: &str, seed: u64) -> Result<(), String> {
 
 #[test]
 fn live_refuses_a_scenario_with_faults_and_says_why() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
-        .args(["live", "scenarios/gateway_restart.toml"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run stagesim live");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    let stderr = usage_error(&["live", "scenarios/gateway_restart.toml"]);
     assert!(
         stderr.contains("gateway_restart.toml"),
         "names the file: {stderr}"
@@ -343,5 +334,56 @@ fn live_refuses_a_scenario_with_faults_and_says_why() {
         stderr.contains("cannot honour faults"),
         "says why: {stderr}"
     );
+}
+
+#[test]
+fn live_drives_a_target_backend_through_its_lb_and_judges_it() {
+    let file = "tests/fixtures/live/three_users.toml";
+    let served = Served::start("target-secret");
+    let scenario = stagesim::scenario::load(std::path::Path::new(file))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let options = stagesim::live::LiveOptions {
+        target: Some(stagesim::live::Target::parse(&served.url).expect("serve's URL")),
+        secret: Some("target-secret".into()),
+    };
+    let outcome = stagesim::live::run(&scenario, 1, &options).expect("runs live");
+    let replay = format!(
+        "reproduce: cargo run --release -- serve --for 10m --secret target-secret, then \
+         cargo run --release -- live {file} --seed 1 --target URL --secret target-secret"
+    );
+    assert!(
+        outcome.violations.is_empty(),
+        "{:?}\n{replay}",
+        outcome.violations
+    );
+    let m = &outcome.summary.messages;
+    assert_eq!((m.sent, m.answered), (6, 6), "{replay}");
+    // Our gateway and auth did not run: only lb and the users recorded.
+    assert!(
+        !outcome
+            .trace
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, Kind::Gateway(_) | Kind::Auth(_))),
+        "{replay}"
+    );
+}
+
+#[test]
+fn live_refuses_a_target_that_is_not_a_ws_url() {
+    let file = "tests/fixtures/live/three_users.toml";
+    let stderr = usage_error(&["live", file, "--target", "http://127.0.0.1:9/ws"]);
+    assert!(
+        stderr.contains("--target") && stderr.contains("ws://"),
+        "stderr: {stderr}"
+    );
+}
+
+/// Run the binary with `args`, expect a usage error (exit 2, no panic) and
+/// return its stderr.
+fn usage_error(args: &[&str]) -> String {
+    let (code, _, stderr) = support::stagesim(args);
+    assert_eq!(code, 2, "stagesim {args:?}: stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    stderr
 }

@@ -45,7 +45,7 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Run one scenario in real time on 127.0.0.1 (real sockets, real
     /// clients, the wall clock) and judge it as `run` does.
-    Live(run::RunArgs),
+    Live(run::LiveArgs),
     /// Serve lb, gateway and auth on real sockets for any WebSocket client.
     Serve(serve::ServeArgs),
     /// Print a token that `serve` accepts (or refuses, by --kind).

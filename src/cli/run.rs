@@ -170,9 +170,36 @@ pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     report_outcome(&args, &scenario, &outcome, &reproduce)
 }
 
-/// `stagesim live`: the same arguments and output as `run`, the scenario
-/// run in real time on 127.0.0.1 (`crate::live`).
-pub fn execute_live(args: RunArgs) -> Result<u8, UsageError> {
+/// `stagesim live`: `run`'s arguments, a target and a secret.
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Drive your own backend at ws://HOST:PORT/PATH through stagesim's lb,
+    /// instead of stagesim's gateway and auth (docs/wire-protocol.md).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The token signing secret the backend trusts [default: tokens'
+    /// built-in secret].
+    #[arg(long, env = "STAGESIM_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+}
+
+/// `stagesim live`: the same output as `run`, the scenario run in real time
+/// on 127.0.0.1 (`crate::live`).
+pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
+    let target = match &live.target {
+        None => None,
+        Some(url) => Some(
+            crate::live::Target::parse(url)
+                .map_err(|e| UsageError(format!("error: --target: {e}")))?,
+        ),
+    };
+    let options = crate::live::LiveOptions {
+        target,
+        secret: live.secret,
+    };
+    let args = live.run;
     if args.step != StepMode::FastForward {
         return Err(UsageError(
             "error: `--step` chooses how simulated time advances; a live run uses the wall clock"
@@ -182,11 +209,15 @@ pub fn execute_live(args: RunArgs) -> Result<u8, UsageError> {
     let seed = seed(&args)?;
     let mut scenario = load(&args.scenario)?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
+    let target = live
+        .target
+        .as_ref()
+        .map_or(String::new(), |url| format!(" --target {url}"));
     let reproduce = format!(
-        "stagesim live {} --seed {seed}{flags} (the seed fixes the plan, not the timing)",
+        "stagesim live {} --seed {seed}{flags}{target} (the seed fixes the plan, not the timing)",
         args.scenario.display(),
     );
-    let outcome = crate::live::run(&scenario, seed)
+    let outcome = crate::live::run(&scenario, seed, &options)
         .map_err(|why| UsageError(format!("error: {}: {why}", args.scenario.display())))?;
     report_outcome(&args, &scenario, &outcome, &reproduce)
 }

@@ -45,6 +45,13 @@ impl LiveNet {
         })
     }
 
+    /// The service `name` is not ours: it is reached at `addr` (a backend
+    /// under test, behind our `lb`).
+    pub fn with_address(mut self, name: &str, addr: SocketAddr) -> Self {
+        self.addrs.insert(name.to_string(), addr);
+        self
+    }
+
     /// Sign and check tokens with `secret` instead of the default.
     pub fn with_secret(mut self, secret: Option<String>) -> Self {
         self.secret = secret;

@@ -48,6 +48,7 @@ impl Backend {
             strip_headers: scenario.load_balancer.strip_headers.clone(),
             recorder: recorder.clone(),
             host: Rc::from(LB),
+            upstream_path: None,
         });
         Self {
             auth,

@@ -34,6 +34,10 @@ pub struct LoadBalancer {
     pub strip_headers: Vec<String>,
     pub recorder: Recorder,
     pub host: Rc<str>,
+    /// The path every upgrade is forwarded to, when the backend behind is
+    /// not stagesim's gateway (`stagesim live --target ws://host:port/path`);
+    /// `None` keeps the client's path.
+    pub upstream_path: Option<String>,
 }
 
 impl LoadBalancer {
@@ -88,7 +92,12 @@ impl LoadBalancer {
             }
         };
         let client_upgrade = hyper::upgrade::on(&mut req);
-        let (parts, _body) = req.into_parts();
+        let (mut parts, _body) = req.into_parts();
+        if let Some(path) = &self.upstream_path
+            && let Ok(uri) = path.parse()
+        {
+            parts.uri = uri;
+        }
         let upstream_req = Request::from_parts(parts, Full::new(Bytes::new()));
 
         let exchange = async {
