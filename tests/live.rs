@@ -7,7 +7,6 @@
 //! when the test's runtime is dropped. Every wait has a deadline, so a
 //! broken server fails the test instead of hanging it.
 
-#[allow(dead_code)]
 mod support;
 
 use std::net::SocketAddr;
