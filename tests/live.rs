@@ -386,3 +386,108 @@ fn usage_error(args: &[&str]) -> String {
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
     stderr
 }
+
+/// The Python that has `websockets` (`.venv`, made by .ci/run from
+/// tests/requirements.txt). Without it the Python test says so and passes,
+/// except under `CI`, which must run it.
+fn python() -> Option<std::path::PathBuf> {
+    let venv = support::path(".venv/bin/python");
+    let has_websockets = |python: &std::path::Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import websockets"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has_websockets(&venv) {
+        return Some(venv);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "CI is set but .venv/bin/python with `websockets` is missing: .ci/run makes it \
+         (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt)"
+    );
+    eprintln!(
+        "SKIPPED: the Python client test needs .venv with websockets \
+         (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt)"
+    );
+    None
+}
+
+/// Run the Python client against `url`; its JSON summary.
+fn python_client(python: &std::path::Path, url: &str, token: &str, via: &str) -> Value {
+    let script = support::path("tests/fixtures/live/python_client.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args([url, token, via])
+        .output()
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the Python client failed ({via}):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn the_python_websockets_library_chats_through_lb_and_is_refused_with_a_bad_token() {
+    let Some(python) = python() else { return };
+    let served = Served::start("py-secret");
+    let good = token_from_cli(&["--user", "pat", "--secret", "py-secret"]);
+    let forged = token_from_cli(&[
+        "--user",
+        "pat",
+        "--kind",
+        "bad_signature",
+        "--secret",
+        "py-secret",
+    ]);
+    let agent_events = [
+        "agent_started",
+        "agent_thinking",
+        "tool_executing",
+        "tool_completed",
+        "agent_completed",
+    ];
+    for via in ["header", "subprotocol", "both"] {
+        let out = python_client(&python, &served.url, &good, via);
+        let events: Vec<&str> = out["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e.as_str().expect("a type"))
+            .collect();
+        let why = format!("{via}: {out}");
+        assert_eq!(events.first(), Some(&"connection_established"), "{why}");
+        assert_eq!(events.get(1), Some(&"agent_started"), "{why}");
+        assert_eq!(events.last(), Some(&"agent_completed"), "{why}");
+        assert!(
+            events[1..].iter().all(|e| agent_events.contains(e)),
+            "{why}"
+        );
+        assert!(
+            out["user_ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .all(|u| u == "pat"),
+            "{why}"
+        );
+        assert_eq!(out["close"], 1000, "{why}");
+        let echoed = if via == "header" {
+            Value::Null
+        } else {
+            json!("jwt-auth")
+        };
+        assert_eq!(out["subprotocol"], echoed, "{why}");
+    }
+    let refused = python_client(&python, &served.url, &forged, "both");
+    assert_eq!(refused["close"], 1008, "{refused}");
+    assert_eq!(
+        refused["events"],
+        json!([]),
+        "nothing before the close: {refused}"
+    );
+}
