@@ -147,33 +147,46 @@ fn a_real_client_with_a_bad_token_is_closed_1008() {
     });
 }
 
-/// A `stagesim serve` child process, killed when dropped; it also stops by
-/// itself (`--for`), so a test that dies cannot leave it behind for long.
+/// A server in a child process (`stagesim serve`, or the Python reference
+/// backend), killed when dropped; it also stops by itself after a while, so
+/// a test that dies cannot leave it behind for long.
 struct Served {
     child: std::process::Child,
-    url: String,
+    /// What the server printed first: its address.
+    first_line: String,
 }
 
 impl Served {
-    fn start(secret: &str) -> Self {
+    fn spawn(mut command: std::process::Command) -> Self {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--for", "120s"])
-            .env("STAGESIM_SECRET", secret)
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("start stagesim serve");
-        let mut first = String::new();
+            .expect("start the server");
+        let mut first_line = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         std::io::BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("serve prints its URL");
-        let url = first
+            .read_line(&mut first_line)
+            .expect("the server prints its address");
+        Served { child, first_line }
+    }
+
+    /// `stagesim serve` on a free port, signing with `secret`.
+    fn start(secret: &str) -> Self {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--for", "120s"])
+            .env("STAGESIM_SECRET", secret);
+        Self::spawn(command)
+    }
+
+    /// The ws:// URL the server printed.
+    fn url(&self) -> String {
+        self.first_line
             .split_whitespace()
             .find(|w| w.starts_with("ws://"))
-            .unwrap_or_else(|| panic!("no ws:// URL in {first:?}"))
-            .to_string();
-        Served { child, url }
+            .unwrap_or_else(|| panic!("no ws:// URL in {:?}", self.first_line))
+            .to_string()
     }
 }
 
@@ -208,7 +221,7 @@ fn stagesim_serve_accepts_tokens_from_stagesim_token_with_the_same_secret() {
         .expect("a runtime");
     rt.block_on(async {
         let lb: SocketAddr = served
-            .url
+            .url()
             .trim_start_matches("ws://")
             .trim_end_matches("/ws")
             .parse()
@@ -342,7 +355,7 @@ fn live_drives_a_target_backend_through_its_lb_and_judges_it() {
     let scenario = stagesim::scenario::load(std::path::Path::new(file))
         .unwrap_or_else(|e| panic!("{}", e.render()));
     let options = stagesim::live::LiveOptions {
-        target: Some(stagesim::live::Target::parse(&served.url).expect("serve's URL")),
+        target: Some(stagesim::live::Target::parse(&served.url()).expect("serve's URL")),
         secret: Some("target-secret".into()),
     };
     let outcome = stagesim::live::run(&scenario, 1, &options).expect("runs live");
@@ -452,7 +465,7 @@ fn the_python_websockets_library_chats_through_lb_and_is_refused_with_a_bad_toke
         "agent_completed",
     ];
     for via in ["header", "subprotocol", "both"] {
-        let out = python_client(&python, &served.url, &good, via);
+        let out = python_client(&python, &served.url(), &good, via);
         let events: Vec<&str> = out["events"]
             .as_array()
             .expect("events")
@@ -483,11 +496,46 @@ fn the_python_websockets_library_chats_through_lb_and_is_refused_with_a_bad_toke
         };
         assert_eq!(out["subprotocol"], echoed, "{why}");
     }
-    let refused = python_client(&python, &served.url, &forged, "both");
+    let refused = python_client(&python, &served.url(), &forged, "both");
     assert_eq!(refused["close"], 1008, "{refused}");
     assert_eq!(
         refused["events"],
         json!([]),
         "nothing before the close: {refused}"
     );
+}
+
+#[test]
+fn a_backend_written_from_the_wire_protocol_alone_is_judged_clean_through_target() {
+    let Some(python) = python() else { return };
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(support::path("tests/fixtures/live/reference_backend.py"))
+        .args(["ref-secret", "120"]);
+    let backend = Served::spawn(command);
+    let port = backend
+        .first_line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("no port in {:?}", backend.first_line));
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let options = stagesim::live::LiveOptions {
+        target: Some(stagesim::live::Target::parse(&url).expect("a ws URL")),
+        secret: Some("ref-secret".into()),
+    };
+    // Valid users, and users with expired, forged and malformed tokens.
+    for file in [
+        "tests/fixtures/live/three_users.toml",
+        "scenarios/invalid_tokens.toml",
+    ] {
+        let scenario = support::load(file);
+        let outcome = stagesim::live::run(&scenario, 1, &options).expect("runs live");
+        assert!(
+            outcome.violations.is_empty(),
+            "{file}: {:?}\nreproduce: .venv/bin/python tests/fixtures/live/reference_backend.py \
+             ref-secret, then cargo run --release -- live {file} --target ws://127.0.0.1:PORT/ws \
+             --secret ref-secret",
+            outcome.violations
+        );
+    }
 }
