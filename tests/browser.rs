@@ -249,3 +249,132 @@ fn a_large_run_shows_a_sample_and_the_filter_brings_any_user_in() {
     assert_eq!(label.value().attr("data-lane"), Some("user-0077"));
     assert!(number(&doc, "data-arrows") >= 6, "that user's messages");
 }
+
+/// A page server for the WebSocket test: serves the page, takes the
+/// result the page posts, and holds the page's load (a parser-blocking
+/// script) until the result has arrived, so that `--dump-dom` returns once
+/// the exchange is over rather than after a guessed wait.
+struct PageServer {
+    addr: std::net::SocketAddr,
+    result: std::sync::Arc<(std::sync::Mutex<Option<String>>, std::sync::Condvar)>,
+}
+
+impl PageServer {
+    fn start(page: String) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let addr = listener.local_addr().expect("its address");
+        let result = std::sync::Arc::new((std::sync::Mutex::new(None), std::sync::Condvar::new()));
+        let shared = result.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (page, shared) = (page.clone(), shared.clone());
+                std::thread::spawn(move || serve_page_request(stream, &page, &shared));
+            }
+        });
+        PageServer { addr, result }
+    }
+
+    /// The result the page posted, waiting at most `within`.
+    fn result(&self, within: Duration) -> Option<String> {
+        let (lock, posted) = &*self.result;
+        let guard = lock.lock().expect("result lock");
+        let (guard, _) = posted
+            .wait_timeout_while(guard, within, |r| r.is_none())
+            .expect("result lock");
+        guard.clone()
+    }
+}
+
+type Posted = std::sync::Arc<(std::sync::Mutex<Option<String>>, std::sync::Condvar)>;
+
+fn serve_page_request(mut stream: std::net::TcpStream, page: &str, posted: &Posted) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let (status, body, kind) = if request_line.starts_with("GET /page ") {
+        ("200 OK", page.to_string(), "text/html")
+    } else if request_line.starts_with("POST /result ") {
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let (lock, cond) = &**posted;
+        *lock.lock().expect("result lock") = Some(String::from_utf8_lossy(&body).into_owned());
+        cond.notify_all();
+        ("200 OK", String::new(), "text/plain")
+    } else if request_line.starts_with("GET /wait ") {
+        let (lock, cond) = &**posted;
+        let guard = lock.lock().expect("result lock");
+        let _ = cond.wait_timeout_while(guard, BROWSER_TIMEOUT, |r| r.is_none());
+        (
+            "200 OK",
+            "/* the exchange is over */".to_string(),
+            "text/javascript",
+        )
+    } else {
+        ("404 Not Found", String::new(), "text/plain")
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// The page: a browser's own WebSocket (which cannot set headers, so the
+/// token goes in the subprotocol), one message, then the close; it posts
+/// what it saw. A forged token's connection must close 1008 unanswered.
+fn websocket_page(url: &str, token: &str, forged: &str) -> String {
+    format!(
+        r#"<!doctype html><html><body><pre id="out"></pre><script>
+const seen = {{}};
+function visit(name, token, send) {{
+  return new Promise(done => {{
+    const r = {{events: [], subprotocol: null, close: null, user_ids: []}};
+    const ws = new WebSocket("{url}", ["jwt-auth", "jwt." + token]);
+    ws.onopen = () => {{ r.subprotocol = ws.protocol || null; }};
+    ws.onmessage = m => {{
+      const ev = JSON.parse(m.data);
+      r.events.push(ev.type); r.user_ids.push(ev.user_id);
+      if (ev.type === "connection_established" && send)
+        ws.send(JSON.stringify({{type: "user_message", message_id: "web-1", agent: "data_helper", text: "hi"}}));
+      if (ev.type === "agent_completed") ws.close(1000, "done");
+    }};
+    ws.onclose = c => {{ r.close = c.code; seen[name] = r; done(); }};
+  }});
+}}
+visit("valid", "{token}", true)
+  .then(() => visit("forged", "{forged}", false))
+  .then(() => fetch("/result", {{method: "POST", body: JSON.stringify(seen)}}))
+  .then(() => {{ document.getElementById("out").textContent = JSON.stringify(seen); }});
+</script><script src="/wait"></script></body></html>"#
+    )
+}
+
+#[test]
+fn chromium_chats_with_the_backend_over_its_own_websocket() {
+    let Some(bin) = chromium() else { return };
+    let served = support::Served::start("browser-secret");
+    let (token, forged) = support::token_pair("web", "browser-secret");
+    let pages = PageServer::start(websocket_page(&served.url(), &token, &forged));
+    let page = format!("http://{}/page", pages.addr);
+    let _dom = browse(&bin, "websocket", &page, &["--dump-dom"]);
+    let posted = pages
+        .result(Duration::from_secs(5))
+        .expect("the page posted what it saw");
+    let seen: serde_json::Value = serde_json::from_str(&posted).expect("JSON");
+    support::assert_one_clean_chat(&seen["valid"], "web", true);
+    assert_eq!(seen["forged"]["close"], 1008, "{seen}");
+    assert_eq!(seen["forged"]["events"], serde_json::json!([]), "{seen}");
+}

@@ -147,74 +147,11 @@ fn a_real_client_with_a_bad_token_is_closed_1008() {
     });
 }
 
-/// A server in a child process (`stagesim serve`, or the Python reference
-/// backend), killed when dropped; it also stops by itself after a while, so
-/// a test that dies cannot leave it behind for long.
-struct Served {
-    child: std::process::Child,
-    /// What the server printed first: its address.
-    first_line: String,
-}
-
-impl Served {
-    fn spawn(mut command: std::process::Command) -> Self {
-        use std::io::BufRead;
-        let mut child = command
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the server");
-        let mut first_line = String::new();
-        let stdout = child.stdout.take().expect("piped stdout");
-        std::io::BufReader::new(stdout)
-            .read_line(&mut first_line)
-            .expect("the server prints its address");
-        Served { child, first_line }
-    }
-
-    /// `stagesim serve` on a free port, signing with `secret`.
-    fn start(secret: &str) -> Self {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--for", "120s"])
-            .env("STAGESIM_SECRET", secret);
-        Self::spawn(command)
-    }
-
-    /// The ws:// URL the server printed.
-    fn url(&self) -> String {
-        self.first_line
-            .split_whitespace()
-            .find(|w| w.starts_with("ws://"))
-            .unwrap_or_else(|| panic!("no ws:// URL in {:?}", self.first_line))
-            .to_string()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token_from_cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
-        .arg("token")
-        .args(args)
-        .output()
-        .expect("run stagesim token");
-    assert!(out.status.success(), "stagesim token {args:?} failed");
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn stagesim_serve_accepts_tokens_from_stagesim_token_with_the_same_secret() {
-    let served = Served::start("live-test-secret");
-    let good = token_from_cli(&["--user", "alice", "--secret", "live-test-secret"]);
-    let other = token_from_cli(&["--user", "mallory"]);
+    let served = support::Served::start("live-test-secret");
+    let good = support::token_from_cli(&["--user", "alice", "--secret", "live-test-secret"]);
+    let other = support::token_from_cli(&["--user", "mallory"]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -351,7 +288,7 @@ fn live_refuses_a_scenario_with_faults_and_says_why() {
 #[test]
 fn live_drives_a_target_backend_through_its_lb_and_judges_it() {
     let file = "tests/fixtures/live/three_users.toml";
-    let served = Served::start("target-secret");
+    let served = support::Served::start("target-secret");
     let scenario = stagesim::scenario::load(std::path::Path::new(file))
         .unwrap_or_else(|e| panic!("{}", e.render()));
     let options = stagesim::live::LiveOptions {
@@ -447,54 +384,11 @@ fn python_client(python: &std::path::Path, url: &str, token: &str, via: &str) ->
 #[test]
 fn the_python_websockets_library_chats_through_lb_and_is_refused_with_a_bad_token() {
     let Some(python) = python() else { return };
-    let served = Served::start("py-secret");
-    let good = token_from_cli(&["--user", "pat", "--secret", "py-secret"]);
-    let forged = token_from_cli(&[
-        "--user",
-        "pat",
-        "--kind",
-        "bad_signature",
-        "--secret",
-        "py-secret",
-    ]);
-    let agent_events = [
-        "agent_started",
-        "agent_thinking",
-        "tool_executing",
-        "tool_completed",
-        "agent_completed",
-    ];
+    let served = support::Served::start("py-secret");
+    let (good, forged) = support::token_pair("pat", "py-secret");
     for via in ["header", "subprotocol", "both"] {
-        let out = python_client(&python, &served.url(), &good, via);
-        let events: Vec<&str> = out["events"]
-            .as_array()
-            .expect("events")
-            .iter()
-            .map(|e| e.as_str().expect("a type"))
-            .collect();
-        let why = format!("{via}: {out}");
-        assert_eq!(events.first(), Some(&"connection_established"), "{why}");
-        assert_eq!(events.get(1), Some(&"agent_started"), "{why}");
-        assert_eq!(events.last(), Some(&"agent_completed"), "{why}");
-        assert!(
-            events[1..].iter().all(|e| agent_events.contains(e)),
-            "{why}"
-        );
-        assert!(
-            out["user_ids"]
-                .as_array()
-                .expect("ids")
-                .iter()
-                .all(|u| u == "pat"),
-            "{why}"
-        );
-        assert_eq!(out["close"], 1000, "{why}");
-        let echoed = if via == "header" {
-            Value::Null
-        } else {
-            json!("jwt-auth")
-        };
-        assert_eq!(out["subprotocol"], echoed, "{why}");
+        let seen = python_client(&python, &served.url(), &good, via);
+        support::assert_one_clean_chat(&seen, "pat", via != "header");
     }
     let refused = python_client(&python, &served.url(), &forged, "both");
     assert_eq!(refused["close"], 1008, "{refused}");
@@ -512,7 +406,7 @@ fn a_backend_written_from_the_wire_protocol_alone_is_judged_clean_through_target
     command
         .arg(support::path("tests/fixtures/live/reference_backend.py"))
         .args(["ref-secret", "120"]);
-    let backend = Served::spawn(command);
+    let backend = support::Served::spawn(command);
     let port = backend
         .first_line
         .trim()

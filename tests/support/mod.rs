@@ -93,3 +93,119 @@ pub fn gateway_conns(outcome: &Outcome) -> BTreeMap<ConnId, Vec<(&Event, &ConnEv
     }
     conns
 }
+
+/// A server in a child process (`stagesim serve`, or the Python reference
+/// backend), killed when dropped; it also stops by itself after a while, so
+/// a test that dies cannot leave it behind for long.
+pub struct Served {
+    pub child: std::process::Child,
+    /// What the server printed first: its address.
+    pub first_line: String,
+}
+
+impl Served {
+    pub fn spawn(mut command: std::process::Command) -> Self {
+        use std::io::BufRead;
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut first_line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .expect("the server prints its address");
+        Served { child, first_line }
+    }
+
+    /// `stagesim serve` on a free port, signing with `secret`.
+    pub fn start(secret: &str) -> Self {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--for", "120s"])
+            .env("STAGESIM_SECRET", secret);
+        Self::spawn(command)
+    }
+
+    /// The ws:// URL the server printed.
+    pub fn url(&self) -> String {
+        self.first_line
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("no ws:// URL in {:?}", self.first_line))
+            .to_string()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn token_from_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .arg("token")
+        .args(args)
+        .output()
+        .expect("run stagesim token");
+    assert!(out.status.success(), "stagesim token {args:?} failed");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// A valid and a forged (bad signature) token for `user`, from the CLI,
+/// signed as a `stagesim serve` with `secret` checks them.
+pub fn token_pair(user: &str, secret: &str) -> (String, String) {
+    let valid = token_from_cli(&["--user", user, "--secret", secret]);
+    let forged = token_from_cli(&[
+        "--user",
+        user,
+        "--kind",
+        "bad_signature",
+        "--secret",
+        secret,
+    ]);
+    (valid, forged)
+}
+
+/// Check what an outside client reported about one chat (`events`,
+/// `user_ids`, `subprotocol`, `close`): admitted first, then exactly one run
+/// of agent events, all for `user`, `jwt-auth` echoed if it was offered,
+/// and a 1000 close.
+pub fn assert_one_clean_chat(seen: &serde_json::Value, user: &str, offered_subprotocol: bool) {
+    const AGENT_EVENTS: [&str; 5] = [
+        "agent_started",
+        "agent_thinking",
+        "tool_executing",
+        "tool_completed",
+        "agent_completed",
+    ];
+    let events: Vec<&str> = seen["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no events: {seen}"))
+        .iter()
+        .map(|e| e.as_str().unwrap_or("<not a string>"))
+        .collect();
+    assert_eq!(events.first(), Some(&"connection_established"), "{seen}");
+    assert_eq!(events.get(1), Some(&"agent_started"), "{seen}");
+    assert_eq!(events.last(), Some(&"agent_completed"), "{seen}");
+    assert!(
+        events[1..].iter().all(|e| AGENT_EVENTS.contains(e)),
+        "{seen}"
+    );
+    let ids = seen["user_ids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no user ids: {seen}"));
+    assert!(ids.iter().all(|u| u == user), "{seen}");
+    let echoed = if offered_subprotocol {
+        serde_json::json!("jwt-auth")
+    } else {
+        serde_json::Value::Null
+    };
+    assert_eq!(seen["subprotocol"], echoed, "{seen}");
+    assert_eq!(seen["close"], 1000, "{seen}");
+}
