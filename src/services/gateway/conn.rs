@@ -168,7 +168,9 @@ impl SendError {
 }
 
 /// What the upgrade request carried: its credentials and request id.
-type Upgrade = (Credentials, Option<String>);
+/// What the upgrade request said: credentials, request id, and whether it
+/// asked for the echo route.
+type Upgrade = (Credentials, Option<String>, bool);
 
 /// Why the connection must close before PROCESSING_READY: the code and
 /// reason, or a 1011 blaming a component.
@@ -205,7 +207,8 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
             );
         }
         let request_id = http::request_id(req.headers()).map(str::to_string);
-        *seen_cb.borrow_mut() = Some((creds, request_id));
+        let echo = req.uri().path() == super::echo::ECHO_PATH;
+        *seen_cb.borrow_mut() = Some((creds, request_id, echo));
         Ok(resp)
     };
     let config = crate::net::ws_config()
@@ -221,7 +224,10 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         }
         Err(_) => return conn.log(ConnEvent::HandshakeTimedOut),
     };
-    let (creds, request_id) = seen.borrow_mut().take().unwrap_or_default();
+    let (creds, request_id, echo) = seen.borrow_mut().take().unwrap_or_default();
+    if echo {
+        return super::echo::serve(ws).await;
+    }
     conn.who = request_id.as_deref().and_then(http::request_user);
     let request = request_id.as_deref().and_then(RequestId::parse);
     let request_id = request_id.unwrap_or_else(|| conn.id.to_string());

@@ -9,6 +9,7 @@
 
 mod auth_client;
 mod conn;
+mod echo;
 pub mod token;
 pub mod wire;
 
