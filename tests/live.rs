@@ -273,15 +273,51 @@ fn compare_live_and_simulated(file: &str, seed: u64) -> Result<(), String> {
 }
 
 #[test]
-fn live_refuses_a_scenario_with_faults_and_says_why() {
-    let stderr = usage_error(&["live", "scenarios/gateway_restart.toml"]);
+fn live_refuses_a_fault_it_cannot_honour_and_says_why() {
+    let stderr = usage_error(&["live", "scenarios/partition_gateway_auth.toml"]);
     assert!(
-        stderr.contains("gateway_restart.toml"),
+        stderr.contains("partition_gateway_auth.toml"),
         "names the file: {stderr}"
     );
     assert!(
-        stderr.contains("cannot honour faults"),
+        stderr.contains("kind = \"partition\""),
+        "names the fault: {stderr}"
+    );
+    assert!(
+        stderr.contains("cannot be honoured live"),
         "says why: {stderr}"
+    );
+}
+
+#[test]
+fn a_gateway_restart_is_honoured_live_users_get_1012_and_come_back() {
+    let file = "scenarios/gateway_restart.toml";
+    let scenario = support::load(file);
+    let outcome = stagesim::live::run(&scenario, 1, &Default::default()).expect("runs live");
+    let replay = format!("reproduce: cargo run --release -- live {file} --seed 1");
+    assert!(
+        outcome.violations.is_empty(),
+        "{:?}\n{replay}",
+        outcome.violations
+    );
+    let closed_1012 = outcome
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Closed { code: 1012, .. }))
+        .count();
+    assert!(
+        closed_1012 > 0,
+        "the restart closed connections with 1012\n{replay}"
+    );
+    let restarted = outcome.trace.events.iter().any(|e| {
+        matches!(&e.kind, Kind::Fault(stagesim::trace::FaultEvent::Restarted { host }) if host == "gateway")
+    });
+    assert!(restarted, "the gateway booted again\n{replay}");
+    let m = &outcome.summary.messages;
+    assert_eq!(
+        m.sent, m.answered,
+        "every message answered after the restart\n{replay}"
     );
 }
 

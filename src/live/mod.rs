@@ -11,6 +11,8 @@
 //! what they send, the services' own random draws), not the timing: the
 //! machine schedules the rest, so two live runs with one seed may differ.
 
+mod faults;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 
@@ -65,7 +67,14 @@ impl Target {
 
 /// Run `scenario` live and judge it; `Err` says why it cannot run live.
 pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outcome, String> {
-    refuse_faults(scenario)?;
+    let drains = faults::plan(scenario)?;
+    if options.target.is_some() && !drains.is_empty() {
+        return Err(
+            "its faults act on stagesim's gateway, and with --target there is none; \
+             remove the faults to drive your backend"
+                .into(),
+        );
+    }
     let any: SocketAddr = ([127, 0, 0, 1], 0).into();
     let net = match &options.target {
         None => LiveNet::bind(&[(LB, any), (GATEWAY, any), (AUTH, any)]),
@@ -83,7 +92,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     let recorder = Recorder::new();
     let end = local.block_on(&rt, async {
         let (_live, net) = go_live(net);
-        start_backend(scenario, seed, &recorder, options.target.as_ref());
+        start_backend(scenario, seed, &recorder, options.target.as_ref(), drains);
         let env = ClientEnv {
             seed,
             recorder: recorder.clone(),
@@ -104,11 +113,20 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
 }
 
 /// Spawn our `lb`, and our gateway and auth unless a target replaces them.
-fn start_backend(scenario: &Scenario, seed: u64, recorder: &Recorder, target: Option<&Target>) {
+fn start_backend(
+    scenario: &Scenario,
+    seed: u64,
+    recorder: &Recorder,
+    target: Option<&Target>,
+    drains: Vec<faults::Drain>,
+) {
     let backend = Backend::new(scenario, seed, recorder);
     let Some(target) = target else {
         tokio::task::spawn_local(backend.auth.clone().run());
-        tokio::task::spawn_local(backend.gateway.clone().run());
+        // The gateway boots under the fault driver, which drains and
+        // reboots it when the scenario says.
+        let (gateway, control) = (backend.gateway.clone(), backend.control.clone());
+        tokio::task::spawn_local(faults::drive(gateway, control, drains, recorder.clone()));
         tokio::task::spawn_local(backend.lb.clone().run());
         return;
     };
@@ -119,21 +137,4 @@ fn start_backend(scenario: &Scenario, seed: u64, recorder: &Recorder, target: Op
         upstream_path: Some(target.path.clone()),
     });
     tokio::task::spawn_local(lb.run());
-}
-
-/// Faults are applied by the simulation's driver to turmoil's network and
-/// hosts; none of them has a live counterpart yet, so a scenario with
-/// faults is refused rather than run without them.
-fn refuse_faults(scenario: &Scenario) -> Result<(), String> {
-    let Some(first) = scenario.faults.first() else {
-        return Ok(());
-    };
-    Err(format!(
-        "the scenario has {} fault(s) ([[faults]] #1 is kind = \"{}\"), and live mode cannot \
-         honour faults yet: partitions and holds need a live network proxy, and crashes, \
-         restarts and drains a way to stop and restart the services' tasks. \
-         Run it simulated (stagesim run), or remove the faults to run it live.",
-        scenario.faults.len(),
-        first.kind
-    ))
 }
