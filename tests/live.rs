@@ -252,6 +252,11 @@ fn compare_live_and_simulated(file: &str, seed: u64) -> Result<(), String> {
     let replay = format!(
         "reproduce: cargo run --release -- live {file} --seed {seed} (and `run` for the simulation)"
     );
+    if live.time_label() != "real time" || sim.time_label() != "sim time" {
+        return Err(format!(
+            "{file}: reports must say which clock their times are on"
+        ));
+    }
     if live.verdict != sim.verdict || !live.violations.is_empty() {
         return Err(format!(
             "{file}: live {} with {:?}, simulated {}\n{replay}",

@@ -109,7 +109,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     });
     // Dropping the task set stops the services and any user left.
     drop(local);
-    Ok(crate::run::judge(scenario, seed, recorder.finish(end)))
+    let mut outcome = crate::run::judge(scenario, seed, recorder.finish(end));
+    outcome.live = true;
+    Ok(outcome)
 }
 
 /// Spawn our `lb`, and our gateway and auth unless a target replaces them.

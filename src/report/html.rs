@@ -127,7 +127,7 @@ fn facts(page: &mut String, outcome: &Outcome) {
         format!("<code>{}</code>", escape(&outcome.trace_hash)),
     );
     fact(
-        "sim time",
+        outcome.time_label(),
         "fact-time",
         format!(
             "{} ({} events)",

@@ -18,7 +18,8 @@ pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String 
     );
     let _ = writeln!(
         out,
-        "sim time   {} ({} events, trace {})",
+        "{:<10} {} ({} events, trace {})",
+        outcome.time_label(),
         format_time(std::time::Duration::from_millis(s.sim_ms)).trim(),
         s.events,
         &outcome.trace_hash[..16]

@@ -28,6 +28,15 @@ pub struct Outcome {
     pub verdict: Verdict,
     pub summary: Summary,
     pub trace_hash: String,
+    /// The run was live (`crate::live`): its times are real, not simulated.
+    pub live: bool,
+}
+
+impl Outcome {
+    /// What the run's times are, for reports: "sim time" or "real time".
+    pub fn time_label(&self) -> &'static str {
+        if self.live { "real time" } else { "sim time" }
+    }
 }
 
 /// Simulate `scenario` with `seed` and judge it.
@@ -60,5 +69,6 @@ pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
         verdict,
         summary,
         trace_hash,
+        live: false,
     }
 }
