@@ -174,7 +174,7 @@ pub fn token_pair(user: &str, secret: &str) -> (String, String) {
 
 /// Check what an outside client reported about one chat (`events`,
 /// `user_ids`, `subprotocol`, `close`): admitted first, then exactly one run
-/// of agent events, all for `user`, `jwt-auth` echoed if it was offered,
+/// with each of the five agent events, all for `user`, `jwt-auth` echoed if it was offered,
 /// and a 1000 close.
 pub fn assert_one_clean_chat(seen: &serde_json::Value, user: &str, offered_subprotocol: bool) {
     const AGENT_EVENTS: [&str; 5] = [
@@ -195,6 +195,11 @@ pub fn assert_one_clean_chat(seen: &serde_json::Value, user: &str, offered_subpr
     assert_eq!(events.last(), Some(&"agent_completed"), "{seen}");
     assert!(
         events[1..].iter().all(|e| AGENT_EVENTS.contains(e)),
+        "{seen}"
+    );
+    // The default scenario runs 1-3 tool calls per run, so all five appear.
+    assert!(
+        AGENT_EVENTS.iter().all(|kind| events.contains(kind)),
         "{seen}"
     );
     let ids = seen["user_ids"]
