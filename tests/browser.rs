@@ -22,10 +22,6 @@ use stagesim::scenario::Scenario;
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
 const WINDOW: &str = "--window-size=1400,900";
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// The Chromium binary, or `None` (after saying why the test is skipped).
 fn chromium() -> Option<PathBuf> {
     let mut candidates = vec![PathBuf::from("/usr/bin/chromium")];
@@ -39,7 +35,7 @@ fn chromium() -> Option<PathBuf> {
         return Some(found);
     }
     assert!(
-        !in_ci(),
+        !support::in_ci(),
         "CI is set but Chromium is not installed: .ci/run installs Debian's `chromium`"
     );
     eprintln!(

@@ -46,10 +46,7 @@ where
         let any: SocketAddr = "127.0.0.1:0".parse().expect("an address");
         let net = LiveNet::bind(&[(LB, any), (GATEWAY, any), (AUTH, any)]).expect("free ports");
         let (_live, net) = go_live(net);
-        let backend = Backend::new(scenario, 1, &recorder);
-        tokio::task::spawn_local(backend.auth.clone().run());
-        tokio::task::spawn_local(backend.gateway.clone().run());
-        tokio::task::spawn_local(backend.lb.clone().run());
+        Backend::new(scenario, 1, &recorder).spawn_local();
         let lb = net.addr(LB).expect("lb has an address");
         tokio::time::timeout(DEADLINE * 2, body(lb))
             .await
@@ -392,9 +389,8 @@ fn python() -> Option<std::path::PathBuf> {
     if has_websockets(&venv) {
         return Some(venv);
     }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(
-        !ci,
+        !support::in_ci(),
         "CI is set but .venv/bin/python with `websockets` is missing: .ci/run makes it \
          (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt)"
     );

@@ -55,10 +55,7 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let (_live, net) = go_live(net);
-        let backend = Backend::new(&scenario, crate::run::DEFAULT_SEED, &Recorder::discarding());
-        tokio::task::spawn_local(backend.auth.clone().run());
-        tokio::task::spawn_local(backend.gateway.clone().run());
-        tokio::task::spawn_local(backend.lb.clone().run());
+        Backend::new(&scenario, crate::run::DEFAULT_SEED, &Recorder::discarding()).spawn_local();
         let lb = net.addr(LB).expect("lb was bound");
         out(&format!(
             "serving ws://{lb}/ws (scenario {}; gateway {}, auth {})\n\

@@ -57,4 +57,12 @@ impl Backend {
             control,
         }
     }
+
+    /// Run the three services as tasks of the current `LocalSet`, as live
+    /// mode does (a simulation makes each a turmoil host instead).
+    pub fn spawn_local(&self) {
+        tokio::task::spawn_local(self.auth.clone().run());
+        tokio::task::spawn_local(self.gateway.clone().run());
+        tokio::task::spawn_local(self.lb.clone().run());
+    }
 }

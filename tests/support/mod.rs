@@ -214,3 +214,9 @@ pub fn assert_one_clean_chat(seen: &serde_json::Value, user: &str, offered_subpr
     assert_eq!(seen["subprotocol"], echoed, "{seen}");
     assert_eq!(seen["close"], 1000, "{seen}");
 }
+
+/// Whether the tests run under CI (`CI` set and not false), where a test
+/// that needs an installed tool fails without it instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
