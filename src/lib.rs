@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod coverage;
 pub mod envelope;
 pub mod live;
 pub mod net;

@@ -51,6 +51,13 @@ impl HeldToken {
         (until <= now + REFRESH_MARGIN).then(|| self.issue(user, true))
     }
 
+    /// Whether this valid token's `exp` has passed (never, for the other
+    /// kinds: they are refused from the start).
+    pub fn expired(&self) -> bool {
+        let (now, _) = clocks();
+        self.valid_until.is_some_and(|until| until <= now)
+    }
+
     fn issue(&mut self, user: &str, refreshed: bool) -> Kind {
         let (now, epoch_now) = clocks();
         self.text = tokens::mint(self.kind, user, epoch_now, self.lifetime);

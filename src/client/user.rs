@@ -8,7 +8,7 @@ use rand::RngExt;
 use super::session::{self, SessionEnd};
 use super::token::HeldToken;
 use super::{ClientEnv, UserPlan};
-use crate::trace::Kind;
+use crate::trace::{Kind, Probe};
 
 /// Backoff never grows past this, as browsers' reconnect loops cap it.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -33,6 +33,7 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             && let Some(refreshed) = token.refresh_if_due(&plan.name)
         {
             record(refreshed);
+            record(Kind::Probe(Probe::TokenRefreshed));
         }
         record(Kind::Connecting {
             conn,
@@ -48,6 +49,18 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             &mut rng,
         )
         .await;
+        let was_open = matches!(
+            end,
+            SessionEnd::Done
+                | SessionEnd::Retry {
+                    established: true,
+                    ..
+                }
+        );
+        if was_open && token.expired() {
+            // Accepted when the connection opened, expired before it ended.
+            record(Kind::Probe(Probe::TokenExpiredMidSession));
+        }
         let (established, why) = match end {
             SessionEnd::Done => {
                 record(Kind::Finished {
@@ -67,6 +80,9 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
                 outcome: format!("gave up after {} attempts: {why}", failures),
             });
             return;
+        }
+        if established {
+            record(Kind::Probe(Probe::Reconnected));
         }
         // Exponential backoff with jitter in [d/2, d].
         // Saturating: a huge `backoff` doubled must cap, not overflow.

@@ -7,7 +7,8 @@ use crate::run::Outcome;
 
 /// One object: `scenario`, `seed`, `verdict`, `trace_hash`, `sim_ms`,
 /// `close_codes`, `messages`, `violations` (docs/design.md, "The command
-/// line"), plus `reproduce` and per-group detail.
+/// line"), plus `reproduce`, per-group detail and `coverage` (the probes
+/// the run reached, as [`crate::coverage::Coverage::json`]).
 pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
     let s = &outcome.summary;
     let codes = |m: &std::collections::BTreeMap<u16, u64>| -> Value {
@@ -48,6 +49,7 @@ pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
         },
         "groups": groups,
         "violations": violations,
+        "coverage": crate::coverage::Coverage::of(&outcome.trace).json(),
         "reproduce": reproduce,
     })
 }

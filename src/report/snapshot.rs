@@ -99,6 +99,7 @@ pub fn summary_block(outcome: &Outcome) -> String {
         s.messages.sent, s.messages.answered, s.messages.rejected
     );
     let _ = writeln!(out, "close codes {}", format_counts(&s.close_codes));
+    let _ = writeln!(out, "probes      {}", probes_reached(&outcome.trace));
     for (i, g) in &s.groups {
         let _ = writeln!(out, "group {:<5} {}", i + 1, g.describe());
     }
@@ -119,6 +120,22 @@ pub fn summary_block(outcome: &Outcome) -> String {
         }
     }
     out
+}
+
+/// `no_gateway x30, reconnected x9`: the probes the run reached, with how
+/// often, or `none`.
+fn probes_reached(trace: &Trace) -> String {
+    let coverage = crate::coverage::Coverage::of(trace);
+    let reached: Vec<String> = crate::trace::Probe::ALL
+        .iter()
+        .filter(|p| coverage.hits(**p) > 0)
+        .map(|p| format!("{p} x{}", coverage.hits(*p)))
+        .collect();
+    if reached.is_empty() {
+        "none".into()
+    } else {
+        reached.join(", ")
+    }
 }
 
 /// What `user` observed, one line per event: `time user dir what`, where

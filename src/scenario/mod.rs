@@ -25,7 +25,7 @@ mod faults;
 mod locate;
 mod messages;
 mod model;
-mod names;
+pub(crate) mod names;
 mod range;
 mod shape;
 mod users;

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::http::{self, Body};
 use crate::net::{self, GATEWAY, GATEWAY_PORT, LB, LB_PORT, TcpListener};
-use crate::trace::{Kind, LbEvent, Recorder};
+use crate::trace::{Kind, LbEvent, Probe, Recorder};
 
 /// How long the balancer waits for a gateway instance to accept.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -85,6 +85,8 @@ impl LoadBalancer {
                 log(LbEvent::NoGateway {
                     reason: net::reason(&e),
                 });
+                self.recorder
+                    .probe(&self.host, user.as_ref(), Probe::NoGateway);
                 return http::json(
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({"reason": "no_ready_gateway"}),

@@ -7,6 +7,7 @@
 //! Events are appended in execution order, which turmoil makes
 //! deterministic, so the trace is a plain `Vec`.
 
+mod probe;
 mod render;
 mod server;
 mod server_text;
@@ -15,6 +16,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use probe::Probe;
 pub use render::{describe, format_time, outgoing, render_event, write_event};
 pub use server::{
     AuthEvent, Component, ConnEvent, ConnId, ConnState, FaultEvent, GatewayEvent, LbEvent,
@@ -101,6 +103,8 @@ pub enum Kind {
     Pipeline(PipelineEvent),
     /// The auth service.
     Auth(AuthEvent),
+    /// The code under test reached a coverage probe (see [`Probe`]).
+    Probe(Probe),
     /// turmoil stopped the simulation with an error (host `sim`).
     Stopped { reason: String },
 }
@@ -209,6 +213,11 @@ impl Recorder {
     pub fn record(&self, host: &Rc<str>, user: Option<&Rc<str>>, kind: Kind) {
         let at = crate::net::elapsed();
         self.record_at(at, host, user, kind);
+    }
+
+    /// Record that `probe` was reached, now.
+    pub fn probe(&self, host: &Rc<str>, user: Option<&Rc<str>>, probe: Probe) {
+        self.record(host, user, Kind::Probe(probe));
     }
 
     /// Append an event at an explicit time (the driver, outside any host).

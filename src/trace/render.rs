@@ -72,6 +72,7 @@ pub fn describe(kind: &Kind) -> String {
         Kind::Gateway(e) => e.to_string(),
         Kind::Pipeline(e) => e.to_string(),
         Kind::Auth(e) => e.to_string(),
+        Kind::Probe(p) => format!("probe {p}"),
         Kind::Stopped { reason } => format!("simulation stopped: {reason}"),
     }
 }

@@ -32,7 +32,8 @@ use crate::services::pipeline::{
     OrchestratorFactory, RunContext, RunOutput, RunRequest, supervisor_pick,
 };
 use crate::trace::{
-    Component, ConnEvent, ConnId, ConnState, GatewayEvent, Kind, RequestId, RunId, TransportEnd,
+    Component, ConnEvent, ConnId, ConnState, GatewayEvent, Kind, Probe, RequestId, RunId,
+    TransportEnd,
 };
 
 /// The largest frame or message the gateway accepts (larger closes 1009).
@@ -83,6 +84,13 @@ impl Conn {
         self.gw
             .recorder
             .record(&self.gw.host, self.who.as_ref(), Kind::Gateway(event));
+    }
+
+    /// Record that this connection reached `probe`.
+    fn probe(&self, probe: Probe) {
+        self.gw
+            .recorder
+            .probe(&self.gw.host, self.who.as_ref(), probe);
     }
 
     fn state(&self, state: ConnState) {
@@ -239,6 +247,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         biased;
         _ = shutdown.wait_for(|c| c.is_some()) => {
             let (code, reason) = shutdown_close(&conn.boot);
+            shutdown_probes(&conn, code, false);
             Err(Refuse::Close(code, reason.into()))
         }
         r = admit(&mut conn, &creds, &request_id) => r,
@@ -277,6 +286,9 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
             biased;
             _ = shutdown.wait_for(|c| c.is_some()) => {
                 let (code, reason) = shutdown_close(&conn.boot);
+                // Reap the runs that finished: what is left is still working.
+                while runs.try_join_next().is_some() {}
+                shutdown_probes(&conn, code, !runs.is_empty());
                 return conn.close(&mut sink, &mut stream, code, reason).await;
             }
             Some(output) = rx.recv() => {
@@ -298,6 +310,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                 let frame = match frame {
                     None => return conn.lost(TransportEnd::Ended),
                     Some(Err(WsError::Capacity(e))) => {
+                        conn.probe(Probe::InvalidFrameClosed);
                         return conn.close(&mut sink, &mut stream, 1009, &format!("frame too large: {e}")).await;
                     }
                     Some(Err(e)) => return conn.lost(TransportEnd::Error(e.to_string())),
@@ -306,6 +319,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                 match frame {
                     Message::Text(text) => match wire::parse(text.as_str()) {
                         Err(invalid) => {
+                            conn.probe(Probe::InvalidFrameClosed);
                             return conn.close(&mut sink, &mut stream, 1007, &format!("invalid message: {}", invalid.0)).await;
                         }
                         Ok(ClientFrame::Ping) => {
@@ -321,6 +335,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                         }
                         Ok(ClientFrame::Unknown { kind }) => {
                             conn.log(ConnEvent::UnknownType { kind: kind.clone() });
+                            conn.probe(Probe::UnknownTypeAnswered);
                             let ev = ServerEvent::Error {
                                 code: "unknown_message_type",
                                 detail: format!("no handler for message type `{kind}`"),
@@ -331,6 +346,9 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                             }
                         }
                         Ok(ClientFrame::UserMessage { message_id, agent, .. }) => {
+                            if conn.boot.pipeline.factory_now().is_none() {
+                                conn.probe(Probe::MessageDuringInitialisation);
+                            }
                             let Some(spec) = supervisor_pick(&agent) else {
                                 let ev = ServerEvent::Error {
                                     code: "unknown_agent",
@@ -376,6 +394,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                         }
                     },
                     Message::Binary(_) => {
+                        conn.probe(Probe::InvalidFrameClosed);
                         return conn.close(&mut sink, &mut stream, 1003, "binary frames are not messages").await;
                     }
                     Message::Close(frame) => {
@@ -401,6 +420,16 @@ fn shutdown_close(boot: &Boot) -> (u16, &'static str) {
     match boot.shutdown.borrow().unwrap_or(1012) {
         1001 => (1001, "gateway draining"),
         code => (code, "gateway restarting"),
+    }
+}
+
+/// The probes a shutdown's close reaches: a drain closing a connection, a
+/// restart closing one whose agent runs were still working.
+fn shutdown_probes(conn: &Conn, code: u16, runs_working: bool) {
+    if code == 1001 {
+        conn.probe(Probe::DrainClosedConnection);
+    } else if runs_working {
+        conn.probe(Probe::RestartHitRunningAgent);
     }
 }
 
@@ -430,6 +459,7 @@ async fn admit(
     let active = conn.boot.active.get();
     let limit = conn.gw.config.max_connections;
     if active > limit {
+        conn.probe(Probe::ConnectionLimitRefused);
         return Err(Refuse::Close(
             1013,
             format!("connection limit {limit} reached"),
@@ -468,6 +498,7 @@ async fn admit(
                     error: error.to_string(),
                     delay,
                 });
+                c.probe(Probe::AuthRetried);
             },
         )
         .await;
@@ -485,6 +516,7 @@ async fn admit(
                     via,
                     reason: reason.clone(),
                 });
+                conn.probe(Probe::TokenRefused);
                 refusals.push(format!("{via}: {reason}"));
             }
             Verdict::Unreachable {
@@ -500,6 +532,7 @@ async fn admit(
                 attempts,
                 last_error,
             } => {
+                conn.probe(Probe::AuthUnreachable);
                 return Err(Refuse::Close(
                     1013,
                     format!("auth unreachable after {attempts} attempts ({last_error})"),
@@ -537,7 +570,11 @@ async fn admit(
         return Ok(None);
     }
     let timeout = conn.gw.config.ready_timeout;
+    if conn.boot.pipeline.factory_now().is_none() {
+        conn.probe(Probe::WaitedForPipeline);
+    }
     let Some(factory) = conn.boot.pipeline.factory_within(timeout).await else {
+        conn.probe(Probe::ReadyTimedOut);
         return Err(Refuse::Close(
             1013,
             format!("agent pipeline not ready after {}ms", timeout.as_millis()),

@@ -46,6 +46,11 @@ impl DbPool {
             .map(|permit| DbConn { _permit: permit })
     }
 
+    /// Whether every connection is taken, so an acquire must wait.
+    pub fn exhausted(&self) -> bool {
+        self.permits.available_permits() == 0
+    }
+
     /// Connections in use right now (for trace notes).
     pub fn in_use(&self) -> usize {
         self.size - self.permits.available_permits()

@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AgentSpec, OrchestratorFactory};
-use crate::trace::{ConnId, Kind, PipelineEvent, RunId};
+use crate::trace::{ConnId, Kind, PipelineEvent, Probe, RunId};
 
 /// What the gateway hands the pipeline for one message.
 pub struct RunRequest {
@@ -106,6 +106,11 @@ impl Orchestrator {
         }
     }
 
+    fn probe(&self, probe: Probe) {
+        let f = &self.factory;
+        f.recorder.probe(&f.host, Some(&self.request.user), probe);
+    }
+
     /// Hand `output` to the context. A context whose connection has closed
     /// loses it; that is recorded, because nobody else will ever see it.
     fn emit(&self, out: &RunContext, output: RunOutput) {
@@ -124,6 +129,7 @@ impl Orchestrator {
                 Some(&self.request.user),
                 Kind::Pipeline(lost),
             );
+            self.probe(Probe::OutputLost);
         }
     }
 
@@ -186,6 +192,9 @@ impl Orchestrator {
                         }
                     }
                 } else {
+                    if self.factory.db.exhausted() {
+                        self.probe(Probe::PoolWaited);
+                    }
                     self.factory.db.acquire().await
                 };
             let Some(conn) = conn else {
@@ -199,6 +208,7 @@ impl Orchestrator {
                     Some(&self.request.user),
                     Kind::Pipeline(timeout),
                 );
+                self.probe(Probe::PoolAcquireTimedOut);
                 let mut ev = self.event("error");
                 ev.code = Some("overloaded");
                 ev.text = Some("database pool exhausted; try again".into());
