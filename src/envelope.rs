@@ -4,9 +4,16 @@
 //! groups, users, messages and faults.
 //!
 //! `proptest strategy -> Case (Scenario + seed) -> run -> oracle`. Used by
-//! the property tests (`tests/properties.rs`, `tests/stepping.rs`) and by
-//! `stagesim bench`, which times how many cases a second the simulation
-//! gets through.
+//! the property tests (`tests/properties.rs`, `tests/stepping.rs`), by
+//! `stagesim explore` (which switches whole [`Families`] off at random, as
+//! swarm testing does) and by `stagesim bench`, which times how many cases
+//! a second the simulation gets through.
+//!
+//! The conditions: slow startups, header stripping, latency, auth retry
+//! settings, database pool pressure, a connection limit, short-lived tokens,
+//! partitions and holds between gateway and auth, gateway restarts and
+//! drains; users with valid tokens, users the gateway must refuse (every
+//! invalid token kind and delivery), and users who send one invalid frame.
 //!
 //! A draft (`WorldDraft`, `GroupDraft`, `FaultDraft`) holds only what is
 //! drawn; [`build`] derives everything that must follow from it so the
@@ -17,6 +24,8 @@
 //!   least time the gateway's auth retries can span, so the last retry
 //!   always comes after it;
 //! - faults follow each other on a timeline without overlapping;
+//! - under a connection limit, a user may wait for every wave of users
+//!   ahead of it to finish, and its reconnect budget covers that too;
 //! - `duration` leaves time for the last arrival or fault, the startups,
 //!   every backoff, and every message at its slowest (re-sent once per
 //!   restart), plus a minute.
@@ -27,8 +36,8 @@
 use std::time::Duration;
 
 use crate::scenario::{
-    AgentName, DEFAULT_TOKEN_LIFETIME, Fault, FaultKind, MIN_TOKEN_LIFETIME, Range, Reconnect,
-    Scenario, TokenKind, TokenVia, UserGroup,
+    AgentName, DEFAULT_TOKEN_LIFETIME, Fault, FaultKind, MIN_TOKEN_LIFETIME, Misbehave, Range,
+    Reconnect, Scenario, TokenKind, TokenVia, UserGroup,
 };
 use proptest::prelude::*;
 
@@ -54,6 +63,99 @@ const DRAIN_MS: u64 = 3_000;
 const AUTH_CALL_MAX_MS: u64 = 4_000;
 /// `orchestrator.rs` TOOL_WORK upper bound.
 const TOOL_WORK_MAX_MS: u64 = 200;
+
+/// The families of conditions a case may draw from. Swarm testing
+/// (Groce et al., 2012): a run that switches whole families off explores
+/// corners that a run drawing a little of everything never reaches, such as
+/// a restart with nothing else going on. A family that is off keeps the
+/// scenario file's default for what it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Families {
+    /// Partitions and holds between gateway and auth.
+    pub link_faults: bool,
+    /// Gateway restarts (1012).
+    pub restarts: bool,
+    /// Gateway drains (1001).
+    pub drains: bool,
+    /// Auth, gateway and pipeline startups of up to 20 s.
+    pub slow_startups: bool,
+    /// `lb` stripping `Authorization`.
+    pub header_stripping: bool,
+    /// A database pool of 1-20 connections with a short acquire timeout.
+    pub pool_pressure: bool,
+    /// A gateway connection limit below the number of users.
+    pub connection_limit: bool,
+    /// Tokens that live 2 minutes, so that users refresh them.
+    pub short_tokens: bool,
+    /// Groups the gateway must refuse with 1008.
+    pub invalid_tokens: bool,
+    /// Groups that send one invalid frame.
+    pub misbehaving_users: bool,
+}
+
+impl Families {
+    /// Every family of the valid-user envelope (no refused or misbehaving
+    /// groups): what `valid_case` draws from.
+    pub const VALID_USERS: Families = Families {
+        link_faults: true,
+        restarts: true,
+        drains: true,
+        slow_startups: true,
+        header_stripping: true,
+        pool_pressure: true,
+        connection_limit: true,
+        short_tokens: true,
+        invalid_tokens: false,
+        misbehaving_users: false,
+    };
+
+    /// Every family on.
+    pub const ALL: Families = Families {
+        invalid_tokens: true,
+        misbehaving_users: true,
+        ..Families::VALID_USERS
+    };
+
+    /// `(name, on)` for each family, in declaration order.
+    pub fn each(&self) -> [(&'static str, bool); 10] {
+        [
+            ("link_faults", self.link_faults),
+            ("restarts", self.restarts),
+            ("drains", self.drains),
+            ("slow_startups", self.slow_startups),
+            ("header_stripping", self.header_stripping),
+            ("pool_pressure", self.pool_pressure),
+            ("connection_limit", self.connection_limit),
+            ("short_tokens", self.short_tokens),
+            ("invalid_tokens", self.invalid_tokens),
+            ("misbehaving_users", self.misbehaving_users),
+        ]
+    }
+
+    /// The names of the families that are on.
+    pub fn on(&self) -> Vec<&'static str> {
+        self.each()
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect()
+    }
+
+    /// Each family on or off with even odds (the swarm draw).
+    pub fn swarm() -> impl Strategy<Value = Families> {
+        proptest::array::uniform10(any::<bool>()).prop_map(|b| Families {
+            link_faults: b[0],
+            restarts: b[1],
+            drains: b[2],
+            slow_startups: b[3],
+            header_stripping: b[4],
+            pool_pressure: b[5],
+            connection_limit: b[6],
+            short_tokens: b[7],
+            invalid_tokens: b[8],
+            misbehaving_users: b[9],
+        })
+    }
+}
 
 /// How many groups and how many users per group.
 #[derive(Debug, Clone)]
@@ -96,18 +198,38 @@ pub struct WorldDraft {
     pub db_acquire_timeout_ms: u64,
     pub llm_latency_ms: (u64, u64),
     pub tools_per_run: (u32, u32),
+    /// The gateway's connection limit, in thousandths of the users; `None`
+    /// keeps the default limit (1000), which no generated case reaches.
+    pub connection_limit_permille: Option<u64>,
 }
 
-fn world_draft() -> impl Strategy<Value = WorldDraft> {
+/// A value of `on`, or `Just(off)` when its family is switched off.
+fn drawn<T: Clone + std::fmt::Debug + 'static>(
+    family: bool,
+    on: impl Strategy<Value = T> + 'static,
+    off: T,
+) -> BoxedStrategy<T> {
+    if family {
+        on.boxed()
+    } else {
+        Just(off).boxed()
+    }
+}
+
+fn world_draft(f: Families) -> impl Strategy<Value = WorldDraft> {
     let latency = (1..=LATENCY_MAX_MS).prop_flat_map(|max| (1..=max, Just(max)));
-    let startups = (0..=STARTUP_MAX_MS, 0..=STARTUP_MAX_MS, 0..=STARTUP_MAX_MS);
+    let startup = || drawn(f.slow_startups, 0..=STARTUP_MAX_MS, 0);
+    let startups = (startup(), startup(), startup());
     let auth = (2..=4u32, 500..=1_500u64);
-    let pool = (1..=20u32, 1_000..=10_000u64);
+    let pool = drawn(f.pool_pressure, (1..=20u32, 1_000..=10_000u64), (10, 5_000));
     let llm = (100..=900u64).prop_flat_map(|max| (50..=max, Just(max)));
     let tools = (1..=3u32).prop_flat_map(|max| (0..=max, Just(max)));
-    (any::<bool>(), latency, startups, auth, pool, llm, tools).prop_map(
-        |(strip, latency_ms, (a, g, p), (retries, backoff), (pool, acquire), llm, tools)| {
+    let strip = drawn(f.header_stripping, any::<bool>(), false);
+    let limit = drawn(f.connection_limit, (100..=900u64).prop_map(Some), None);
+    (strip, latency, startups, auth, pool, llm, tools, limit).prop_map(
+        |(strip, latency_ms, (a, g, p), (retries, backoff), (pool, acquire), llm, tools, limit)| {
             WorldDraft {
+                connection_limit_permille: limit,
                 strip_authorization: strip,
                 latency_ms,
                 auth_startup_ms: a,
@@ -143,6 +265,8 @@ pub struct GroupDraft {
     /// Tokens that live the shortest allowed time (2 minutes), so that runs
     /// longer than that need the users' token refresh.
     pub short_tokens: bool,
+    /// The invalid frame the group's users send once.
+    pub misbehave: Misbehave,
 }
 
 fn agent() -> impl Strategy<Value = AgentName> {
@@ -158,6 +282,7 @@ fn group_draft(
     token: impl Strategy<Value = TokenKind>,
     via: impl Strategy<Value = u8>,
     count: std::ops::RangeInclusive<u32>,
+    f: Families,
 ) -> impl Strategy<Value = GroupDraft> {
     (
         token,
@@ -168,7 +293,7 @@ fn group_draft(
         agent(),
         200..=2_000u64,
         0..=3u32,
-        any::<bool>(),
+        drawn(f.short_tokens, any::<bool>(), false),
     )
         .prop_map(
             move |(
@@ -193,20 +318,40 @@ fn group_draft(
                     extra_attempts,
                     refused,
                     short_tokens,
+                    misbehave: Misbehave::None,
                 }
             },
         )
 }
 
 /// A group of valid users whose token survives the load balancer.
-fn valid_group(count: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = GroupDraft> {
-    group_draft(false, Just(TokenKind::Valid), 0..=2u8, count)
+fn valid_group(
+    count: std::ops::RangeInclusive<u32>,
+    f: Families,
+) -> impl Strategy<Value = GroupDraft> {
+    group_draft(false, Just(TokenKind::Valid), 0..=2u8, count, f)
+}
+
+/// A group of valid users who each send one invalid frame: the gateway
+/// closes them (1007, 1009) or answers with an `error` event (an unknown
+/// type), and owes the others around them a clean run.
+fn misbehaving_group(f: Families) -> impl Strategy<Value = GroupDraft> {
+    let misbehave = prop_oneof![
+        Just(Misbehave::BadJson),
+        Just(Misbehave::WrongShape),
+        Just(Misbehave::Oversized),
+        Just(Misbehave::UnknownType),
+    ];
+    (valid_group(1..=5, f), misbehave).prop_map(|(mut g, misbehave)| {
+        g.misbehave = misbehave;
+        g
+    })
 }
 
 /// A group that must be refused with 1008: an invalid token of any kind by
 /// any delivery, or a valid token that never reaches the gateway (sent by
 /// nothing, or only in a header the load balancer strips).
-fn invalid_group() -> impl Strategy<Value = GroupDraft> {
+fn invalid_group(f: Families) -> impl Strategy<Value = GroupDraft> {
     let invalid_token = prop_oneof![
         (
             prop_oneof![
@@ -221,7 +366,8 @@ fn invalid_group() -> impl Strategy<Value = GroupDraft> {
         // Header only: refused only when the header is stripped (see `via`).
         (Just(TokenKind::Valid), Just(0u8)),
     ];
-    invalid_token.prop_flat_map(|(token, via)| group_draft(true, Just(token), Just(via), 1..=5))
+    invalid_token
+        .prop_flat_map(move |(token, via)| group_draft(true, Just(token), Just(via), 1..=5, f))
 }
 
 /// One fault as drawn; its times are laid out by [`build`].
@@ -234,22 +380,48 @@ pub enum FaultDraft {
         gap_ms: u64,
         permille: u64,
     },
-    /// A gateway restart taking `for_ms` (0: at once).
-    Restart { gap_ms: u64, for_ms: u64 },
+    /// A gateway restart (1012) or drain (1001) taking `for_ms` (0: at
+    /// once).
+    Restart {
+        gap_ms: u64,
+        for_ms: u64,
+        drain: bool,
+    },
 }
 
-fn fault_draft() -> impl Strategy<Value = FaultDraft> {
-    prop_oneof![
+/// The faults of the families that are on: at most [`FAULTS_MAX`].
+fn fault_drafts(f: Families) -> BoxedStrategy<Vec<FaultDraft>> {
+    let link =
         (any::<bool>(), 0..=FAULT_GAP_MAX_MS, 100..=900u64).prop_map(|(hold, gap_ms, permille)| {
             FaultDraft::Link {
                 hold,
                 gap_ms,
                 permille,
             }
-        }),
-        (0..=FAULT_GAP_MAX_MS, 0..=RESTART_FOR_MAX_MS)
-            .prop_map(|(gap_ms, for_ms)| FaultDraft::Restart { gap_ms, for_ms }),
-    ]
+        });
+    let stop = |drain: bool| {
+        (0..=FAULT_GAP_MAX_MS, 0..=RESTART_FOR_MAX_MS).prop_map(move |(gap_ms, for_ms)| {
+            FaultDraft::Restart {
+                gap_ms,
+                for_ms,
+                drain,
+            }
+        })
+    };
+    let mut kinds: Vec<BoxedStrategy<FaultDraft>> = Vec::new();
+    if f.link_faults {
+        kinds.push(link.boxed());
+    }
+    if f.restarts {
+        kinds.push(stop(false).boxed());
+    }
+    if f.drains {
+        kinds.push(stop(true).boxed());
+    }
+    if kinds.is_empty() {
+        return Just(Vec::new()).boxed();
+    }
+    proptest::collection::vec(proptest::strategy::Union::new(kinds), 0..=FAULTS_MAX).boxed()
 }
 
 /// A scenario and the seed to run it with. `Debug` prints the seed and the
@@ -271,49 +443,73 @@ impl std::fmt::Debug for Case {
     }
 }
 
-/// A valid scenario of `shape`, with a seed that does not shrink.
+/// A valid scenario of `shape` (valid users only), with a seed that does
+/// not shrink.
 pub fn valid_case(shape: Shape) -> impl Strategy<Value = Case> {
-    let groups = proptest::collection::vec(valid_group(shape.users_per_group), shape.groups);
-    (
-        world_draft(),
-        groups,
-        proptest::collection::vec(fault_draft(), 0..=FAULTS_MAX),
-        any::<u64>().no_shrink(),
-    )
-        .prop_map(|(world, groups, faults, seed)| Case {
-            scenario: build(&world, &groups, &faults),
-            seed,
-        })
+    case_of(Families::VALID_USERS, shape)
 }
 
 /// A valid scenario (1-3 groups of valid users) plus 1-5 groups that must
 /// be refused with 1008, in random order.
 pub fn mixed_case() -> impl Strategy<Value = Case> {
-    let valid = proptest::collection::vec(valid_group(1..=10), 1..=3);
-    let invalid = proptest::collection::vec(invalid_group(), 1..=5);
+    let families = Families {
+        invalid_tokens: true,
+        ..Families::VALID_USERS
+    };
+    let shape = Shape {
+        groups: 1..=3,
+        users_per_group: 1..=10,
+    };
+    case_of(families, shape)
+}
+
+/// What `stagesim explore` draws: the families by swarm, then a case of
+/// those families.
+pub fn explore_case() -> impl Strategy<Value = (Families, Case)> {
+    Families::swarm().prop_flat_map(|f| (Just(f), case_of(f, Shape::any())))
+}
+
+/// A case of the families that are on: groups of valid users as `shape`
+/// says, plus 1-5 refused groups (`invalid_tokens`) and 1-3 misbehaving
+/// groups (`misbehaving_users`), in an order drawn from the seed.
+pub fn case_of(f: Families, shape: Shape) -> impl Strategy<Value = Case> {
+    let some = |on: bool, most: usize| if on { 1..=most } else { 0..=0 };
+    let valid = proptest::collection::vec(valid_group(shape.users_per_group, f), shape.groups);
+    let invalid = proptest::collection::vec(invalid_group(f), some(f.invalid_tokens, 5));
+    let misbehaving = proptest::collection::vec(misbehaving_group(f), some(f.misbehaving_users, 3));
     (
-        world_draft(),
-        valid,
-        invalid,
-        proptest::collection::vec(fault_draft(), 0..=FAULTS_MAX),
+        world_draft(f),
+        (valid, invalid, misbehaving),
+        fault_drafts(f),
         any::<u64>().no_shrink(),
         any::<u64>().no_shrink(),
     )
-        .prop_map(|(world, valid, invalid, faults, seed, order)| {
-            let mut groups: Vec<GroupDraft> = valid.into_iter().chain(invalid).collect();
-            // A fixed shuffle from `order`: invalid users are not always last.
-            let mut state = order;
-            for i in (1..groups.len()).rev() {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                groups.swap(i, (state >> 33) as usize % (i + 1));
-            }
-            Case {
-                scenario: build(&world, &groups, &faults),
-                seed,
-            }
-        })
+        .prop_map(
+            |(world, (valid, invalid, misbehaving), faults, seed, order)| {
+                let mut groups: Vec<GroupDraft> = valid
+                    .into_iter()
+                    .chain(invalid)
+                    .chain(misbehaving)
+                    .collect();
+                shuffle(&mut groups, order);
+                Case {
+                    scenario: build(&world, &groups, &faults),
+                    seed,
+                }
+            },
+        )
+}
+
+/// A fixed shuffle from `order`: refused and misbehaving users are not
+/// always last.
+fn shuffle(groups: &mut [GroupDraft], order: u64) {
+    let mut state = order;
+    for i in (1..groups.len()).rev() {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        groups.swap(i, (state >> 33) as usize % (i + 1));
+    }
 }
 
 fn ms(n: u64) -> Duration {
@@ -353,27 +549,35 @@ fn attempts_covering(backoff_ms: u64, need_ms: u64) -> u32 {
     n
 }
 
-/// The scenario a draft describes, with everything derived as the module
-/// documentation says.
-pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -> Scenario {
-    let retry_min = auth_retry_budget_min_ms(world.auth_retries, world.auth_backoff_ms);
-    let retry_max = auth_retry_budget_max_ms(world.auth_retries, world.auth_backoff_ms);
+/// The faults of a draft laid on a timeline, and what they cost users.
+struct Laid {
+    faults: Vec<Fault>,
+    /// When the last fault ends.
+    end_ms: u64,
+    /// The longest all the faults can keep a user out, back to back.
+    outage_ms: u64,
+    /// Restarts and drains: each may cost a message its answer once.
+    stops: u64,
+}
 
-    // Lay the faults out one after another.
-    let mut laid = Vec::new();
-    let mut t = 0u64;
-    let mut outage_ms = 0u64;
-    let mut restarts = 0u64;
+/// Lays the faults one after another (see the module documentation).
+fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
+    let retry_min = auth_retry_budget_min_ms(world.auth_retries, world.auth_backoff_ms);
+    let mut laid = Laid {
+        faults: Vec::new(),
+        end_ms: 0,
+        outage_ms: 0,
+        stops: 0,
+    };
     for draft in faults {
-        match *draft {
+        let (fault, length, outage) = match *draft {
             FaultDraft::Link {
                 hold,
                 gap_ms,
                 permille,
             } => {
-                let at = t + gap_ms;
                 let length = (retry_min * permille / 1000).max(100);
-                laid.push(Fault {
+                let fault = Fault {
                     kind: if hold {
                         FaultKind::Hold
                     } else {
@@ -381,86 +585,151 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
                     },
                     between: Some(["gateway".to_string(), "auth".to_string()]),
                     host: None,
-                    at: ms(at),
+                    at: ms(laid.end_ms + gap_ms),
                     duration: Some(ms(length)),
-                });
-                t = at + length;
-                outage_ms += length;
+                };
+                (fault, length, length)
             }
-            FaultDraft::Restart { gap_ms, for_ms } => {
-                let at = t + gap_ms;
-                laid.push(Fault {
-                    kind: FaultKind::Restart,
+            FaultDraft::Restart {
+                gap_ms,
+                for_ms,
+                drain,
+            } => {
+                laid.stops += 1;
+                // A drain's `for` is required (the time until the gateway
+                // is back); a restart's may be left out (at once).
+                let for_ms = if drain { for_ms.max(100) } else { for_ms };
+                let fault = Fault {
+                    kind: if drain {
+                        FaultKind::Drain
+                    } else {
+                        FaultKind::Restart
+                    },
                     between: None,
                     host: Some("gateway".to_string()),
-                    at: ms(at),
+                    at: ms(laid.end_ms + gap_ms),
                     duration: (for_ms > 0).then(|| ms(for_ms)),
-                });
-                t = at + for_ms;
-                outage_ms += DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
-                restarts += 1;
+                };
+                let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
+                (fault, for_ms, outage)
             }
-        }
+        };
+        laid.end_ms = fault.at.as_millis() as u64 + length;
+        laid.outage_ms += outage;
+        laid.faults.push(fault);
     }
-    let faults_end_ms = t;
+    laid
+}
 
-    // The longest a user may be kept from an established connection, all
-    // outages back to back, plus a margin.
-    let startup_ms = world.auth_startup_ms.max(world.gateway_startup_ms);
-    let need_ms = startup_ms + outage_ms + retry_max + 10_000;
-
+/// The longest one message can take to be answered: every LLM step and
+/// tool at its slowest, every database acquire timing out.
+fn per_message_ms(world: &WorldDraft) -> u64 {
     let llm_max = world.llm_latency_ms.1;
     let tools_max = u64::from(world.tools_per_run.1);
-    let per_message_ms = (tools_max + 1) * llm_max
-        + tools_max * (world.db_acquire_timeout_ms + TOOL_WORK_MAX_MS)
-        + 2_000;
+    (tools_max + 1) * llm_max + tools_max * (world.db_acquire_timeout_ms + TOOL_WORK_MAX_MS) + 2_000
+}
 
-    let mut users = Vec::new();
-    let mut arrive_end_ms = 0u64;
-    let mut backoff_total_ms = 0u64;
-    let mut messages_max = 0u64;
-    for g in groups {
-        let attempts = attempts_covering(g.backoff_ms, need_ms) + g.extra_attempts;
-        backoff_total_ms = backoff_total_ms.max(backoff_steps(g.backoff_ms, attempts).sum());
-        arrive_end_ms = arrive_end_ms.max(g.arrive_max_ms);
-        messages_max = messages_max.max(u64::from(g.messages));
-        users.push(UserGroup {
-            count: g.count,
-            token: g.token,
-            send_token_via: via(g, world.strip_authorization),
-            arrive: Range::new(Duration::ZERO, ms(g.arrive_max_ms)),
-            messages: g.messages,
-            agent: g.agent,
-            reconnect: Reconnect {
-                attempts,
-                backoff: ms(g.backoff_ms),
-            },
-            token_lifetime: if g.short_tokens {
-                MIN_TOKEN_LIFETIME
-            } else {
-                DEFAULT_TOKEN_LIFETIME
-            },
-            ..UserGroup::default()
-        });
+/// The gateway's connection limit for `users`, if the draft sets one.
+fn connection_limit(world: &WorldDraft, users: u64) -> Option<u32> {
+    let permille = world.connection_limit_permille?;
+    Some((users * permille / 1000).max(1) as u32)
+}
+
+/// How long a user may wait for a free connection under the limit: every
+/// other user ahead of it, in waves of `limit`, each chatting its longest.
+fn queue_ms(limit: Option<u32>, users: u64, session_ms: u64) -> u64 {
+    match limit {
+        Some(limit) => users.div_ceil(u64::from(limit)) * session_ms,
+        None => 0,
     }
+}
 
-    let duration_ms = arrive_end_ms.max(faults_end_ms)
+/// The scenario a draft describes, with everything derived as the module
+/// documentation says.
+pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -> Scenario {
+    let retry_max = auth_retry_budget_max_ms(world.auth_retries, world.auth_backoff_ms);
+    let laid = lay_faults(world, faults);
+    let per_message_ms = per_message_ms(world);
+    let messages_max = groups
+        .iter()
+        .map(|g| u64::from(g.messages))
+        .max()
+        .unwrap_or(0);
+    let total_users: u64 = groups.iter().map(|g| u64::from(g.count)).sum();
+    let limit = connection_limit(world, total_users);
+    let session_ms = (messages_max + laid.stops + 1) * per_message_ms + retry_max;
+
+    // The longest a user may be kept from an established connection, all
+    // outages back to back and every wave ahead of it, plus a margin.
+    let startup_ms = world.auth_startup_ms.max(world.gateway_startup_ms);
+    let need_ms =
+        startup_ms + laid.outage_ms + retry_max + queue_ms(limit, total_users, session_ms) + 10_000;
+
+    let users: Vec<UserGroup> = groups
+        .iter()
+        .map(|g| user_group(g, world.strip_authorization, need_ms))
+        .collect();
+    let backoff_total_ms = users
+        .iter()
+        .map(|u| {
+            let backoff = u.reconnect.backoff.as_millis() as u64;
+            backoff_steps(backoff, u.reconnect.attempts).sum::<u64>()
+        })
+        .max()
+        .unwrap_or(0);
+    let arrive_end_ms = groups.iter().map(|g| g.arrive_max_ms).max().unwrap_or(0);
+    let duration_ms = arrive_end_ms.max(laid.end_ms)
         + startup_ms
         + world.agents_startup_ms
         + retry_max
         + backoff_total_ms
-        + (messages_max + restarts) * per_message_ms
+        + (messages_max + laid.stops) * per_message_ms
         + 60_000;
 
-    // Every key the envelope does not draw keeps its default, as a file
-    // holding only `name` would give it (so new keys need no change here).
+    let mut scenario = world_scenario(world);
+    scenario.duration = ms(duration_ms.div_ceil(1000) * 1000);
+    if let Some(limit) = limit {
+        scenario.gateway.max_connections = limit;
+    }
+    scenario.users = users;
+    scenario.faults = laid.faults;
+    scenario
+}
+
+/// One `[[users]]` group, with a reconnect budget whose delays, each at its
+/// least, cover `need_ms`.
+fn user_group(g: &GroupDraft, strip_authorization: bool, need_ms: u64) -> UserGroup {
+    UserGroup {
+        count: g.count,
+        token: g.token,
+        send_token_via: via(g, strip_authorization),
+        arrive: Range::new(Duration::ZERO, ms(g.arrive_max_ms)),
+        messages: g.messages,
+        agent: g.agent,
+        reconnect: Reconnect {
+            attempts: attempts_covering(g.backoff_ms, need_ms) + g.extra_attempts,
+            backoff: ms(g.backoff_ms),
+        },
+        token_lifetime: if g.short_tokens {
+            MIN_TOKEN_LIFETIME
+        } else {
+            DEFAULT_TOKEN_LIFETIME
+        },
+        misbehave: g.misbehave,
+        ..UserGroup::default()
+    }
+}
+
+/// A scenario with the world's knobs as drawn and no users or faults yet.
+/// Every key the envelope does not draw keeps its default, as a file holding
+/// only `name` would give it (so new keys need no change here).
+fn world_scenario(world: &WorldDraft) -> Scenario {
     let mut scenario = crate::scenario::parse(
         "name = \"generated\"\n",
         std::path::Path::new("generated.toml"),
     )
     .expect("a scenario file with only a name is valid");
-    scenario.description = "generated by tests/properties.rs".to_string();
-    scenario.duration = ms(duration_ms.div_ceil(1000) * 1000);
+    scenario.description = "generated from the valid envelope (src/envelope.rs)".to_string();
     scenario.network.latency = Range::new(ms(world.latency_ms.0), ms(world.latency_ms.1));
     if world.strip_authorization {
         scenario.load_balancer.strip_headers = vec!["authorization".to_string()];
@@ -476,8 +745,6 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
     agents.db_acquire_timeout = ms(world.db_acquire_timeout_ms);
     agents.llm_latency = Range::new(ms(world.llm_latency_ms.0), ms(world.llm_latency_ms.1));
     agents.tools_per_run = Range::new(world.tools_per_run.0, world.tools_per_run.1);
-    scenario.users = users;
-    scenario.faults = laid;
     scenario
 }
 

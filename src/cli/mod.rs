@@ -10,9 +10,11 @@
 //! [`err`], which ignore a closed pipe (`println!` would panic on one).
 
 mod bench;
+mod explore;
 mod list;
 mod run;
 mod serve;
+mod shrink;
 mod sweep;
 mod sweep_report;
 mod values;
@@ -39,6 +41,11 @@ struct Cli {
 enum Command {
     /// Run one scenario with one seed and judge it.
     Run(run::RunArgs),
+    /// Draw scenarios from the valid envelope on every core, judge them, and
+    /// shrink every failure (swarm testing).
+    Explore(explore::ExploreArgs),
+    /// Shrink a failing scenario to the smallest that fails the same way.
+    Shrink(shrink::ShrinkArgs),
     /// Measure speed and memory: the README's figures.
     Bench(bench::BenchArgs),
     /// Run scenarios on many seeds in parallel (CI's command).
@@ -111,6 +118,8 @@ pub fn main() -> ExitCode {
         Some(Command::List { dir }) => list::execute(dir),
         Some(Command::Sweep(args)) => sweep::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
+        Some(Command::Shrink(args)) => shrink::execute(args),
+        Some(Command::Explore(args)) => explore::execute(args),
         Some(Command::Live(args)) => run::execute_live(args),
         Some(Command::Serve(args)) => serve::execute(args),
         Some(Command::Token(args)) => serve::token(args),

@@ -1,0 +1,242 @@
+//! `stagesim explore [--runs N | --budget DURATION] [--start S] [--jobs J]
+//! [--out DIR] [--bug NAME[=off]]... [--fixed] [--json]`: find the failure
+//! nobody wrote a scenario for.
+//!
+//! Arguments -> `crate::explore::explore` (draw, run, judge, shrink) -> one
+//! shrunk scenario file per distinct failure in DIR -> the failures with
+//! their replay commands and the coverage on stdout -> exit 1 if anything
+//! failed.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use clap::Args;
+use serde_json::json;
+
+use super::values::{self, BugFlag};
+use super::{EXIT_VIOLATION, UsageError, err, out};
+use crate::explore::{self, Exploration, Found, Options, Stop};
+use crate::scenario::{self, Bugs};
+
+#[derive(Args, Debug)]
+pub struct ExploreArgs {
+    /// How many runs, 1 to 1000000 [default: 100].
+    #[arg(long, value_parser = runs, conflicts_with = "budget", allow_negative_numbers = true)]
+    pub runs: Option<u64>,
+    /// Draw runs for this long instead (`90s`, `10m`, at most `24h`);
+    /// shrinking the failures comes after.
+    #[arg(long, value_parser = budget, value_name = "DURATION")]
+    pub budget: Option<std::time::Duration>,
+    /// The first run number: run N always draws the same scenario, so
+    /// `--start N --runs 1` replays it.
+    #[arg(long, default_value_t = 1, value_parser = values::seed, allow_negative_numbers = true)]
+    pub start: u64,
+    /// Worker threads, 1 to 256 [default: every core].
+    #[arg(long, value_parser = values::jobs, allow_negative_numbers = true)]
+    pub jobs: Option<usize>,
+    /// Where the shrunk scenario of each failure is written.
+    #[arg(long, value_name = "DIR", default_value = "explore-failures")]
+    pub out: PathBuf,
+    /// Turn a defect on (`NAME`) in every drawn scenario; without any, the
+    /// fixed backend is explored and a failure is a bug in stagesim.
+    #[arg(long = "bug", value_name = "NAME[=on|off]", value_parser = values::bug, long_help = values::bug_help())]
+    pub bugs: Vec<BugFlag>,
+    /// Every defect off (the default; kept for symmetry with `run`).
+    #[arg(long)]
+    pub fixed: bool,
+    /// Candidate runs each shrink may spend, 1 to 100000.
+    #[arg(long, default_value_t = crate::shrink::DEFAULT_MAX_RUNS, value_parser = super::shrink::max_runs, allow_negative_numbers = true)]
+    pub shrink_runs: usize,
+    /// Print one JSON object instead of the text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn runs(text: &str) -> Result<u64, String> {
+    values::whole("--runs", 1, 1_000_000, "", text)
+}
+
+fn budget(text: &str) -> Result<std::time::Duration, String> {
+    let d = scenario::parse_duration(text).map_err(|e| format!("`--budget`: {e}"))?;
+    if d.is_zero() || d > std::time::Duration::from_secs(24 * 3600) {
+        return Err(format!(
+            "`--budget` takes a duration from 1ms to 24h, like \"10m\"; got `{}`",
+            values::shown(text)
+        ));
+    }
+    Ok(d)
+}
+
+pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
+    let mut bugs = Bugs::default();
+    for flag in &args.bugs {
+        bugs.set(&flag.name, flag.on)
+            .map_err(|e| UsageError(format!("error: --bug {}: {e}", flag.spec)))?;
+    }
+    let stop = match (args.runs, args.budget) {
+        (_, Some(budget)) => Stop::Budget(budget),
+        (runs, None) => Stop::Runs(runs.unwrap_or(100)),
+    };
+    if let Stop::Runs(n) = stop
+        && args.start.checked_add(n - 1).is_none()
+    {
+        return Err(UsageError(format!(
+            "error: `--start {}` with `--runs {n}` runs past the last run number, {}",
+            args.start,
+            u64::MAX
+        )));
+    }
+    let options = Options {
+        stop,
+        start: args.start,
+        jobs: super::shrink::jobs_or_cores(args.jobs),
+        bugs,
+        shrink_runs: args.shrink_runs,
+    };
+    let on = bugs.enabled();
+    err(&format!(
+        "explore: {} from run {}, {} job(s), bugs on: {}\n",
+        match stop {
+            Stop::Runs(n) => format!("{n} runs"),
+            Stop::Budget(d) => format!("runs for {}", scenario::format_duration(d)),
+        },
+        args.start,
+        options.jobs,
+        if on.is_empty() {
+            "none (the fixed backend)".into()
+        } else {
+            on.join(", ")
+        }
+    ));
+    let done = AtomicU64::new(0);
+    let progress = |failed: bool| {
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if failed || n.is_multiple_of(100) {
+            err(&format!(
+                "  {n} runs{}\n",
+                if failed { ", one failed" } else { "" }
+            ));
+        }
+    };
+    let exploration = explore::explore(&options, &progress);
+    let files = write_failures(&exploration, &args.out)?;
+    if args.json {
+        out(&format!("{}\n", to_json(&exploration, &files)));
+    } else {
+        out(&to_text(&exploration, &files, on.is_empty()));
+    }
+    Ok(if exploration.failed == 0 {
+        0
+    } else {
+        EXIT_VIOLATION
+    })
+}
+
+/// One shrunk scenario per distinct failure: `DIR/CAUSE[_COMPONENT]_runN.toml`.
+fn write_failures(e: &Exploration, dir: &Path) -> Result<Vec<PathBuf>, UsageError> {
+    let mut files = Vec::new();
+    for found in &e.found {
+        let sig = found.shrunk.signature;
+        let label = match sig.component {
+            Some(c) => format!("{}_{}", sig.cause, c.key()),
+            None => sig.cause.to_string(),
+        };
+        let path = dir.join(format!("{label}_run{}.toml", found.first.run));
+        let origin = format!("stagesim explore run {}", found.first.run);
+        super::shrink::write_shrunk(&found.shrunk, &path, &origin)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+fn reproduce(found: &Found, file: &Path) -> String {
+    format!(
+        "stagesim run {} --seed {}",
+        file.display(),
+        found.shrunk.seed
+    )
+}
+
+fn to_text(e: &Exploration, files: &[PathBuf], fixed: bool) -> String {
+    let rate = e.runs as f64 / e.wall.as_secs_f64().max(1e-9);
+    let mut text = format!(
+        "{} runs in {:.1}s ({rate:.1} runs/s, {} job(s)): {} failed, {} distinct failure(s)\n",
+        e.runs,
+        e.wall.as_secs_f64(),
+        e.jobs,
+        e.failed,
+        e.found.len()
+    );
+    for (i, (found, file)) in e.found.iter().zip(files).enumerate() {
+        let s = &found.shrunk;
+        text.push_str(&format!(
+            "\nfailure {}: {}, {} run(s), first run {} (families: {})\n",
+            i + 1,
+            s.signature.label(),
+            found.runs,
+            found.first.run,
+            found.first.families.on().join(", ")
+        ));
+        text.push_str(&format!(
+            "  shrunk in {} candidate runs, {} step(s): {} -> {}\n",
+            s.runs,
+            s.steps.len(),
+            super::shrink::size(&found.first.case.scenario),
+            super::shrink::size(&s.scenario)
+        ));
+        if let Some(v) = s.signature.matching(&s.outcome, &s.scenario).next() {
+            text.push_str(&format!(
+                "  first  {} {}: {}\n",
+                crate::trace::format_time(v.at).trim(),
+                v.user.as_deref().unwrap_or("-"),
+                v.what()
+            ));
+        }
+        text.push_str(&format!(
+            "  wrote  {}\n  replay {}\n",
+            file.display(),
+            reproduce(found, file)
+        ));
+    }
+    if fixed && e.failed > 0 {
+        text.push_str(
+            "\nEvery defect was off, so each failure above is a bug in stagesim's envelope or \
+             oracle, not in the backend: please report it with the scenario file.\n",
+        );
+    }
+    text.push_str(&format!(
+        "\ncoverage over {} runs:\n{}",
+        e.runs,
+        e.coverage.text()
+    ));
+    text
+}
+
+fn to_json(e: &Exploration, files: &[PathBuf]) -> serde_json::Value {
+    let failures: Vec<_> = e
+        .found
+        .iter()
+        .zip(files)
+        .map(|(found, file)| {
+            let s = &found.shrunk;
+            json!({
+                "scenario": file.display().to_string(),
+                "seed": s.seed,
+                "reproduce": reproduce(found, file),
+                "cause": s.signature.cause.as_str(),
+                "component": s.signature.component.map(|c| c.key()),
+                "runs": found.runs,
+                "first_run": found.first.run,
+                "families": found.first.families.on(),
+                "shrink_steps": s.steps,
+                "violations": s.outcome.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "runs": e.runs,
+        "failed": e.failed,
+        "failures": failures,
+        "coverage": e.coverage.json(),
+    })
+}

@@ -1,0 +1,321 @@
+//! Exploration and shrinking: the fixed backend never fails anywhere in the
+//! envelope; every catalogued defect is found and shrunk to a scenario file
+//! that replays the same cause; results do not depend on `--jobs`; the
+//! command lines of `explore` and `shrink`.
+//!
+//! Runs are named by run number (`stagesim explore --start S --runs N`
+//! replays them), shrinks by scenario and seed; every failure message
+//! carries that command.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+
+use stagesim::explore::{self, Exploration, Options, Stop};
+use stagesim::scenario::{self, Bugs, Cause, Scenario};
+use stagesim::shrink;
+use stagesim::trace::{Component, Probe};
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch dir");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn explore_runs(start: u64, runs: u64, bugs: Bugs, jobs: usize) -> Exploration {
+    let options = Options {
+        stop: Stop::Runs(runs),
+        start,
+        jobs,
+        bugs,
+        shrink_runs: shrink::DEFAULT_MAX_RUNS,
+    };
+    explore::explore(&options, &|_| {})
+}
+
+fn replay(start: u64, runs: u64, bug: Option<&str>) -> String {
+    let bug = bug.map_or(String::new(), |b| format!(" --bug {b}"));
+    format!("cargo run --release -- explore --start {start} --runs {runs}{bug}")
+}
+
+/// With every defect off, no drawn scenario may fail: a failure is a bug in
+/// the envelope or the oracle. The draws must also reach the conditions the
+/// envelope claims to cover.
+#[test]
+fn the_fixed_backend_never_fails_anywhere_in_the_envelope() {
+    let (start, runs) = (1, 300);
+    let e = explore_runs(start, runs, Bugs::default(), 2);
+    let failures: Vec<String> = e
+        .found
+        .iter()
+        .map(|f| format!("run {}: {}", f.first.run, f.shrunk.signature.label()))
+        .collect();
+    assert_eq!(
+        e.failed,
+        0,
+        "{failures:?}\nreplay: {}",
+        replay(start, runs, None)
+    );
+    assert_eq!(e.runs, runs);
+    assert_eq!(e.coverage.runs, runs);
+    for probe in [
+        Probe::AuthRetried,
+        Probe::AuthUnreachable,
+        Probe::TokenRefused,
+        Probe::WaitedForPipeline,
+        Probe::ConnectionLimitRefused,
+        Probe::PoolWaited,
+        Probe::DrainClosedConnection,
+        Probe::RestartHitRunningAgent,
+        Probe::NoGateway,
+        Probe::InvalidFrameClosed,
+        Probe::UnknownTypeAnswered,
+        Probe::TokenRefreshed,
+        Probe::Reconnected,
+    ] {
+        assert!(
+            e.coverage.runs_reaching(probe) > 0,
+            "no run reached {probe}; replay: {}",
+            replay(start, runs, None)
+        );
+    }
+    // A defect the fixed gateway does not have is never reached by it.
+    assert_eq!(e.coverage.hits(Probe::MessageDuringInitialisation), 0);
+}
+
+/// The causes each defect may show as (docs/design.md, "Known defects").
+fn symptoms(bug: &str) -> Vec<(Cause, Option<Component>)> {
+    let crash = |c| vec![(Cause::Closed1011, Some(c))];
+    match bug {
+        "auth_failure_closes_1011" => crash(Component::AuthHandler),
+        "missing_component_at_runtime" | "pool_exhaustion_error" => crash(Component::AgentPipeline),
+        "orchestrator_singleton" | "unknown_type_crash" => crash(Component::MessageRouter),
+        "no_auth_retry" => crash(Component::AuthClient),
+        "serialization_failure" => crash(Component::EventSerialiser),
+        "staging_auth_bypass" => vec![(Cause::AdmittedWithoutValidToken, None)],
+        "header_only_token" => vec![(Cause::ValidTokenRefused, None)],
+        "shared_user_context" => vec![
+            (Cause::ForeignEvent, None),
+            (Cause::EventsLost, None),
+            (Cause::EventsMisdelivered, None),
+        ],
+        other => panic!("no symptoms listed for {other}"),
+    }
+}
+
+/// Every catalogued defect, switched on alone, is found within 120 runs,
+/// only as its own symptoms, and each failure is shrunk to a file that
+/// loads and replays the same cause on the same seed.
+#[test]
+fn every_defect_is_found_and_shrunk_to_a_file_that_replays_it() {
+    let scratch = Scratch::new("explore-defects");
+    let (start, runs) = (1, 120);
+    for bug in Bugs::NAMES {
+        let mut bugs = Bugs::default();
+        bugs.set(bug, true).expect("a catalogued name");
+        let e = explore_runs(start, runs, bugs, 2);
+        let how = replay(start, runs, Some(bug));
+        assert!(
+            !e.found.is_empty(),
+            "{bug} was not found in {runs} runs: {how}"
+        );
+        for found in &e.found {
+            let s = &found.shrunk;
+            let sig = (s.signature.cause, s.signature.component);
+            assert!(
+                symptoms(bug).contains(&sig),
+                "{bug} showed as {}: {how}",
+                s.signature.label()
+            );
+            let before = &found.first.case.scenario;
+            assert!(
+                users(&s.scenario) <= users(before),
+                "{bug}: shrinking added users: {how}"
+            );
+            assert!(s.scenario.duration <= before.duration, "{bug}: {how}");
+            assert_eq!(
+                s.scenario.bugs, bugs,
+                "the shrunk file carries the bugs that were on"
+            );
+            // Written and read back, it fails the same way on the same seed.
+            let path = scratch.0.join(format!("{bug}.toml"));
+            let mut named = s.scenario.clone();
+            named.name = bug.to_string();
+            std::fs::write(&path, scenario::to_toml(&named)).expect("write");
+            let loaded = scenario::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
+            let outcome = stagesim::run::run(&loaded, s.seed);
+            assert!(s.signature.holds(&outcome, &loaded), "{bug}: {how}");
+        }
+    }
+}
+
+fn users(s: &Scenario) -> u64 {
+    s.users.iter().map(|g| u64::from(g.count)).sum()
+}
+
+/// What an exploration found, as text that must not depend on `--jobs`.
+fn findings(e: &Exploration) -> Vec<String> {
+    e.found
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {}\n{}",
+                f.first.run,
+                f.runs,
+                f.shrunk.signature.label(),
+                f.shrunk.steps.join("; "),
+                scenario::to_toml(&f.shrunk.scenario)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn results_do_not_depend_on_jobs() {
+    let bugs = Bugs {
+        orchestrator_singleton: true,
+        ..Bugs::default()
+    };
+    let (start, runs) = (41, 40);
+    let one = explore_runs(start, runs, bugs, 1);
+    let two = explore_runs(start, runs, bugs, 2);
+    let how = replay(start, runs, Some("orchestrator_singleton"));
+    assert!(one.failed > 0, "runs 41-80 should hit the defect: {how}");
+    assert_eq!(one.failed, two.failed, "{how}");
+    assert_eq!(one.coverage, two.coverage, "{how}");
+    assert_eq!(findings(&one), findings(&two), "{how}");
+}
+
+#[test]
+fn a_run_number_always_draws_the_same_scenario() {
+    let toml = |n| {
+        let (families, case) = explore::draw(n);
+        format!(
+            "{families:?} {}\n{}",
+            case.seed,
+            scenario::to_toml(&case.scenario)
+        )
+    };
+    assert_eq!(toml(7), toml(7));
+    assert_ne!(toml(7), toml(8));
+}
+
+/// Every draw is a scenario file that loads: a failure an exploration
+/// saves must replay from its file.
+#[test]
+fn every_draw_is_a_valid_scenario_file() {
+    for n in 1..=2000 {
+        let (_, case) = explore::draw(n);
+        let path = std::path::PathBuf::from(format!("{}.toml", case.scenario.name));
+        let text = scenario::to_toml(&case.scenario);
+        match scenario::parse(&text, &path) {
+            Ok(parsed) => assert_eq!(parsed, case.scenario, "run {n} does not read back as drawn"),
+            Err(e) => panic!("run {n} draws an invalid scenario:\n{}\n{text}", e.render()),
+        }
+    }
+}
+
+/// `stagesim shrink`: a scenario a developer wrote, failing with a defect,
+/// becomes one user and one message; the file replays it.
+#[test]
+fn shrink_writes_the_smallest_failing_scenario() {
+    let scratch = Scratch::new("shrink-cli");
+    let out = scratch.file("slow_min.toml");
+    let (code, stdout, stderr) = support::stagesim(&[
+        "shrink",
+        "scenarios/slow_agent_startup.toml",
+        "--seed",
+        "1",
+        "--bug",
+        "orchestrator_singleton",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("fails with closed_1011 (message_router) at seed 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("replay stagesim run {out} --seed 1")),
+        "{stdout}"
+    );
+    let shrunk = scenario::load(std::path::Path::new(&out)).expect("the shrunk file loads");
+    assert_eq!(users(&shrunk), 1, "{stdout}");
+    assert!(shrunk.bugs.orchestrator_singleton);
+    let (code, stdout, _) = support::stagesim(&["run", &out, "--seed", "1"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("message router"), "{stdout}");
+}
+
+#[test]
+fn shrink_refuses_a_scenario_that_passes() {
+    let (code, stdout, stderr) =
+        support::stagesim(&["shrink", "scenarios/golden_path.toml", "--seed", "1"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("passes on seed 1"), "{stderr}");
+}
+
+/// `stagesim explore --json`: the documented keys, a failure whose replay
+/// command fails, exit 1.
+#[test]
+fn explore_json_lists_failures_that_replay() {
+    let scratch = Scratch::new("explore-cli");
+    let args = [
+        "explore",
+        "--runs",
+        "30",
+        "--bug",
+        "header_only_token",
+        "--json",
+        "--out",
+    ];
+    let (code, stdout, stderr) =
+        support::stagesim(&[&args[..], &[scratch.0.to_str().unwrap()]].concat());
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["runs"], 30);
+    assert!(
+        json["coverage"]["probes"]["token_refused"]["runs"]
+            .as_u64()
+            .is_some()
+    );
+    let failure = &json["failures"][0];
+    assert_eq!(failure["cause"], "valid_token_refused");
+    let reproduce = failure["reproduce"].as_str().expect("reproduce");
+    let words: Vec<&str> = reproduce.split(' ').skip(1).collect();
+    let (code, stdout, _) = support::stagesim(&words);
+    assert_eq!(code, 1, "{reproduce}: {stdout}");
+}
+
+#[test]
+fn explore_refuses_bad_limits() {
+    for args in [
+        &["explore", "--runs", "0"][..],
+        &["explore", "--budget", "0s"],
+        &["explore", "--budget", "25h"],
+        &["explore", "--runs", "5", "--budget", "1m"],
+        &["explore", "--start", "18446744073709551615", "--runs", "2"],
+    ] {
+        let (code, _, stderr) = support::stagesim(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
