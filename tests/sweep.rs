@@ -1,11 +1,21 @@
 //! Sweeps: results independent of `--jobs` and `--shard`, shards covering
 //! the seed range exactly, exit codes, JUnit failures carrying the
-//! reproduce line.
+//! reproduce line, and when and to whom a scenario failed.
 
 #[path = "support/mod.rs"]
 mod support;
 
-use stagesim::sweep::{self, RunRecord, Shard, Target};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use stagesim::oracle;
+use stagesim::scenario::Bugs;
+use stagesim::sweep::{self, RunRecord, Shard, Spread, Target};
+use stagesim::trace::Kind;
+
+/// Two user groups with `orchestrator_singleton` on and not expected: the
+/// second group arrives during the 7 s initialisation and gets 1011.
+const EARLY_USERS_HIT: &str = "tests/fixtures/sweep/early_users_hit.toml";
 
 fn target(rel: &str) -> Target {
     Target {
@@ -26,11 +36,20 @@ fn key(r: &RunRecord) -> (usize, u64, String, String, u64) {
     )
 }
 
+/// `rel` with every bug off, as `--fixed` loads it.
+fn fixed(rel: &str) -> Target {
+    let mut t = target(rel);
+    t.scenario.bugs = Bugs::default();
+    t.flags = " --fixed".into();
+    t
+}
+
 #[test]
 fn results_do_not_depend_on_jobs_or_shards() {
     let targets = vec![
         target("scenarios/golden_path.toml"),
         target("scenarios/regressions/orchestrator_singleton.toml"),
+        target(EARLY_USERS_HIT),
     ];
     let seeds: Vec<u64> = (1..=6).collect();
     let one = sweep::run(&targets, &seeds, 1, &|_| {});
@@ -39,10 +58,29 @@ fn results_do_not_depend_on_jobs_or_shards() {
     let b: Vec<_> = two.records.iter().map(key).collect();
     assert_eq!(a, b, "--jobs 1 and --jobs 2 disagree (seeds 1..=6)");
 
+    let spreads = |r: &sweep::SweepResult| -> Vec<Spread> {
+        r.summary(targets.len())
+            .into_iter()
+            .map(|s| s.spread)
+            .collect()
+    };
+    let whole = spreads(&one);
+    assert_eq!(
+        whole,
+        spreads(&two),
+        "--jobs 1 and --jobs 2 disagree on when and to whom (seeds 1..=6)"
+    );
+    assert!(whole[2].first_violation.is_some(), "{whole:?}");
+
     let mut sharded = Vec::new();
+    let mut merged = vec![Spread::default(); targets.len()];
     for index in 1..=3 {
         let part = sweep::seeds_for(1, 6, Shard { index, count: 3 });
-        sharded.extend(sweep::run(&targets, &part, 2, &|_| {}).records);
+        let result = sweep::run(&targets, &part, 2, &|_| {});
+        for (total, spread) in merged.iter_mut().zip(spreads(&result)) {
+            total.merge(spread);
+        }
+        sharded.extend(result.records);
     }
     sharded.sort_by_key(|r| (r.target, r.seed));
     let c: Vec<_> = sharded.iter().map(key).collect();
@@ -50,6 +88,125 @@ fn results_do_not_depend_on_jobs_or_shards() {
         a, c,
         "three shards disagree with the whole sweep (seeds 1..=6)"
     );
+    assert_eq!(
+        whole, merged,
+        "three shards, merged, disagree with the whole sweep on when and to whom (seeds 1..=6)"
+    );
+}
+
+/// When and to whom `target` failed on `seeds`, worked out from
+/// `stagesim::run::run` outcomes without the sweep: the earliest and latest
+/// violation the scenario does not expect, and the groups of their users;
+/// also whether any run had a violation at all.
+fn spread_by_hand(target: &Target, seeds: &[u64]) -> (Spread, bool) {
+    let mut times = Vec::new();
+    let mut groups = BTreeSet::new();
+    let mut any = false;
+    for &seed in seeds {
+        let outcome = stagesim::run::run(&target.scenario, seed);
+        any |= !outcome.violations.is_empty();
+        for v in &outcome.violations {
+            if oracle::is_expected(&target.scenario.expect, v) {
+                continue;
+            }
+            times.push(v.at);
+            let declared = outcome.trace.events.iter().find_map(|e| match &e.kind {
+                Kind::UserDeclared { group, .. } if e.user.as_deref() == v.user.as_deref() => {
+                    Some(*group)
+                }
+                _ => None,
+            });
+            groups.extend(declared);
+        }
+    }
+    let spread = Spread {
+        first_violation: times.iter().min().copied(),
+        last_violation: times.iter().max().copied(),
+        groups_hit: groups,
+    };
+    (spread, any)
+}
+
+#[test]
+fn a_sweep_says_when_and_to_whom_a_scenario_failed() {
+    // Seeds 1..=4: the defect on and unexpected, the fixed backend, and a
+    // regression scenario whose violations are all expected.
+    let seeds: Vec<u64> = (1..=4).collect();
+    let targets = vec![
+        target(EARLY_USERS_HIT),
+        fixed(EARLY_USERS_HIT),
+        target("scenarios/regressions/orchestrator_singleton.toml"),
+    ];
+    let summary = sweep::run(&targets, &seeds, 2, &|_| {}).summary(targets.len());
+
+    let (by_hand, _) = spread_by_hand(&targets[0], &seeds);
+    assert_eq!(summary[0].fail, 4, "{:?}", summary[0]);
+    assert_eq!(summary[0].spread, by_hand, "{EARLY_USERS_HIT} seeds 1..=4");
+    // Only the second group arrives during the initialisation, and only
+    // then can the router find no orchestrator.
+    assert_eq!(summary[0].spread.groups_hit, BTreeSet::from([1]));
+    let last = summary[0].spread.last_violation.expect("a last violation");
+    assert!(last < Duration::from_secs(7), "{last:?}");
+
+    assert_eq!(summary[1].fail, 0, "--fixed: {:?}", summary[1]);
+    assert_eq!(summary[1].spread, Spread::default(), "--fixed");
+
+    // The regression scenario's 1011s are what it expects: not counted.
+    let (by_hand, had_violations) = spread_by_hand(&targets[2], &seeds);
+    assert!(
+        had_violations && summary[2].reproduced > 0,
+        "{:?}",
+        summary[2]
+    );
+    assert_eq!(summary[2].spread, Spread::default());
+    assert_eq!(by_hand, Spread::default());
+}
+
+#[test]
+fn sweep_output_says_when_and_to_whom() {
+    // Seeds 1..=4, as above; the times from the library's sweep.
+    let seeds: Vec<u64> = (1..=4).collect();
+    let spread = sweep::run(&[target(EARLY_USERS_HIT)], &seeds, 1, &|_| {}).summary(1)[0]
+        .spread
+        .clone();
+    let ms = |t: Option<Duration>| t.expect("a violation").as_millis() as u64;
+
+    let (code, stdout, _) =
+        support::stagesim(&["sweep", EARLY_USERS_HIT, "--seeds", "4", "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let row = &doc["scenarios"][0];
+    assert_eq!(
+        row["first_violation_ms"],
+        ms(spread.first_violation),
+        "{row}"
+    );
+    assert_eq!(row["last_violation_ms"], ms(spread.last_violation), "{row}");
+    // Numbered from 1, as `run` numbers groups.
+    assert_eq!(row["groups_hit"], serde_json::json!([2]), "{row}");
+
+    let (_, stdout, _) = support::stagesim(&[
+        "sweep",
+        EARLY_USERS_HIT,
+        "--seeds",
+        "4",
+        "--fixed",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let row = &doc["scenarios"][0];
+    assert!(row["first_violation_ms"].is_null(), "{row}");
+    assert_eq!(row["groups_hit"], serde_json::json!([]), "{row}");
+
+    let (_, stdout, _) = support::stagesim(&["sweep", EARLY_USERS_HIT, "--seeds", "4"]);
+    let first = ms(spread.first_violation);
+    let line = format!(
+        "  unexpected violations from {}.{:03}s to ",
+        first / 1000,
+        first % 1000
+    );
+    assert!(stdout.contains(&line), "{stdout}");
+    assert!(stdout.contains("sim time, groups hit: 2\n"), "{stdout}");
 }
 
 #[test]

@@ -1,16 +1,18 @@
 //! What `stagesim sweep` prints once every run is done: a table per
-//! scenario and the failing seeds with their reproduce lines, or the same
-//! as one JSON object.
+//! scenario (with, under a failing one, when its unexpected violations
+//! happened and which user groups they hit) and the failing seeds with
+//! their reproduce lines, or the same as one JSON object.
 //!
 //! Reads the `SweepResult` of `crate::sweep::run` and the targets; writes
 //! nothing itself (`cli::sweep` prints the returned text).
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::oracle::Verdict;
-use crate::sweep::{MAX_FAILURES_KEPT, Shard, SweepResult, Target, TargetSummary};
+use crate::sweep::{MAX_FAILURES_KEPT, Shard, Spread, SweepResult, Target, TargetSummary};
 
 /// `seeds a..=b`, as the reports name a range.
 pub fn range(seeds: &[u64]) -> String {
@@ -18,6 +20,35 @@ pub fn range(seeds: &[u64]) -> String {
         (Some(a), Some(b)) => format!("seeds {a}..={b}"),
         _ => "no seeds".into(),
     }
+}
+
+/// The line under a failing scenario's row: when its unexpected violations
+/// happened and which user groups they hit (numbered from 1, as `run`
+/// numbers them); nothing for a scenario without.
+fn spread_line(spread: &Spread) -> String {
+    let (Some(first), Some(last)) = (spread.first_violation, spread.last_violation) else {
+        return String::new();
+    };
+    let groups = if spread.groups_hit.is_empty() {
+        "none (no violation named a user)".to_string()
+    } else {
+        let groups: Vec<String> = spread
+            .groups_hit
+            .iter()
+            .map(|g| (g + 1).to_string())
+            .collect();
+        groups.join(", ")
+    };
+    format!(
+        "  unexpected violations from {} to {} sim time, groups hit: {groups}\n",
+        seconds(first),
+        seconds(last)
+    )
+}
+
+/// `12.345s`: to the millisecond, as the trace times its events.
+fn seconds(at: Duration) -> String {
+    format!("{}.{:03}s", at.as_secs(), at.subsec_millis())
 }
 
 /// A finished sweep and the counts both report forms need.
@@ -112,6 +143,10 @@ impl<'a> Report<'a> {
                     "fail": s.fail,
                     "close_codes": s.close_codes.iter().map(|(c, n)| (c.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
                     "reproducing_seeds": s.reproducing_seeds,
+                    "first_violation_ms": s.spread.first_violation.map(|t| t.as_millis() as u64),
+                    "last_violation_ms": s.spread.last_violation.map(|t| t.as_millis() as u64),
+                    // Numbered from 1, as `run --json` numbers its groups.
+                    "groups_hit": s.spread.groups_hit.iter().map(|g| g + 1).collect::<Vec<_>>(),
                 })
             })
             .collect()
@@ -171,6 +206,7 @@ impl<'a> Report<'a> {
                 per_core,
                 codes.join(" ")
             );
+            text.push_str(&spread_line(&s.spread));
         }
         text
     }

@@ -9,13 +9,15 @@
 //!
 //! Memory is bounded by what has run, not by what was asked for: nothing is
 //! allocated per job up front, each finished run leaves one fixed-size
-//! [`RunRecord`] (no heap), close codes are summed per target, and only the
-//! first [`MAX_FAILURES_KEPT`] failing runs keep their violations (at most
+//! [`RunRecord`] (no heap), close codes and the [`Spread`] of unexpected
+//! violations (when, and which user groups) are folded per target, and only
+//! the first [`MAX_FAILURES_KEPT`] failing runs keep their violations (at most
 //! [`MAX_VIOLATIONS_KEPT`] each). A million-seed sweep holds about 80 MB of
 //! records per scenario, however many violations its runs find.
 
 mod junit;
 mod shard;
+mod spread;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use junit::to_junit;
 pub use shard::{Shard, seeds_for};
+pub use spread::Spread;
 
 use crate::oracle::{Verdict, Violation};
 use crate::scenario::{Expect, Scenario};
@@ -128,9 +131,19 @@ pub struct SweepResult {
     pub failures: Vec<Failure>,
     /// Close codes users recorded, summed per target.
     pub close_codes: Vec<BTreeMap<u16, u64>>,
+    /// When and to whom each target's unexpected violations happened.
+    pub spreads: Vec<Spread>,
     pub wall: Duration,
     /// Worker threads that ran.
     pub jobs: usize,
+}
+
+/// What a worker hands in for one run: everything a sweep keeps of it.
+struct Finished {
+    record: RunRecord,
+    close_codes: BTreeMap<u16, u64>,
+    failure: Option<Failure>,
+    spread: Spread,
 }
 
 /// What the workers hand in, under one lock.
@@ -138,22 +151,28 @@ struct Collector {
     runs: Vec<(usize, RunRecord)>,
     failures: BTreeMap<usize, Failure>,
     close_codes: Vec<BTreeMap<u16, u64>>,
+    spreads: Vec<Spread>,
 }
 
 impl Collector {
-    fn add(
-        &mut self,
-        job: usize,
-        record: RunRecord,
-        codes: BTreeMap<u16, u64>,
-        failure: Option<Failure>,
-    ) {
-        self.runs.push((job, record));
-        let sums = &mut self.close_codes[record.target];
-        for (code, n) in codes {
+    fn new(targets: usize) -> Self {
+        Collector {
+            runs: Vec::new(),
+            failures: BTreeMap::new(),
+            close_codes: vec![BTreeMap::new(); targets],
+            spreads: vec![Spread::default(); targets],
+        }
+    }
+
+    fn add(&mut self, job: usize, run: Finished) {
+        let target = run.record.target;
+        self.runs.push((job, run.record));
+        let sums = &mut self.close_codes[target];
+        for (code, n) in run.close_codes {
             *sums.entry(code).or_default() += n;
         }
-        if let Some(failure) = failure {
+        self.spreads[target].merge(run.spread);
+        if let Some(failure) = run.failure {
             self.failures.insert(job, failure);
             // Keep the lowest job indices, so what is kept does not depend on
             // which worker finished first.
@@ -174,11 +193,7 @@ pub fn run(
 ) -> SweepResult {
     let total = targets.len().saturating_mul(seeds.len());
     let next = AtomicUsize::new(0);
-    let collector = Mutex::new(Collector {
-        runs: Vec::new(),
-        failures: BTreeMap::new(),
-        close_codes: vec![BTreeMap::new(); targets.len()],
-    });
+    let collector = Mutex::new(Collector::new(targets.len()));
     let worker = || {
         loop {
             let job = next.fetch_add(1, Ordering::Relaxed);
@@ -186,13 +201,12 @@ pub fn run(
                 break;
             }
             let target = job / seeds.len();
-            let (record, codes, failure) =
-                run_one(target, &targets[target].scenario, seeds[job % seeds.len()]);
-            progress(&record);
+            let run = run_one(target, &targets[target].scenario, seeds[job % seeds.len()]);
+            progress(&run.record);
             // A poisoned lock means another worker panicked; the scope
             // re-raises that panic, so the data here no longer matters.
             let mut c = collector.lock().unwrap_or_else(PoisonError::into_inner);
-            c.add(job, record, codes, failure);
+            c.add(job, run);
         }
     };
     let started = Instant::now();
@@ -220,18 +234,15 @@ pub fn run(
         records: runs.into_iter().map(|(_, r)| r).collect(),
         failures: c.failures.into_values().collect(),
         close_codes: c.close_codes,
+        spreads: c.spreads,
         wall: started.elapsed(),
         jobs,
     }
 }
 
-/// One run, reduced to its record, its close codes and, if it failed, its
-/// trimmed violations.
-fn run_one(
-    target: usize,
-    scenario: &Scenario,
-    seed: u64,
-) -> (RunRecord, BTreeMap<u16, u64>, Option<Failure>) {
+/// One run, reduced to what a sweep keeps of it: its record, its close
+/// codes, its spread and, if it failed, its trimmed violations.
+fn run_one(target: usize, scenario: &Scenario, seed: u64) -> Finished {
     let started = Instant::now();
     let outcome = crate::run::run(scenario, seed);
     let record = RunRecord {
@@ -242,13 +253,19 @@ fn run_one(
         sim_ms: outcome.summary.sim_ms,
         wall: started.elapsed(),
     };
+    let spread = Spread::of(&outcome, &scenario.expect);
     let failure = (outcome.verdict == Verdict::Fail).then(|| Failure {
         target,
         seed,
         violations_total: outcome.violations.len(),
         violations: trim(outcome.violations, &scenario.expect),
     });
-    (record, outcome.summary.close_codes, failure)
+    Finished {
+        record,
+        close_codes: outcome.summary.close_codes,
+        failure,
+        spread,
+    }
 }
 
 /// The first [`MAX_VIOLATIONS_KEPT`] violations, with the first unexpected
@@ -278,6 +295,8 @@ pub struct TargetSummary {
     pub wall: Duration,
     pub failing_seeds: Vec<u64>,
     pub reproducing_seeds: Vec<u64>,
+    /// When and to whom the unexpected violations happened.
+    pub spread: Spread,
 }
 
 impl SweepResult {
@@ -299,8 +318,9 @@ impl SweepResult {
                 }
             }
         }
-        for (s, codes) in out.iter_mut().zip(&self.close_codes) {
+        for ((s, codes), spread) in out.iter_mut().zip(&self.close_codes).zip(&self.spreads) {
             s.close_codes = codes.clone();
+            s.spread = spread.clone();
         }
         out
     }
@@ -382,11 +402,7 @@ mod tests {
 
     #[test]
     fn only_the_first_failures_in_job_order_keep_their_violations() {
-        let mut c = Collector {
-            runs: Vec::new(),
-            failures: BTreeMap::new(),
-            close_codes: vec![BTreeMap::new(); 2],
-        };
+        let mut c = Collector::new(2);
         // Jobs handed in from last to first, as a slow worker might.
         let jobs = 2 * MAX_FAILURES_KEPT;
         for job in (0..jobs).rev() {
@@ -397,12 +413,13 @@ mod tests {
                 violations: vec![violation(Cause::Closed1011, 1)],
                 violations_total: 1,
             };
-            c.add(
-                job,
-                record(target, seed),
-                BTreeMap::from([(1011, 1)]),
-                Some(failure),
-            );
+            let run = Finished {
+                record: record(target, seed),
+                close_codes: BTreeMap::from([(1011, 1)]),
+                failure: Some(failure),
+                spread: Spread::default(),
+            };
+            c.add(job, run);
         }
         assert_eq!(c.failures.len(), MAX_FAILURES_KEPT);
         assert!(c.failures.keys().copied().eq(0..MAX_FAILURES_KEPT));
