@@ -247,6 +247,17 @@ fn an_unknown_bug_lists_the_known_ones_before_reading_any_file() {
     );
 }
 
+#[test]
+fn a_report_dir_that_cannot_be_written_is_refused_before_any_run() {
+    // A path under a regular file, and the regular file itself.
+    for dir in [format!("{TINY}/reports"), TINY.to_string()] {
+        let args = ["sweep", TINY, "--report-dir", &dir];
+        assert_usage_error(&args, &["--report-dir", "cannot write reports to", &dir]);
+        let (_, _, stderr) = stagesim(&args);
+        assert!(!stderr.contains("runs"), "a run started: {stderr}");
+    }
+}
+
 /// Run the binary with stdout and stderr sent to pipes whose readers are
 /// already closed: every write fails with a broken pipe.
 fn with_closed_pipes(args: &[&str], stdout_closed: bool) -> (i32, String) {

@@ -16,6 +16,10 @@ use stagesim::trace::Kind;
 /// Two user groups with `orchestrator_singleton` on and not expected: the
 /// second group arrives during the 7 s initialisation and gets 1011.
 const EARLY_USERS_HIT: &str = "tests/fixtures/sweep/early_users_hit.toml";
+/// `orchestrator_singleton`'s world, nothing expected: on seeds 4..=8, seeds
+/// 4, 5 and 7 fail and 6 and 8 pass.
+const FLAKY_1011: &str = "tests/fixtures/sweep/flaky_1011.toml";
+const ORCHESTRATOR_SINGLETON: &str = "scenarios/regressions/orchestrator_singleton.toml";
 
 fn target(rel: &str) -> Target {
     Target {
@@ -294,4 +298,128 @@ fn bad_usage_exits_2() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+/// A fresh directory under the system's temporary one, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The file names in `dir`, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("a dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn report_dir_holds_the_report_of_every_failing_seed_and_nothing_else() {
+    // Seeds 4..=8: flaky_1011 fails on some and passes on others; the
+    // regression scenario reproduces or passes, and neither gets a report.
+    let rels = [FLAKY_1011, ORCHESTRATOR_SINGLETON];
+    let seeds: Vec<u64> = (4..=8).collect();
+    let mut expected = Vec::new();
+    for rel in rels {
+        let scenario = support::load(rel);
+        for &seed in &seeds {
+            if stagesim::run::run(&scenario, seed).verdict == oracle::Verdict::Fail {
+                expected.push((rel, seed, format!("{}-seed-{seed}.html", scenario.name)));
+            }
+        }
+    }
+    assert!(!expected.is_empty() && expected.len() < 5, "{expected:?}");
+    let mut expected_names: Vec<String> = expected.iter().map(|(_, _, n)| n.clone()).collect();
+    expected_names.sort();
+
+    let tmp = TempDir::new("report-dir");
+    let mut pages = Vec::new();
+    for jobs in ["1", "2"] {
+        // A directory that does not exist yet, two levels down.
+        let dir = tmp.0.join(format!("jobs-{jobs}")).join("reports");
+        let dir_arg = dir.to_str().expect("a UTF-8 temporary path");
+        let (code, stdout, stderr) = support::stagesim(&[
+            "sweep",
+            rels[0],
+            rels[1],
+            "--start",
+            "4",
+            "--seeds",
+            "5",
+            "--jobs",
+            jobs,
+            "--report-dir",
+            dir_arg,
+            "--json",
+        ]);
+        assert_eq!(code, 1, "--jobs {jobs}\n{stdout}\n{stderr}");
+        assert_eq!(listing(&dir), expected_names, "--jobs {jobs}");
+        let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+        assert_eq!(doc["report_dir"], dir_arg);
+        for (rel, seed, name) in &expected {
+            let path = dir.join(name);
+            let page = std::fs::read_to_string(&path).expect("the report");
+            let reproduce = format!("stagesim run {rel} --seed {seed}");
+            assert!(page.contains(&reproduce), "{name} lacks {reproduce:?}");
+            let listed = doc["failing_seeds"]
+                .as_array()
+                .expect("failing_seeds")
+                .iter()
+                .any(|f| f["seed"] == *seed && f["report"] == path.to_str().unwrap());
+            assert!(listed, "{name} not named in failing_seeds: {doc}");
+            pages.push((jobs, name.clone(), page));
+        }
+    }
+    let (one, two) = pages.split_at(expected.len());
+    for ((_, name, a), (_, _, b)) in one.iter().zip(two) {
+        assert!(a == b, "{name} differs between --jobs 1 and --jobs 2");
+    }
+}
+
+#[test]
+fn report_dir_is_named_in_the_text_output() {
+    // Seeds 4..=5 of flaky_1011: both fail.
+    let tmp = TempDir::new("report-dir-text");
+    let dir = tmp.0.to_str().expect("a UTF-8 temporary path");
+    let (code, stdout, _) = support::stagesim(&[
+        "sweep",
+        FLAKY_1011,
+        "--start",
+        "4",
+        "--seeds",
+        "2",
+        "--report-dir",
+        dir,
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let path = tmp.0.join("flaky_1011-seed-5.html");
+    assert!(
+        stdout.contains(&format!("    report: {}\n", path.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "HTML reports of the 2 failing seed(s) listed: {dir}\n"
+        )),
+        "{stdout}"
+    );
 }

@@ -1,11 +1,12 @@
 //! `stagesim sweep SCENARIO_OR_DIR... [--seeds N] [--start S] [--jobs J]
-//! [--shard I/N] [--junit FILE] [--json]`: many seeds, every core, a
-//! progress bar; fails on any failing seed and on a regression scenario that
-//! reproduced on no seed.
+//! [--shard I/N] [--junit FILE] [--report-dir DIR] [--json]`: many seeds,
+//! every core, a progress bar; fails on any failing seed and on a
+//! regression scenario that reproduced on no seed.
 //!
 //! Arguments (each checked by `values`, then the range as a whole) ->
-//! scenario files (`walk`) -> targets -> `crate::sweep::run` -> the report
-//! (`sweep_report`) on stdout, the JUnit file, the exit code.
+//! scenario files (`walk`) -> targets -> `crate::sweep::run_reporting`
+//! (which writes the HTML reports) -> the report (`sweep_report`) on
+//! stdout, the JUnit file, the exit code.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use super::values::{self, BugFlag, MAX_JOBS};
 use super::{EXIT_VIOLATION, UsageError, err, sweep_report};
 use crate::oracle::Verdict;
 use crate::scenario;
-use crate::sweep::{self, RunRecord, Shard, Target};
+use crate::sweep::{self, ReportDir, RunRecord, Shard, Target};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -47,6 +48,10 @@ pub struct SweepArgs {
     /// Write JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write the HTML report of each listed failing seed (the first 1000)
+    /// to DIR/<scenario>-seed-<N>.html; DIR is created.
+    #[arg(long = "report-dir", value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -174,6 +179,15 @@ impl Progress {
 pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
     let seeds = seed_range(&args)?;
     let targets = load_targets(&args)?;
+    // Before any run: a directory that cannot take the reports is a usage
+    // error now, not a surprise after an hour of sweeping.
+    let reports = match &args.report_dir {
+        Some(dir) => Some(
+            ReportDir::create(dir, &targets)
+                .map_err(|e| UsageError(format!("error: --report-dir: {e}")))?,
+        ),
+        None => None,
+    };
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -188,7 +202,9 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
         args.shard
     ));
     let progress = Progress::new(total);
-    let result = sweep::run(&targets, &seeds, jobs, &|r| progress.record(r));
+    let result = sweep::run_reporting(&targets, &seeds, jobs, reports.as_ref(), &|r| {
+        progress.record(r)
+    });
     progress.finish();
 
     if let Some(path) = &args.junit {
@@ -199,11 +215,16 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
             ))
         })?;
     }
-    let report = sweep_report::Report::new(&targets, &seeds, &result);
+    let report =
+        sweep_report::Report::new(&targets, &seeds, &result).with_reports(reports.as_ref());
     super::out(&if args.json {
         report.json(&args.shard)
     } else {
         report.text()
     });
+    // Said after the results, which are all there: only some reports are not.
+    if let Some(e) = &result.report_error {
+        return Err(UsageError(format!("error: --report-dir: {e}")));
+    }
     Ok(if report.passed() { 0 } else { EXIT_VIOLATION })
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::oracle::Verdict;
-use crate::sweep::{MAX_FAILURES_KEPT, Shard, Spread, SweepResult, Target, TargetSummary};
+use crate::sweep::{
+    MAX_FAILURES_KEPT, ReportDir, Shard, Spread, SweepResult, Target, TargetSummary,
+};
 
 /// `seeds a..=b`, as the reports name a range.
 pub fn range(seeds: &[u64]) -> String {
@@ -59,6 +61,8 @@ pub struct Report<'a> {
     summaries: Vec<TargetSummary>,
     failed: u64,
     reproduced: u64,
+    /// Where the listed failing seeds' HTML reports were written.
+    reports: Option<&'a ReportDir>,
 }
 
 impl<'a> Report<'a> {
@@ -72,7 +76,20 @@ impl<'a> Report<'a> {
             summaries,
             failed: count(Verdict::Fail),
             reproduced: count(Verdict::Reproduced),
+            reports: None,
         }
+    }
+
+    /// Name each listed failing seed's HTML report, written to `reports`.
+    pub fn with_reports(mut self, reports: Option<&'a ReportDir>) -> Self {
+        self.reports = reports;
+        self
+    }
+
+    /// The HTML report of a listed failing seed, if reports were written.
+    fn report_path(&self, target: usize, seed: u64) -> Option<String> {
+        let dir = self.reports?;
+        Some(dir.path(target, seed).display().to_string())
     }
 
     /// Regression scenarios that reproduced on no seed.
@@ -110,6 +127,7 @@ impl<'a> Report<'a> {
                     "reproduce": t.reproduce(f.seed),
                     "violations": f.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
                     "violations_not_listed": f.violations_total - f.violations.len(),
+                    "report": self.report_path(f.target, f.seed),
                 })
             })
             .collect();
@@ -124,6 +142,7 @@ impl<'a> Report<'a> {
             "jobs": self.result.jobs,
             "shard": shard.to_string(),
             "seeds": self.seeds.len(),
+            "report_dir": self.reports.map(|d| d.dir().display().to_string()),
             "scenarios": self.per_scenario_json(),
         });
         format!("{doc}\n")
@@ -166,6 +185,20 @@ impl<'a> Report<'a> {
             self.failed
         );
         text.push_str(&self.failing_seeds());
+        if let Some(dir) = self.reports {
+            let _ = match self.result.failures.len() {
+                0 => writeln!(
+                    text,
+                    "no failing seed: no HTML report written to {}",
+                    dir.dir().display()
+                ),
+                n => writeln!(
+                    text,
+                    "HTML reports of the {n} failing seed(s) listed: {}",
+                    dir.dir().display()
+                ),
+            };
+        }
         for t in self.missed() {
             let _ = writeln!(
                 text,
@@ -233,6 +266,9 @@ impl<'a> Report<'a> {
                 );
             }
             let _ = writeln!(text, "    reproduce: {}", t.reproduce(f.seed));
+            if let Some(path) = self.report_path(f.target, f.seed) {
+                let _ = writeln!(text, "    report: {path}");
+            }
         }
         if self.untold() > 0 {
             let _ = writeln!(

@@ -16,16 +16,18 @@
 //! records per scenario, however many violations its runs find.
 
 mod junit;
+mod report_dir;
 mod shard;
 mod spread;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use junit::to_junit;
+pub use report_dir::ReportDir;
 pub use shard::{Shard, seeds_for};
 pub use spread::Spread;
 
@@ -133,6 +135,8 @@ pub struct SweepResult {
     pub close_codes: Vec<BTreeMap<u16, u64>>,
     /// When and to whom each target's unexpected violations happened.
     pub spreads: Vec<Spread>,
+    /// With a report directory: the first report that could not be written.
+    pub report_error: Option<String>,
     pub wall: Duration,
     /// Worker threads that ran.
     pub jobs: usize,
@@ -144,6 +148,8 @@ struct Finished {
     close_codes: BTreeMap<u16, u64>,
     failure: Option<Failure>,
     spread: Spread,
+    /// Its HTML report was written (`--report-dir`).
+    reported: bool,
 }
 
 /// What the workers hand in, under one lock.
@@ -152,6 +158,10 @@ struct Collector {
     failures: BTreeMap<usize, Failure>,
     close_codes: Vec<BTreeMap<u16, u64>>,
     spreads: Vec<Spread>,
+    /// The jobs among `failures` whose HTML report is on disk.
+    reported: BTreeSet<usize>,
+    /// The first report that could not be written.
+    report_error: Option<String>,
 }
 
 impl Collector {
@@ -161,10 +171,25 @@ impl Collector {
             failures: BTreeMap::new(),
             close_codes: vec![BTreeMap::new(); targets],
             spreads: vec![Spread::default(); targets],
+            reported: BTreeSet::new(),
+            report_error: None,
         }
     }
 
-    fn add(&mut self, job: usize, run: Finished) {
+    /// Whether a failure of `job` would be kept if it were handed in now.
+    /// Once false it stays false: the kept failures only ever get lower
+    /// job indices.
+    fn keeps(&self, job: usize) -> bool {
+        self.failures.len() < MAX_FAILURES_KEPT
+            || self
+                .failures
+                .last_key_value()
+                .is_some_and(|(&last, _)| job < last)
+    }
+
+    /// Fold in one run. Returns the failure this pushed out of the kept
+    /// ones if its report was written, so that the caller removes it.
+    fn add(&mut self, job: usize, run: Finished) -> Option<Failure> {
         let target = run.record.target;
         self.runs.push((job, run.record));
         let sums = &mut self.close_codes[target];
@@ -172,14 +197,18 @@ impl Collector {
             *sums.entry(code).or_default() += n;
         }
         self.spreads[target].merge(run.spread);
-        if let Some(failure) = run.failure {
-            self.failures.insert(job, failure);
-            // Keep the lowest job indices, so what is kept does not depend on
-            // which worker finished first.
-            if self.failures.len() > MAX_FAILURES_KEPT {
-                self.failures.pop_last();
-            }
+        let failure = run.failure?;
+        self.failures.insert(job, failure);
+        if run.reported {
+            self.reported.insert(job);
         }
+        // Keep the lowest job indices, so what is kept does not depend on
+        // which worker finished first.
+        if self.failures.len() <= MAX_FAILURES_KEPT {
+            return None;
+        }
+        let (dropped, failure) = self.failures.pop_last()?;
+        self.reported.remove(&dropped).then_some(failure)
     }
 }
 
@@ -189,6 +218,18 @@ pub fn run(
     targets: &[Target],
     seeds: &[u64],
     jobs: usize,
+    progress: &(dyn Fn(&RunRecord) + Sync),
+) -> SweepResult {
+    run_reporting(targets, seeds, jobs, None, progress)
+}
+
+/// [`run`], also writing the HTML report of every kept failing run into
+/// `reports` (see [`ReportDir`]).
+pub fn run_reporting(
+    targets: &[Target],
+    seeds: &[u64],
+    jobs: usize,
+    reports: Option<&ReportDir>,
     progress: &(dyn Fn(&RunRecord) + Sync),
 ) -> SweepResult {
     let total = targets.len().saturating_mul(seeds.len());
@@ -201,12 +242,13 @@ pub fn run(
                 break;
             }
             let target = job / seeds.len();
-            let run = run_one(target, &targets[target].scenario, seeds[job % seeds.len()]);
+            let seed = seeds[job % seeds.len()];
+            let run = run_one(job, target, &targets[target], seed, reports, &collector);
             progress(&run.record);
-            // A poisoned lock means another worker panicked; the scope
-            // re-raises that panic, so the data here no longer matters.
-            let mut c = collector.lock().unwrap_or_else(PoisonError::into_inner);
-            c.add(job, run);
+            let dropped = lock(&collector).add(job, run);
+            if let (Some(dir), Some(f)) = (reports, dropped) {
+                dir.remove(f.target, f.seed);
+            }
         }
     };
     let started = Instant::now();
@@ -235,16 +277,32 @@ pub fn run(
         failures: c.failures.into_values().collect(),
         close_codes: c.close_codes,
         spreads: c.spreads,
+        report_error: c.report_error,
         wall: started.elapsed(),
         jobs,
     }
 }
 
-/// One run, reduced to what a sweep keeps of it: its record, its close
-/// codes, its spread and, if it failed, its trimmed violations.
-fn run_one(target: usize, scenario: &Scenario, seed: u64) -> Finished {
+/// The collector, for a short look or hand-in. A poisoned lock means
+/// another worker panicked; the scope re-raises that panic, so the data
+/// here no longer matters.
+fn lock(collector: &Mutex<Collector>) -> MutexGuard<'_, Collector> {
+    collector.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Job `job`, reduced to what a sweep keeps of it: its record, its close
+/// codes, its spread and, if it failed, its trimmed violations, with its
+/// HTML report written first if it is a failure the sweep keeps so far.
+fn run_one(
+    job: usize,
+    target: usize,
+    t: &Target,
+    seed: u64,
+    reports: Option<&ReportDir>,
+    collector: &Mutex<Collector>,
+) -> Finished {
     let started = Instant::now();
-    let outcome = crate::run::run(scenario, seed);
+    let outcome = crate::run::run(&t.scenario, seed);
     let record = RunRecord {
         target,
         seed,
@@ -253,18 +311,30 @@ fn run_one(target: usize, scenario: &Scenario, seed: u64) -> Finished {
         sim_ms: outcome.summary.sim_ms,
         wall: started.elapsed(),
     };
-    let spread = Spread::of(&outcome, &scenario.expect);
-    let failure = (outcome.verdict == Verdict::Fail).then(|| Failure {
+    let failed = outcome.verdict == Verdict::Fail;
+    let mut reported = false;
+    if let Some(dir) = reports.filter(|_| failed && lock(collector).keeps(job)) {
+        // Rendered outside the lock: the other workers carry on meanwhile.
+        match dir.write(target, t, &outcome) {
+            Ok(()) => reported = true,
+            Err(e) => {
+                lock(collector).report_error.get_or_insert(e);
+            }
+        }
+    }
+    let spread = Spread::of(&outcome, &t.scenario.expect);
+    let failure = failed.then(|| Failure {
         target,
         seed,
         violations_total: outcome.violations.len(),
-        violations: trim(outcome.violations, &scenario.expect),
+        violations: trim(outcome.violations, &t.scenario.expect),
     });
     Finished {
         record,
         close_codes: outcome.summary.close_codes,
         failure,
         spread,
+        reported,
     }
 }
 
@@ -418,12 +488,50 @@ mod tests {
                 close_codes: BTreeMap::from([(1011, 1)]),
                 failure: Some(failure),
                 spread: Spread::default(),
+                reported: false,
             };
-            c.add(job, run);
+            assert_eq!(c.add(job, run), None, "no report was written");
         }
         assert_eq!(c.failures.len(), MAX_FAILURES_KEPT);
         assert!(c.failures.keys().copied().eq(0..MAX_FAILURES_KEPT));
         assert_eq!(c.close_codes[1][&1011], MAX_FAILURES_KEPT as u64);
         assert_eq!(c.runs.len(), jobs);
+    }
+
+    #[test]
+    fn a_report_pushed_out_of_the_kept_failures_is_handed_back_for_removal() {
+        let mut c = Collector::new(1);
+        let failing = |job: usize, reported: bool| Finished {
+            record: record(0, job as u64),
+            close_codes: BTreeMap::new(),
+            failure: Some(Failure {
+                target: 0,
+                seed: job as u64,
+                violations: Vec::new(),
+                violations_total: 1,
+            }),
+            spread: Spread::default(),
+            reported,
+        };
+        // Every job from 1 on fails and writes its report while it is kept.
+        for job in 1..=MAX_FAILURES_KEPT {
+            assert!(c.keeps(job));
+            assert_eq!(c.add(job, failing(job, true)), None);
+        }
+        assert!(
+            !c.keeps(MAX_FAILURES_KEPT + 1),
+            "the kept failures are full"
+        );
+        // Job 0 finishes last: the highest kept job is pushed out, and its
+        // report must go.
+        assert!(c.keeps(0));
+        let dropped = c.add(0, failing(0, true)).expect("a report to remove");
+        assert_eq!(dropped.seed, MAX_FAILURES_KEPT as u64);
+        assert!(c.reported.iter().copied().eq(0..MAX_FAILURES_KEPT));
+        // A run that wrote no report hands nothing back when pushed out.
+        assert_eq!(
+            c.add(MAX_FAILURES_KEPT + 1, failing(MAX_FAILURES_KEPT + 1, false)),
+            None
+        );
     }
 }
