@@ -11,6 +11,7 @@
 
 mod bench;
 mod list;
+mod progress;
 mod run;
 mod serve;
 mod sweep;

@@ -8,18 +8,15 @@
 //! (which writes the HTML reports) -> the report (`sweep_report`) on
 //! stdout, the JUnit file, the exit code.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
+use super::progress::Progress;
 use super::values::{self, BugFlag, MAX_JOBS};
 use super::{EXIT_VIOLATION, UsageError, err, sweep_report};
-use crate::oracle::Verdict;
 use crate::scenario;
-use crate::sweep::{self, ReportDir, RunRecord, Shard, Target};
+use crate::sweep::{self, ReportDir, Shard, Target};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -117,63 +114,6 @@ fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
         });
     }
     Ok(targets)
-}
-
-/// Progress on stderr: a bar on a terminal, otherwise a plain line at every
-/// tenth. Writes that fail (stderr closed) are ignored.
-struct Progress {
-    bar: Option<ProgressBar>,
-    total: u64,
-    done: AtomicUsize,
-    failures: AtomicUsize,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs, {per_sec}, eta {eta} {msg}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress {
-            bar,
-            total,
-            done: AtomicUsize::new(0),
-            failures: AtomicUsize::new(0),
-        }
-    }
-
-    fn record(&self, record: &RunRecord) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) as u64 + 1;
-        if record.verdict == Verdict::Fail {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        let failed = self.failures.load(Ordering::Relaxed);
-        match &self.bar {
-            Some(bar) => {
-                bar.inc(1);
-                if failed > 0 {
-                    bar.set_message(format!("{failed} failed"));
-                }
-            }
-            None => {
-                let step = (self.total / 10).max(1);
-                if n.is_multiple_of(step) || n == self.total {
-                    err(&format!("  {n}/{} runs, {failed} failed\n", self.total));
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
