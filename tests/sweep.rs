@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use stagesim::oracle;
 use stagesim::scenario::Bugs;
-use stagesim::sweep::{self, RunRecord, Shard, Spread, Target};
+use stagesim::sweep::{self, RunRecord, Screening, Shard, Spread, Target};
 use stagesim::trace::Kind;
 
 /// Two user groups with `orchestrator_singleton` on and not expected: the
@@ -422,4 +422,148 @@ fn report_dir_is_named_in_the_text_output() {
         )),
         "{stdout}"
     );
+}
+
+/// What screening `bug` against `rel` on `seeds` must find, from
+/// `stagesim::run::run` without the sweep: the catching seeds (a run that
+/// fails, or for a scenario that expects violations also one that
+/// reproduces), with every other bug off.
+fn catches_by_hand(rel: &str, bug: &str, seeds: &[u64]) -> Vec<u64> {
+    let mut scenario = support::load(rel);
+    scenario.bugs = Bugs::default();
+    scenario.bugs.set(bug, true).expect("a catalogued bug");
+    let expects = !scenario.expect.violations.is_empty();
+    seeds
+        .iter()
+        .copied()
+        .filter(|&seed| match stagesim::run::run(&scenario, seed).verdict {
+            oracle::Verdict::Fail => true,
+            oracle::Verdict::Reproduced => expects,
+            oracle::Verdict::Pass => false,
+        })
+        .collect()
+}
+
+/// `(bug, file, catching seeds, first seed, reproduce line)` of every catch.
+type Catches = Vec<(String, String, u64, u64, String)>;
+
+fn catches_of(screening: &Screening, targets: &[Target]) -> Catches {
+    let mut out = Vec::new();
+    for bug in &screening.bugs {
+        for c in &bug.caught_by {
+            let file = targets[c.target].path.clone();
+            out.push((
+                bug.bug.to_string(),
+                file,
+                c.seeds,
+                c.first_seed,
+                c.reproduce.clone(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn bug_all_finds_what_running_each_bug_by_hand_finds() {
+    // Seeds 1..=2 of a regression scenario (expects violations) and a
+    // fixture that expects none.
+    let rels = [
+        "scenarios/regressions/unknown_type_crash.toml",
+        EARLY_USERS_HIT,
+    ];
+    let seeds = [1, 2];
+    let mut by_hand = Catches::new();
+    for bug in Bugs::NAMES {
+        for rel in rels {
+            let caught = catches_by_hand(rel, bug, &seeds);
+            if let Some(&first) = caught.first() {
+                let reproduce = format!("stagesim run {rel} --seed {first} --fixed --bug {bug}");
+                by_hand.push((
+                    bug.into(),
+                    rel.into(),
+                    caught.len() as u64,
+                    first,
+                    reproduce,
+                ));
+            }
+        }
+    }
+    let caught: BTreeSet<&str> = by_hand.iter().map(|c| c.0.as_str()).collect();
+    assert!(
+        !caught.is_empty() && caught.len() < Bugs::NAMES.len(),
+        "the check needs bugs caught and bugs missed: {by_hand:?}"
+    );
+
+    let targets: Vec<Target> = rels.iter().map(|rel| target(rel)).collect();
+    let screening = sweep::screen(&targets, &seeds, 2, &|_| {});
+    assert_eq!(
+        catches_of(&screening, &targets),
+        by_hand,
+        "the library (seeds 1..=2)"
+    );
+    let missed: Vec<&str> = Bugs::NAMES
+        .into_iter()
+        .filter(|b| !caught.contains(b))
+        .collect();
+    assert_eq!(screening.not_caught(), missed);
+
+    let (code, stdout, stderr) = support::stagesim(&[
+        "sweep", rels[0], rels[1], "--bug", "all", "--seeds", "2", "--json",
+    ]);
+    assert_eq!(
+        code, 1,
+        "some bug was caught by no scenario\n{stdout}\n{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let mut from_json = Catches::new();
+    for bug in Bugs::NAMES {
+        let caught_by = doc["bugs"][bug]["caught_by"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{bug}: {doc}"));
+        for c in caught_by {
+            let file = c["file"].as_str().expect("file").to_string();
+            let name = std::path::Path::new(&file)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            assert_eq!(c["scenario"], name.as_str(), "{c}");
+            let n = c["failing_seeds"].as_u64().expect("failing_seeds");
+            let first = c["first_failing_seed"]
+                .as_u64()
+                .expect("first_failing_seed");
+            let reproduce = c["reproduce"].as_str().expect("reproduce").to_string();
+            from_json.push((bug.to_string(), file, n, first, reproduce));
+        }
+    }
+    assert_eq!(from_json, by_hand, "--json (seeds 1..=2)");
+    assert_eq!(doc["not_caught"], serde_json::json!(missed));
+}
+
+#[test]
+fn bug_all_over_the_regression_catalog_catches_every_bug() {
+    // Seeds 1..=4: shared_user_context first reproduces on seed 4.
+    let (code, stdout, stderr) = support::stagesim(&[
+        "sweep",
+        "scenarios/regressions",
+        "--bug",
+        "all",
+        "--seeds",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for bug in Bugs::NAMES {
+        let own = format!("  {bug} (scenarios/regressions/{bug}.toml): caught on ");
+        let block = stdout
+            .split_once(&format!("{bug}\n"))
+            .map(|(_, rest)| rest.split_once("scenario(s)").map_or(rest, |(b, _)| b))
+            .unwrap_or_else(|| panic!("no block for {bug}:\n{stdout}"));
+        assert!(
+            block.contains(&own),
+            "{bug} not caught by its own scenario:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("; 10 of 10 bugs caught\n"), "{stdout}");
+    assert!(!stdout.contains("NOT CAUGHT"), "{stdout}");
 }

@@ -13,6 +13,7 @@ mod bench;
 mod list;
 mod progress;
 mod run;
+mod screen;
 mod serve;
 mod sweep;
 mod sweep_report;

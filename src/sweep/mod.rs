@@ -18,6 +18,7 @@
 mod collector;
 mod junit;
 mod report_dir;
+mod screen;
 mod shard;
 mod spread;
 
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 
 pub use junit::to_junit;
 pub use report_dir::ReportDir;
+pub use screen::{BugScreen, Catch, Screening, catches, screen, with_only};
 pub use shard::{Shard, seeds_for};
 pub use spread::Spread;
 
