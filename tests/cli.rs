@@ -247,6 +247,58 @@ fn an_unknown_bug_lists_the_known_ones_before_reading_any_file() {
     );
 }
 
+#[test]
+fn a_report_dir_that_cannot_be_written_is_refused_before_any_run() {
+    // A path under a regular file, and the regular file itself.
+    for dir in [format!("{TINY}/reports"), TINY.to_string()] {
+        let args = ["sweep", TINY, "--report-dir", &dir];
+        assert_usage_error(&args, &["--report-dir", "cannot write reports to", &dir]);
+        let (_, _, stderr) = stagesim(&args);
+        assert!(!stderr.contains("runs"), "a run started: {stderr}");
+    }
+}
+
+#[test]
+fn bug_all_is_refused_with_what_it_cannot_honour_before_reading_any_file() {
+    let missing = "no/such/file.toml";
+    for (extra, words) in [
+        (
+            vec!["--fixed"],
+            vec!["`--bug all` cannot be combined with `--fixed`"],
+        ),
+        (
+            vec!["--bug", "no_auth_retry"],
+            vec!["`--bug all` cannot be combined with another `--bug`"],
+        ),
+        (vec!["--bug", "all"], vec!["with another `--bug`"]),
+        (vec!["--junit", "x.xml"], vec!["with `--junit`"]),
+        (vec!["--report-dir", "reports"], vec!["with `--report-dir`"]),
+    ] {
+        let mut args = vec!["sweep", missing, "--bug", "all"];
+        args.extend(extra);
+        assert_usage_error(&args, &words);
+    }
+    assert_usage_error(
+        &["sweep", TINY, "--bug", "all=off"],
+        &["`--bug all` screens every bug in turn", "takes no value"],
+    );
+    assert_usage_error(
+        &["run", TINY, "--bug", "all"],
+        &["`--bug all`", "`stagesim sweep` does"],
+    );
+    let (code, stdout, _) = stagesim(&["sweep", "--help"]);
+    assert_eq!(code, 0);
+    let help: Vec<&str> = stdout.lines().map(str::trim).collect();
+    let at = help
+        .iter()
+        .position(|l| *l == "all")
+        .expect("`all` in --bug's help");
+    assert!(
+        help[at + 1].starts_with("screen every defect above"),
+        "{stdout}"
+    );
+}
+
 /// Run the binary with stdout and stderr sent to pipes whose readers are
 /// already closed: every write fails with a broken pipe.
 fn with_closed_pipes(args: &[&str], stdout_closed: bool) -> (i32, String) {

@@ -12,7 +12,9 @@
 mod bench;
 mod explore;
 mod list;
+mod progress;
 mod run;
+mod screen;
 mod serve;
 mod shrink;
 mod sweep;

@@ -89,12 +89,20 @@ impl RunArgs {
 }
 
 /// Apply `--fixed` and `--bug` overrides; the flags to repeat them. The
-/// names were checked when the flags were parsed.
+/// names were checked when the flags were parsed; `--bug all` is refused
+/// (a sweep screens with it before it gets here).
 pub fn apply_bug_flags(
     scenario: &mut Scenario,
     fixed: bool,
     bugs: &[BugFlag],
 ) -> Result<String, UsageError> {
+    if bugs.iter().any(BugFlag::is_all) {
+        return Err(UsageError(
+            "error: `--bug all` screens every bug in turn over many seeds, which `stagesim sweep` does; \
+             here give one bug per flag, `--bug NAME`"
+                .into(),
+        ));
+    }
     let mut flags = String::new();
     if fixed {
         scenario.bugs = scenario::Bugs::default();

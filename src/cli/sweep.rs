@@ -1,24 +1,24 @@
 //! `stagesim sweep SCENARIO_OR_DIR... [--seeds N] [--start S] [--jobs J]
-//! [--shard I/N] [--junit FILE] [--json]`: many seeds, every core, a
-//! progress bar; fails on any failing seed and on a regression scenario that
-//! reproduced on no seed.
+//! [--shard I/N] [--junit FILE] [--report-dir DIR] [--json]
+//! [--bug NAME[=off]|all]... [--fixed]`: many seeds,
+//! every core, a progress bar; fails on any failing seed and on a
+//! regression scenario that reproduced on no seed.
 //!
 //! Arguments (each checked by `values`, then the range as a whole) ->
-//! scenario files (`walk`) -> targets -> `crate::sweep::run` -> the report
-//! (`sweep_report`) on stdout, the JUnit file, the exit code.
+//! scenario files (`walk`) -> targets -> `crate::sweep::run_reporting`
+//! (which writes the HTML reports) -> the report (`sweep_report`) on
+//! stdout, the JUnit file, the exit code. `--bug all` takes the same
+//! arguments and targets to `screen` instead.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
+use super::progress::Progress;
 use super::values::{self, BugFlag, MAX_JOBS};
-use super::{EXIT_VIOLATION, UsageError, err, sweep_report};
-use crate::oracle::Verdict;
+use super::{EXIT_VIOLATION, UsageError, err, screen, sweep_report};
 use crate::scenario;
-use crate::sweep::{self, RunRecord, Shard, Target};
+use crate::sweep::{self, ReportDir, Shard, Target};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -47,11 +47,16 @@ pub struct SweepArgs {
     /// Write JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write the HTML report of each listed failing seed (the first 1000)
+    /// to DIR/<scenario>-seed-<N>.html; DIR is created.
+    #[arg(long = "report-dir", value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Turn a defect on (`NAME`) or off (`NAME=off`) in every scenario.
-    #[arg(long = "bug", value_name = "NAME[=on|off]", value_parser = values::bug, long_help = values::bug_help())]
+    /// Turn a defect on (`NAME`) or off (`NAME=off`) in every scenario, or
+    /// screen every defect in turn (`all`).
+    #[arg(long = "bug", value_name = "NAME[=on|off]|all", value_parser = values::bug, long_help = values::sweep_bug_help())]
     pub bugs: Vec<BugFlag>,
     /// Turn every defect off in every scenario.
     #[arg(long)]
@@ -86,8 +91,9 @@ fn seed_range(args: &SweepArgs) -> Result<Vec<u64>, UsageError> {
     Ok(sweep::seeds_for(args.start, args.seeds, args.shard))
 }
 
-/// Every scenario file the paths name, loaded, with the `--bug` flags applied.
-fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
+/// Every scenario file the paths name, loaded, with the `--bug` and
+/// `--fixed` flags applied unless `screening` (which sets the bugs itself).
+fn load_targets(args: &SweepArgs, screening: bool) -> Result<Vec<Target>, UsageError> {
     let mut files = Vec::new();
     for path in &args.paths {
         if path.is_dir() {
@@ -104,7 +110,11 @@ fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
     let mut targets = Vec::new();
     for file in files {
         let mut scenario = scenario::load(&file).map_err(|e| UsageError(e.render()))?;
-        let flags = super::run::apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
+        let flags = if screening {
+            String::new()
+        } else {
+            super::run::apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?
+        };
         targets.push(Target {
             path: file.display().to_string(),
             scenario,
@@ -114,96 +124,68 @@ fn load_targets(args: &SweepArgs) -> Result<Vec<Target>, UsageError> {
     Ok(targets)
 }
 
-/// Progress on stderr: a bar on a terminal, otherwise a plain line at every
-/// tenth. Writes that fail (stderr closed) are ignored.
-struct Progress {
-    bar: Option<ProgressBar>,
-    total: u64,
-    done: AtomicUsize,
-    failures: AtomicUsize,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs, {per_sec}, eta {eta} {msg}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress {
-            bar,
-            total,
-            done: AtomicUsize::new(0),
-            failures: AtomicUsize::new(0),
-        }
-    }
-
-    fn record(&self, record: &RunRecord) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) as u64 + 1;
-        if record.verdict == Verdict::Fail {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        let failed = self.failures.load(Ordering::Relaxed);
-        match &self.bar {
-            Some(bar) => {
-                bar.inc(1);
-                if failed > 0 {
-                    bar.set_message(format!("{failed} failed"));
-                }
-            }
-            None => {
-                let step = (self.total / 10).max(1);
-                if n.is_multiple_of(step) || n == self.total {
-                    err(&format!("  {n}/{} runs, {failed} failed\n", self.total));
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
-    let seeds = seed_range(&args)?;
-    let targets = load_targets(&args)?;
-    let jobs = args.jobs.unwrap_or_else(|| {
+/// `--jobs`, else every core (at most [`MAX_JOBS`]).
+fn jobs(args: &SweepArgs) -> usize {
+    args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
             .min(MAX_JOBS as usize)
-    });
+    })
+}
+
+pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
+    let screening = screen::requested(&args)?;
+    let seeds = seed_range(&args)?;
+    let targets = load_targets(&args, screening)?;
+    if screening {
+        return screen::execute(&args, &targets, &seeds, jobs(&args));
+    }
+    sweep(&args, &targets, &seeds)
+}
+
+/// The sweep proper: run, write the requested files, print, exit code.
+fn sweep(args: &SweepArgs, targets: &[Target], seeds: &[u64]) -> Result<u8, UsageError> {
+    // Before any run: a directory that cannot take the reports is a usage
+    // error now, not a surprise after an hour of sweeping.
+    let reports = match &args.report_dir {
+        Some(dir) => Some(
+            ReportDir::create(dir, targets)
+                .map_err(|e| UsageError(format!("error: --report-dir: {e}")))?,
+        ),
+        None => None,
+    };
+    let jobs = jobs(args);
     let total = (targets.len() as u64).saturating_mul(seeds.len() as u64);
-    let range = sweep_report::range(&seeds);
+    let range = sweep_report::range(seeds);
     err(&format!(
         "sweep: {} scenario(s) x {range} (shard {}), {jobs} job(s), {total} runs\n",
         targets.len(),
         args.shard
     ));
     let progress = Progress::new(total);
-    let result = sweep::run(&targets, &seeds, jobs, &|r| progress.record(r));
+    let result = sweep::run_reporting(targets, seeds, jobs, reports.as_ref(), &|r| {
+        progress.record(r)
+    });
     progress.finish();
 
     if let Some(path) = &args.junit {
-        std::fs::write(path, sweep::to_junit(&targets, &seeds, &result)).map_err(|e| {
+        std::fs::write(path, sweep::to_junit(targets, seeds, &result)).map_err(|e| {
             UsageError(format!(
                 "error: cannot write JUnit to {}: {e}",
                 path.display()
             ))
         })?;
     }
-    let report = sweep_report::Report::new(&targets, &seeds, &result);
+    let report = sweep_report::Report::new(targets, seeds, &result).with_reports(reports.as_ref());
     super::out(&if args.json {
         report.json(&args.shard)
     } else {
         report.text()
     });
+    // Said after the results, which are all there: only some reports are not.
+    if let Some(e) = &result.report_error {
+        return Err(UsageError(format!("error: --report-dir: {e}")));
+    }
     Ok(if report.passed() { 0 } else { EXIT_VIOLATION })
 }

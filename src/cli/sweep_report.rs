@@ -1,16 +1,20 @@
 //! What `stagesim sweep` prints once every run is done: a table per
-//! scenario and the failing seeds with their reproduce lines, or the same
-//! as one JSON object.
+//! scenario (with, under a failing one, when its unexpected violations
+//! happened and which user groups they hit) and the failing seeds with
+//! their reproduce lines, or the same as one JSON object.
 //!
 //! Reads the `SweepResult` of `crate::sweep::run` and the targets; writes
 //! nothing itself (`cli::sweep` prints the returned text).
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::oracle::Verdict;
-use crate::sweep::{MAX_FAILURES_KEPT, Shard, SweepResult, Target, TargetSummary};
+use crate::sweep::{
+    MAX_FAILURES_KEPT, ReportDir, Shard, Spread, SweepResult, Target, TargetSummary,
+};
 
 /// `seeds a..=b`, as the reports name a range.
 pub fn range(seeds: &[u64]) -> String {
@@ -18,6 +22,35 @@ pub fn range(seeds: &[u64]) -> String {
         (Some(a), Some(b)) => format!("seeds {a}..={b}"),
         _ => "no seeds".into(),
     }
+}
+
+/// The line under a failing scenario's row: when its unexpected violations
+/// happened and which user groups they hit (numbered from 1, as `run`
+/// numbers them); nothing for a scenario without.
+fn spread_line(spread: &Spread) -> String {
+    let (Some(first), Some(last)) = (spread.first_violation, spread.last_violation) else {
+        return String::new();
+    };
+    let groups = if spread.groups_hit.is_empty() {
+        "none (no violation named a user)".to_string()
+    } else {
+        let groups: Vec<String> = spread
+            .groups_hit
+            .iter()
+            .map(|g| (g + 1).to_string())
+            .collect();
+        groups.join(", ")
+    };
+    format!(
+        "  unexpected violations from {} to {} sim time, groups hit: {groups}\n",
+        seconds(first),
+        seconds(last)
+    )
+}
+
+/// `12.345s`: to the millisecond, as the trace times its events.
+fn seconds(at: Duration) -> String {
+    format!("{}.{:03}s", at.as_secs(), at.subsec_millis())
 }
 
 /// A finished sweep and the counts both report forms need.
@@ -28,6 +61,8 @@ pub struct Report<'a> {
     summaries: Vec<TargetSummary>,
     failed: u64,
     reproduced: u64,
+    /// Where the listed failing seeds' HTML reports were written.
+    reports: Option<&'a ReportDir>,
 }
 
 impl<'a> Report<'a> {
@@ -41,7 +76,20 @@ impl<'a> Report<'a> {
             summaries,
             failed: count(Verdict::Fail),
             reproduced: count(Verdict::Reproduced),
+            reports: None,
         }
+    }
+
+    /// Name each listed failing seed's HTML report, written to `reports`.
+    pub fn with_reports(mut self, reports: Option<&'a ReportDir>) -> Self {
+        self.reports = reports;
+        self
+    }
+
+    /// The HTML report of a listed failing seed, if reports were written.
+    fn report_path(&self, target: usize, seed: u64) -> Option<String> {
+        let dir = self.reports?;
+        Some(dir.path(target, seed).display().to_string())
     }
 
     /// Regression scenarios that reproduced on no seed.
@@ -79,6 +127,7 @@ impl<'a> Report<'a> {
                     "reproduce": t.reproduce(f.seed),
                     "violations": f.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
                     "violations_not_listed": f.violations_total - f.violations.len(),
+                    "report": self.report_path(f.target, f.seed),
                 })
             })
             .collect();
@@ -93,6 +142,7 @@ impl<'a> Report<'a> {
             "jobs": self.result.jobs,
             "shard": shard.to_string(),
             "seeds": self.seeds.len(),
+            "report_dir": self.reports.map(|d| d.dir().display().to_string()),
             "scenarios": self.per_scenario_json(),
         });
         format!("{doc}\n")
@@ -112,6 +162,10 @@ impl<'a> Report<'a> {
                     "fail": s.fail,
                     "close_codes": s.close_codes.iter().map(|(c, n)| (c.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
                     "reproducing_seeds": s.reproducing_seeds,
+                    "first_violation_ms": s.spread.first_violation.map(|t| t.as_millis() as u64),
+                    "last_violation_ms": s.spread.last_violation.map(|t| t.as_millis() as u64),
+                    // Numbered from 1, as `run --json` numbers its groups.
+                    "groups_hit": s.spread.groups_hit.iter().map(|g| g + 1).collect::<Vec<_>>(),
                 })
             })
             .collect()
@@ -131,6 +185,20 @@ impl<'a> Report<'a> {
             self.failed
         );
         text.push_str(&self.failing_seeds());
+        if let Some(dir) = self.reports {
+            let _ = match self.result.failures.len() {
+                0 => writeln!(
+                    text,
+                    "no failing seed: no HTML report written to {}",
+                    dir.dir().display()
+                ),
+                n => writeln!(
+                    text,
+                    "HTML reports of the {n} failing seed(s) listed: {}",
+                    dir.dir().display()
+                ),
+            };
+        }
         for t in self.missed() {
             let _ = writeln!(
                 text,
@@ -171,6 +239,7 @@ impl<'a> Report<'a> {
                 per_core,
                 codes.join(" ")
             );
+            text.push_str(&spread_line(&s.spread));
         }
         text
     }
@@ -197,6 +266,9 @@ impl<'a> Report<'a> {
                 );
             }
             let _ = writeln!(text, "    reproduce: {}", t.reproduce(f.seed));
+            if let Some(path) = self.report_path(f.target, f.seed) {
+                let _ = writeln!(text, "    report: {path}");
+            }
         }
         if self.untold() > 0 {
             let _ = writeln!(

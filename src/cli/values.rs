@@ -67,7 +67,12 @@ pub fn jobs(text: &str) -> Result<usize, String> {
     whole("--jobs", 1, MAX_JOBS, "", text).map(|n| n as usize)
 }
 
-/// One `--bug` flag: a known bug name, switched on or off.
+/// `--bug all`: screen every catalogued bug in turn (`stagesim sweep`
+/// only; see `crate::sweep::screen`). No bug has this name.
+pub const ALL_BUGS: &str = "all";
+
+/// One `--bug` flag: a known bug name, switched on or off, or
+/// [`ALL_BUGS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BugFlag {
     pub name: String,
@@ -76,8 +81,29 @@ pub struct BugFlag {
     pub spec: String,
 }
 
-/// `--bug NAME`, `--bug NAME=on` or `--bug NAME=off` (also `true`/`false`).
+impl BugFlag {
+    /// `--bug all`, which screens the bugs instead of switching one.
+    pub fn is_all(&self) -> bool {
+        self.name == ALL_BUGS
+    }
+}
+
+/// `--bug NAME`, `--bug NAME=on` or `--bug NAME=off` (also `true`/`false`),
+/// or `--bug all`.
 pub fn bug(spec: &str) -> Result<BugFlag, String> {
+    if spec == ALL_BUGS {
+        return Ok(BugFlag {
+            name: ALL_BUGS.into(),
+            on: true,
+            spec: spec.into(),
+        });
+    }
+    if let Some((ALL_BUGS, value)) = spec.split_once('=') {
+        return Err(format!(
+            "`--bug all` screens every bug in turn, each on with the others off, and takes no value; got `{}` after `=`",
+            shown(value)
+        ));
+    }
     let (name, on) = match spec.split_once('=') {
         Some((name, "on" | "true")) => (name, true),
         Some((name, "off" | "false")) => (name, false),
@@ -117,6 +143,17 @@ pub fn bug_help() -> String {
     text
 }
 
+/// [`bug_help`], and what `--bug all` does (`stagesim sweep` only).
+pub fn sweep_bug_help() -> String {
+    format!(
+        "{}\n\n{ALL_BUGS}\n    screen every defect above, one at a time: each scenario runs on \
+         the seed range with its own bugs off and that one on; says which scenarios \
+         caught each. Exit 0 when every defect was caught by some scenario, else 1. \
+         Not with another --bug, --fixed, --junit or --report-dir.",
+        bug_help()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +185,11 @@ mod tests {
         assert_eq!((flag.name.as_str(), flag.on), ("no_auth_retry", false));
         assert!(bug("nope").unwrap_err().contains("shared_user_context"));
         assert!(bug("no_auth_retry=maybe").unwrap_err().contains("NAME=off"));
+        assert!(bug("all").unwrap().is_all());
+        assert!(!flag.is_all());
+        assert!(bug("all=off").unwrap_err().contains("takes no value"));
+        // `all` is not a bug: switching it in a scenario is refused.
+        assert!(Bugs::default().set(ALL_BUGS, true).is_err());
     }
 
     #[test]

@@ -9,13 +9,18 @@
 //!
 //! Memory is bounded by what has run, not by what was asked for: nothing is
 //! allocated per job up front, each finished run leaves one fixed-size
-//! [`RunRecord`] (no heap), close codes are summed per target, and only the
-//! first [`MAX_FAILURES_KEPT`] failing runs keep their violations (at most
+//! [`RunRecord`] (no heap), close codes and the [`Spread`] of unexpected
+//! violations (when, and which user groups) are folded per target, and only
+//! the first [`MAX_FAILURES_KEPT`] failing runs keep their violations (at most
 //! [`MAX_VIOLATIONS_KEPT`] each). A million-seed sweep holds about 80 MB of
 //! records per scenario, however many violations its runs find.
 
+mod collector;
 mod junit;
+mod report_dir;
+mod screen;
 mod shard;
+mod spread;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,7 +29,12 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use junit::to_junit;
+pub use report_dir::ReportDir;
+pub use screen::{BugScreen, Catch, Screening, catches, screen, with_only};
 pub use shard::{Shard, seeds_for};
+pub use spread::Spread;
+
+use collector::{Collector, Finished, lock};
 
 use crate::oracle::{Verdict, Violation};
 use crate::scenario::{Expect, Scenario};
@@ -128,40 +138,13 @@ pub struct SweepResult {
     pub failures: Vec<Failure>,
     /// Close codes users recorded, summed per target.
     pub close_codes: Vec<BTreeMap<u16, u64>>,
+    /// When and to whom each target's unexpected violations happened.
+    pub spreads: Vec<Spread>,
+    /// With a report directory: the first report that could not be written.
+    pub report_error: Option<String>,
     pub wall: Duration,
     /// Worker threads that ran.
     pub jobs: usize,
-}
-
-/// What the workers hand in, under one lock.
-struct Collector {
-    runs: Vec<(usize, RunRecord)>,
-    failures: BTreeMap<usize, Failure>,
-    close_codes: Vec<BTreeMap<u16, u64>>,
-}
-
-impl Collector {
-    fn add(
-        &mut self,
-        job: usize,
-        record: RunRecord,
-        codes: BTreeMap<u16, u64>,
-        failure: Option<Failure>,
-    ) {
-        self.runs.push((job, record));
-        let sums = &mut self.close_codes[record.target];
-        for (code, n) in codes {
-            *sums.entry(code).or_default() += n;
-        }
-        if let Some(failure) = failure {
-            self.failures.insert(job, failure);
-            // Keep the lowest job indices, so what is kept does not depend on
-            // which worker finished first.
-            if self.failures.len() > MAX_FAILURES_KEPT {
-                self.failures.pop_last();
-            }
-        }
-    }
 }
 
 /// Run every target on every seed of `seeds`, on `jobs` worker threads.
@@ -172,13 +155,21 @@ pub fn run(
     jobs: usize,
     progress: &(dyn Fn(&RunRecord) + Sync),
 ) -> SweepResult {
+    run_reporting(targets, seeds, jobs, None, progress)
+}
+
+/// [`run`], also writing the HTML report of every kept failing run into
+/// `reports` (see [`ReportDir`]).
+pub fn run_reporting(
+    targets: &[Target],
+    seeds: &[u64],
+    jobs: usize,
+    reports: Option<&ReportDir>,
+    progress: &(dyn Fn(&RunRecord) + Sync),
+) -> SweepResult {
     let total = targets.len().saturating_mul(seeds.len());
     let next = AtomicUsize::new(0);
-    let collector = Mutex::new(Collector {
-        runs: Vec::new(),
-        failures: BTreeMap::new(),
-        close_codes: vec![BTreeMap::new(); targets.len()],
-    });
+    let collector = Mutex::new(Collector::new(targets.len()));
     let worker = || {
         loop {
             let job = next.fetch_add(1, Ordering::Relaxed);
@@ -186,13 +177,13 @@ pub fn run(
                 break;
             }
             let target = job / seeds.len();
-            let (record, codes, failure) =
-                run_one(target, &targets[target].scenario, seeds[job % seeds.len()]);
-            progress(&record);
-            // A poisoned lock means another worker panicked; the scope
-            // re-raises that panic, so the data here no longer matters.
-            let mut c = collector.lock().unwrap_or_else(PoisonError::into_inner);
-            c.add(job, record, codes, failure);
+            let seed = seeds[job % seeds.len()];
+            let run = run_one(job, target, &targets[target], seed, reports, &collector);
+            progress(&run.record);
+            let dropped = lock(&collector).add(job, run);
+            if let (Some(dir), Some(f)) = (reports, dropped) {
+                dir.remove(f.target, f.seed);
+            }
         }
     };
     let started = Instant::now();
@@ -220,20 +211,26 @@ pub fn run(
         records: runs.into_iter().map(|(_, r)| r).collect(),
         failures: c.failures.into_values().collect(),
         close_codes: c.close_codes,
+        spreads: c.spreads,
+        report_error: c.report_error,
         wall: started.elapsed(),
         jobs,
     }
 }
 
-/// One run, reduced to its record, its close codes and, if it failed, its
-/// trimmed violations.
+/// Job `job`, reduced to what a sweep keeps of it: its record, its close
+/// codes, its spread and, if it failed, its trimmed violations, with its
+/// HTML report written first if it is a failure the sweep keeps so far.
 fn run_one(
+    job: usize,
     target: usize,
-    scenario: &Scenario,
+    t: &Target,
     seed: u64,
-) -> (RunRecord, BTreeMap<u16, u64>, Option<Failure>) {
+    reports: Option<&ReportDir>,
+    collector: &Mutex<Collector>,
+) -> Finished {
     let started = Instant::now();
-    let outcome = crate::run::run(scenario, seed);
+    let outcome = crate::run::run(&t.scenario, seed);
     let record = RunRecord {
         target,
         seed,
@@ -242,13 +239,31 @@ fn run_one(
         sim_ms: outcome.summary.sim_ms,
         wall: started.elapsed(),
     };
-    let failure = (outcome.verdict == Verdict::Fail).then(|| Failure {
+    let failed = outcome.verdict == Verdict::Fail;
+    let mut reported = false;
+    if let Some(dir) = reports.filter(|_| failed && lock(collector).keeps(job)) {
+        // Rendered outside the lock: the other workers carry on meanwhile.
+        match dir.write(target, t, &outcome) {
+            Ok(()) => reported = true,
+            Err(e) => {
+                lock(collector).report_error.get_or_insert(e);
+            }
+        }
+    }
+    let spread = Spread::of(&outcome, &t.scenario.expect);
+    let failure = failed.then(|| Failure {
         target,
         seed,
         violations_total: outcome.violations.len(),
-        violations: trim(outcome.violations, &scenario.expect),
+        violations: trim(outcome.violations, &t.scenario.expect),
     });
-    (record, outcome.summary.close_codes, failure)
+    Finished {
+        record,
+        close_codes: outcome.summary.close_codes,
+        failure,
+        spread,
+        reported,
+    }
 }
 
 /// The first [`MAX_VIOLATIONS_KEPT`] violations, with the first unexpected
@@ -278,6 +293,8 @@ pub struct TargetSummary {
     pub wall: Duration,
     pub failing_seeds: Vec<u64>,
     pub reproducing_seeds: Vec<u64>,
+    /// When and to whom the unexpected violations happened.
+    pub spread: Spread,
 }
 
 impl SweepResult {
@@ -299,8 +316,9 @@ impl SweepResult {
                 }
             }
         }
-        for (s, codes) in out.iter_mut().zip(&self.close_codes) {
+        for ((s, codes), spread) in out.iter_mut().zip(&self.close_codes).zip(&self.spreads) {
             s.close_codes = codes.clone();
+            s.spread = spread.clone();
         }
         out
     }
@@ -322,7 +340,7 @@ mod tests {
     use super::*;
     use crate::scenario::{Cause, Expected, Invariant};
 
-    fn violation(cause: Cause, user: usize) -> Violation {
+    pub(super) fn violation(cause: Cause, user: usize) -> Violation {
         Violation {
             invariant: cause.invariant(),
             cause,
@@ -337,7 +355,7 @@ mod tests {
         }
     }
 
-    fn record(target: usize, seed: u64) -> RunRecord {
+    pub(super) fn record(target: usize, seed: u64) -> RunRecord {
         RunRecord {
             target,
             seed,
@@ -378,35 +396,5 @@ mod tests {
         };
         let first = failure.first_unexpected(&expect).unwrap();
         assert_eq!(first.cause, Cause::Closed1011);
-    }
-
-    #[test]
-    fn only_the_first_failures_in_job_order_keep_their_violations() {
-        let mut c = Collector {
-            runs: Vec::new(),
-            failures: BTreeMap::new(),
-            close_codes: vec![BTreeMap::new(); 2],
-        };
-        // Jobs handed in from last to first, as a slow worker might.
-        let jobs = 2 * MAX_FAILURES_KEPT;
-        for job in (0..jobs).rev() {
-            let (target, seed) = (job / MAX_FAILURES_KEPT, job as u64);
-            let failure = Failure {
-                target,
-                seed,
-                violations: vec![violation(Cause::Closed1011, 1)],
-                violations_total: 1,
-            };
-            c.add(
-                job,
-                record(target, seed),
-                BTreeMap::from([(1011, 1)]),
-                Some(failure),
-            );
-        }
-        assert_eq!(c.failures.len(), MAX_FAILURES_KEPT);
-        assert!(c.failures.keys().copied().eq(0..MAX_FAILURES_KEPT));
-        assert_eq!(c.close_codes[1][&1011], MAX_FAILURES_KEPT as u64);
-        assert_eq!(c.runs.len(), jobs);
     }
 }
