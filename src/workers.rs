@@ -1,5 +1,5 @@
-//! Worker threads for runs that are independent of each other (explore's
-//! draws; sweeps keep their own copy of the same loop).
+//! Worker threads for runs that are independent of each other: a sweep's
+//! jobs and an exploration's draws.
 //!
 //! Parallelism is only ever between simulations: each simulation stays on
 //! one thread and deterministic, so results never depend on the number of

@@ -24,8 +24,15 @@ fn general_scenarios() -> Vec<String> {
         .collect();
     for rel in &files {
         let s = support::load(rel);
-        assert!(s.expect.violations.is_empty(), "{rel} expects violations: not general");
-        assert_eq!(s.bugs, Bugs::default(), "{rel} switches a bug on: not general");
+        assert!(
+            s.expect.violations.is_empty(),
+            "{rel} expects violations: not general"
+        );
+        assert_eq!(
+            s.bugs,
+            Bugs::default(),
+            "{rel} switches a bug on: not general"
+        );
     }
     files
 }

@@ -376,19 +376,14 @@ fn closed_descriptors_are_no_reason_to_panic() {
     }
 }
 
-/// A scratch directory under the system's temp dir, removed when dropped
-/// (symlinks are removed as links, not followed).
-struct Scratch(PathBuf);
+use support::Scratch;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a scratch dir");
-        Scratch(dir)
-    }
+/// A copy of the tiny scenario named `stem`, at `rel` in `scratch`.
+trait TinyScenario {
+    fn scenario(&self, rel: &str, stem: &str) -> PathBuf;
+}
 
-    /// A copy of the tiny scenario named `stem`, at `rel`.
+impl TinyScenario for Scratch {
     fn scenario(&self, rel: &str, stem: &str) -> PathBuf {
         let text = std::fs::read_to_string(support::path(TINY)).expect("tiny fixture");
         let path = self.0.join(rel);
@@ -399,12 +394,6 @@ impl Scratch {
         )
         .expect("write a scenario");
         path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

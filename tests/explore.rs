@@ -10,34 +10,12 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
-
 use stagesim::explore::{self, Exploration, Options, Stop};
 use stagesim::scenario::{self, Bugs, Cause, Scenario};
 use stagesim::shrink;
 use stagesim::trace::{Component, Probe};
 
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a scratch dir");
-        Scratch(dir)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::Scratch;
 
 fn explore_runs(start: u64, runs: u64, bugs: Bugs, jobs: usize) -> Exploration {
     let options = Options {

@@ -567,3 +567,35 @@ fn bug_all_over_the_regression_catalog_catches_every_bug() {
     assert!(stdout.contains("; 10 of 10 bugs caught\n"), "{stdout}");
     assert!(!stdout.contains("NOT CAUGHT"), "{stdout}");
 }
+
+/// A sweep's coverage is the probes of its runs, merged per scenario, and
+/// does not depend on `--jobs`; `--json` carries it.
+#[test]
+fn coverage_is_the_merge_of_each_runs_probes() {
+    let rel = "scenarios/gateway_restart.toml";
+    let seeds = [1, 2, 3];
+    let targets = [target(rel)];
+    let one = sweep::run(&targets, &seeds, 1, &|_| {});
+    let two = sweep::run(&targets, &seeds, 2, &|_| {});
+    assert_eq!(one.coverage, two.coverage);
+    let mut expected = stagesim::coverage::Coverage::default();
+    for seed in seeds {
+        let outcome = support::run(rel, seed);
+        expected.merge(&stagesim::coverage::Coverage::of(&outcome.trace));
+    }
+    assert_eq!(
+        one.coverage[0],
+        expected,
+        "reproduce: {}",
+        support::reproduce(rel, 1)
+    );
+    assert!(expected.runs_reaching(stagesim::trace::Probe::RestartHitRunningAgent) > 0);
+    let (code, stdout, _) = support::stagesim(&["sweep", rel, "--seeds", "3", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(json["coverage"]["runs"], 3);
+    assert_eq!(
+        json["scenarios"][0]["coverage"]["probes"]["no_gateway"]["runs"],
+        expected.runs_reaching(stagesim::trace::Probe::NoGateway)
+    );
+}

@@ -144,6 +144,7 @@ impl<'a> Report<'a> {
             "seeds": self.seeds.len(),
             "report_dir": self.reports.map(|d| d.dir().display().to_string()),
             "scenarios": self.per_scenario_json(),
+            "coverage": self.total_coverage().json(),
         });
         format!("{doc}\n")
     }
@@ -152,7 +153,8 @@ impl<'a> Report<'a> {
         self.targets
             .iter()
             .zip(&self.summaries)
-            .map(|(t, s)| {
+            .enumerate()
+            .map(|(i, (t, s))| {
                 json!({
                     "scenario": t.scenario.name,
                     "file": t.path,
@@ -166,9 +168,19 @@ impl<'a> Report<'a> {
                     "last_violation_ms": s.spread.last_violation.map(|t| t.as_millis() as u64),
                     // Numbered from 1, as `run --json` numbers its groups.
                     "groups_hit": s.spread.groups_hit.iter().map(|g| g + 1).collect::<Vec<_>>(),
+                    "coverage": self.result.coverage[i].json(),
                 })
             })
             .collect()
+    }
+
+    /// The probes reached over every scenario of the sweep.
+    fn total_coverage(&self) -> crate::coverage::Coverage {
+        let mut total = crate::coverage::Coverage::default();
+        for c in &self.result.coverage {
+            total.merge(c);
+        }
+        total
     }
 
     pub fn text(&self) -> String {
@@ -185,6 +197,8 @@ impl<'a> Report<'a> {
             self.failed
         );
         text.push_str(&self.failing_seeds());
+        let _ = writeln!(text, "coverage over {runs} runs:");
+        text.push_str(&self.total_coverage().text());
         if let Some(dir) = self.reports {
             let _ = match self.result.failures.len() {
                 0 => writeln!(

@@ -11,6 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::coverage::Coverage;
+
 use super::{Failure, MAX_FAILURES_KEPT, RunRecord, Spread};
 
 /// What a worker hands in for one run: everything a sweep keeps of it.
@@ -19,6 +21,7 @@ pub(super) struct Finished {
     pub(super) close_codes: BTreeMap<u16, u64>,
     pub(super) failure: Option<Failure>,
     pub(super) spread: Spread,
+    pub(super) coverage: Coverage,
     /// Its HTML report was written (`--report-dir`).
     pub(super) reported: bool,
 }
@@ -29,6 +32,7 @@ pub(super) struct Collector {
     pub(super) failures: BTreeMap<usize, Failure>,
     pub(super) close_codes: Vec<BTreeMap<u16, u64>>,
     pub(super) spreads: Vec<Spread>,
+    pub(super) coverage: Vec<Coverage>,
     /// The jobs among `failures` whose HTML report is on disk.
     pub(super) reported: BTreeSet<usize>,
     /// The first report that could not be written.
@@ -42,6 +46,7 @@ impl Collector {
             failures: BTreeMap::new(),
             close_codes: vec![BTreeMap::new(); targets],
             spreads: vec![Spread::default(); targets],
+            coverage: vec![Coverage::default(); targets],
             reported: BTreeSet::new(),
             report_error: None,
         }
@@ -68,6 +73,7 @@ impl Collector {
             *sums.entry(code).or_default() += n;
         }
         self.spreads[target].merge(run.spread);
+        self.coverage[target].merge(&run.coverage);
         let failure = run.failure?;
         self.failures.insert(job, failure);
         if run.reported {
@@ -114,6 +120,7 @@ mod tests {
                 close_codes: BTreeMap::from([(1011, 1)]),
                 failure: Some(failure),
                 spread: Spread::default(),
+                coverage: Coverage::default(),
                 reported: false,
             };
             assert_eq!(c.add(job, run), None, "no report was written");
@@ -137,6 +144,7 @@ mod tests {
                 violations_total: 1,
             }),
             spread: Spread::default(),
+            coverage: Coverage::default(),
             reported,
         };
         // Every job from 1 on fails and writes its report while it is kept.

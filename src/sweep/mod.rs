@@ -140,6 +140,8 @@ pub struct SweepResult {
     pub close_codes: Vec<BTreeMap<u16, u64>>,
     /// When and to whom each target's unexpected violations happened.
     pub spreads: Vec<Spread>,
+    /// The coverage probes each target's runs reached.
+    pub coverage: Vec<crate::coverage::Coverage>,
     /// With a report directory: the first report that could not be written.
     pub report_error: Option<String>,
     pub wall: Duration,
@@ -187,21 +189,7 @@ pub fn run_reporting(
         }
     };
     let started = Instant::now();
-    let jobs = std::thread::scope(|scope| {
-        // This thread is a worker too, so a sweep runs even when no thread can
-        // be spawned (a process limit): a failed spawn only means fewer jobs.
-        let mut workers = 1;
-        for _ in 1..jobs.clamp(1, total.max(1)) {
-            if std::thread::Builder::new()
-                .spawn_scoped(scope, worker)
-                .is_ok()
-            {
-                workers += 1;
-            }
-        }
-        worker();
-        workers
-    });
+    let jobs = crate::workers::on_workers(jobs.clamp(1, total.max(1)), &worker);
     let c = collector
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
@@ -212,6 +200,7 @@ pub fn run_reporting(
         failures: c.failures.into_values().collect(),
         close_codes: c.close_codes,
         spreads: c.spreads,
+        coverage: c.coverage,
         report_error: c.report_error,
         wall: started.elapsed(),
         jobs,
@@ -251,6 +240,7 @@ fn run_one(
         }
     }
     let spread = Spread::of(&outcome, &t.scenario.expect);
+    let coverage = crate::coverage::Coverage::of(&outcome.trace);
     let failure = failed.then(|| Failure {
         target,
         seed,
@@ -262,6 +252,7 @@ fn run_one(
         close_codes: outcome.summary.close_codes,
         failure,
         spread,
+        coverage,
         reported,
     }
 }

@@ -43,6 +43,30 @@ pub fn stagesim(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A scratch directory under the system's temp dir, removed when dropped
+/// (symlinks are removed as links, not followed).
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("stagesim-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch dir");
+        Scratch(dir)
+    }
+
+    /// The path of `name` inside, as a string (for command lines).
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Every scenario file under `scenarios/`, as crate-relative paths.
 pub fn scenario_files() -> Vec<String> {
     let mut out = Vec::new();
