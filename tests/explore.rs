@@ -140,6 +140,16 @@ fn every_defect_is_found_and_shrunk_to_a_file_that_replays_it() {
             let loaded = scenario::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
             let outcome = stagesim::run::run(&loaded, s.seed);
             assert!(s.signature.holds(&outcome, &loaded), "{bug}: {how}");
+            if s.fixed_passes {
+                let mut fixed = loaded.clone();
+                fixed.bugs = Bugs::default();
+                let verdict = stagesim::run::run(&fixed, s.seed).verdict;
+                assert_eq!(
+                    verdict,
+                    stagesim::oracle::Verdict::Pass,
+                    "{bug} fixed: {how}"
+                );
+            }
         }
     }
 }
@@ -241,6 +251,10 @@ fn shrink_writes_the_smallest_failing_scenario() {
     let (code, stdout, _) = support::stagesim(&["run", &out, "--seed", "1"]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("message router"), "{stdout}");
+    // The original passes with the defect off, so the shrunk one must too:
+    // it is a test of the fix, not only of the failure.
+    let (code, stdout, _) = support::stagesim(&["run", &out, "--seed", "1", "--fixed"]);
+    assert_eq!(code, 0, "{stdout}");
 }
 
 #[test]
@@ -296,4 +310,52 @@ fn explore_refuses_bad_limits() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+/// The README's worked example (`examples/deploy_1011.toml`), claim by
+/// claim: the fixed gateway passes; `orchestrator_singleton` fails on about
+/// one seed in five, only in the seconds after the restart; the shrunk
+/// scenario drops the restart and still tests the fix.
+#[test]
+fn the_readme_worked_example_holds() {
+    let rel = "examples/deploy_1011.toml";
+    let scenario = support::load(rel);
+    let with_bug = |seed| {
+        let mut s = scenario.clone();
+        s.bugs.orchestrator_singleton = true;
+        stagesim::run::run(&s, seed)
+    };
+    let mut failing = Vec::new();
+    for seed in 1..=100 {
+        let fixed = stagesim::run::run(&scenario, seed);
+        support::assert_pass(&fixed, rel);
+        let outcome = with_bug(seed);
+        if outcome.verdict == stagesim::oracle::Verdict::Fail {
+            for v in &outcome.violations {
+                let at = v.at.as_secs_f64();
+                assert!(
+                    (32.0..42.0).contains(&at),
+                    "seed {seed}: {at}s is outside the window; reproduce: {} --bug orchestrator_singleton",
+                    support::reproduce(rel, seed)
+                );
+            }
+            failing.push(seed);
+        }
+    }
+    assert!(
+        (10..=40).contains(&failing.len()),
+        "{} of 100 seeds fail: {failing:?}",
+        failing.len()
+    );
+    let mut s = scenario.clone();
+    s.bugs.orchestrator_singleton = true;
+    let shrunk = shrink::shrink(&s, 7, 2, shrink::DEFAULT_MAX_RUNS).unwrap_or_else(|_| {
+        panic!(
+            "seed 7 fails; reproduce: {} --bug orchestrator_singleton",
+            support::reproduce(rel, 7)
+        )
+    });
+    assert!(shrunk.scenario.faults.is_empty(), "{:?}", shrunk.steps);
+    assert_eq!(users(&shrunk.scenario), 1);
+    assert!(shrunk.fixed_passes);
 }

@@ -203,6 +203,11 @@ fn shrunk_text(
         ));
     }
     text.push_str(&format!("wrote  {}\nreplay {reproduce}\n", path.display()));
+    if shrunk.fixed_passes {
+        text.push_str(&format!(
+            "fixed  {reproduce} --fixed passes: the shrunk scenario tests the fix too\n"
+        ));
+    }
     text
 }
 
@@ -214,6 +219,7 @@ fn shrunk_json(shrunk: &Shrunk, path: &Path, reproduce: &str) -> serde_json::Val
         "component": shrunk.signature.component.map(|c| c.key()),
         "steps": shrunk.steps,
         "candidate_runs": shrunk.runs,
+        "fixed_passes": shrunk.fixed_passes,
         "reproduce": reproduce,
         "violations": shrunk.outcome.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
     })

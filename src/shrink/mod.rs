@@ -86,6 +86,34 @@ impl Signature {
     }
 }
 
+/// What a kept candidate must do: fail the same way, and, when the
+/// scenario passed with every defect off on this seed, still pass so. The
+/// second keeps the shrunk scenario a test of the fix: without it, a shrink
+/// may cut the run so short that even the fixed backend cannot answer
+/// (a 1 s run of a pipeline that needs 7 s to start).
+#[derive(Debug, Clone, Copy)]
+struct Goal {
+    signature: Signature,
+    seed: u64,
+    fixed_passes: bool,
+}
+
+impl Goal {
+    fn met_by(&self, s: &Scenario) -> bool {
+        if !self.signature.holds(&crate::run::run(s, self.seed), s) {
+            return false;
+        }
+        !self.fixed_passes || passes_fixed(s, self.seed)
+    }
+}
+
+/// Whether `s` passes on `seed` with every defect off.
+fn passes_fixed(s: &Scenario, seed: u64) -> bool {
+    let mut fixed = s.clone();
+    fixed.bugs = crate::scenario::Bugs::default();
+    crate::run::run(&fixed, seed).verdict == Verdict::Pass
+}
+
 /// A shrunk failure.
 pub struct Shrunk {
     pub scenario: Scenario,
@@ -97,6 +125,9 @@ pub struct Shrunk {
     pub runs: usize,
     /// The run of the shrunk scenario.
     pub outcome: Outcome,
+    /// The scenario passed with every defect off on this seed, and so does
+    /// the shrunk one (see [`Goal`]).
+    pub fixed_passes: bool,
 }
 
 /// Shrink `scenario`, which must not pass on `seed`; `Err` carries the
@@ -111,6 +142,12 @@ pub fn shrink(
     let Some(signature) = Signature::of(&outcome, scenario) else {
         return Err(Box::new(outcome));
     };
+    let defects_on = scenario.bugs != crate::scenario::Bugs::default();
+    let goal = Goal {
+        signature,
+        seed,
+        fixed_passes: defects_on && passes_fixed(scenario, seed),
+    };
     let mut best = Shrunk {
         scenario: scenario.clone(),
         seed,
@@ -118,11 +155,12 @@ pub fn shrink(
         steps: Vec::new(),
         runs: 0,
         outcome,
+        fixed_passes: goal.fixed_passes,
     };
     while best.runs < max_runs {
         let list = candidates::of(&best.scenario, last_violation(&best));
         let budget = max_runs - best.runs;
-        let (found, spent) = first_failing(&list, seed, signature, jobs, budget);
+        let (found, spent) = first_failing(&list, goal, jobs, budget);
         best.runs += spent;
         let Some((i, outcome)) = found else { break };
         let (candidate, step) = list.into_iter().nth(i).expect("index of a candidate");
@@ -143,14 +181,13 @@ fn last_violation(best: &Shrunk) -> Duration {
         .unwrap_or(best.scenario.duration)
 }
 
-/// The first candidate, in list order, that fails the same way, with its
+/// The first candidate, in list order, that meets the goal, with its
 /// outcome; and how many candidates ran. Runs `jobs` candidates at a time
 /// and stops after the first chunk that holds a failing one, so the answer
 /// is the same for every `jobs`; at most `budget` run.
 fn first_failing(
     list: &[(Scenario, String)],
-    seed: u64,
-    signature: Signature,
+    goal: Goal,
     jobs: usize,
     budget: usize,
 ) -> (Option<(usize, Outcome)>, usize) {
@@ -162,23 +199,20 @@ fn first_failing(
             break;
         }
         spent += part.len();
-        if let Some(i) = fails_same_way(part, seed, signature)
-            .iter()
-            .position(|&f| f)
-        {
+        if let Some(i) = meeting(part, goal).iter().position(|&f| f) {
             // A trace cannot cross threads, so the winner runs once more
             // here; the run is deterministic, so it fails the same way.
-            let outcome = crate::run::run(&part[i].0, seed);
+            let outcome = crate::run::run(&part[i].0, goal.seed);
             return (Some((n * chunk + i, outcome)), spent);
         }
     }
     (None, spent)
 }
 
-/// Whether each scenario of `part` fails the same way on `seed`: one
-/// thread each (inline when no thread can be spawned), answers in order.
-fn fails_same_way(part: &[(Scenario, String)], seed: u64, signature: Signature) -> Vec<bool> {
-    let judge = move |s: &Scenario| signature.holds(&crate::run::run(s, seed), s);
+/// Whether each scenario of `part` meets the goal: one thread each (inline
+/// when no thread can be spawned), answers in order.
+fn meeting(part: &[(Scenario, String)], goal: Goal) -> Vec<bool> {
+    let judge = move |s: &Scenario| goal.met_by(s);
     std::thread::scope(|scope| {
         let handles: Vec<_> = part
             .iter()
