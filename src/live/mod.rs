@@ -137,6 +137,7 @@ fn start_backend(
         recorder: recorder.clone(),
         host: backend.lb.host.clone(),
         upstream_path: Some(target.path.clone()),
+        middlebox: backend.lb.middlebox.clone(),
     });
     tokio::task::spawn_local(lb.run());
 }

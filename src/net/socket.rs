@@ -31,6 +31,20 @@ impl TcpStream {
     }
 }
 
+impl TcpStream {
+    /// Close abortively: the peer gets a RST, not a FIN (a load balancer
+    /// resetting the connections crossing it). Live: `SO_LINGER` zero, then
+    /// close, which is how a real socket sends a RST.
+    pub fn reset(self) {
+        match self {
+            Self::Sim(s) => s.reset(),
+            Self::Live(s) => {
+                let _ = s.set_zero_linger();
+            }
+        }
+    }
+}
+
 impl AsyncRead for TcpStream {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -49,6 +49,7 @@ impl Backend {
             recorder: recorder.clone(),
             host: Rc::from(LB),
             upstream_path: None,
+            middlebox: Rc::default(),
         });
         Self {
             auth,

@@ -19,13 +19,12 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 
 use super::http::{self, Body};
-use crate::net::{self, GATEWAY, GATEWAY_PORT, LB, LB_PORT, TcpListener};
+use super::middlebox::Middlebox;
+use crate::net::{self, GATEWAY, GATEWAY_PORT, LB, LB_PORT, TcpListener, TcpStream};
 use crate::trace::{Kind, LbEvent, Probe, Recorder};
 
 /// How long the balancer waits for a gateway instance to accept.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Bytes buffered per direction of a spliced connection.
-const SPLICE_BUFFER: usize = 2 * 1024;
 /// How long it waits for the gateway's answer to the upgrade.
 const UPSTREAM_RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -38,6 +37,8 @@ pub struct LoadBalancer {
     /// not stagesim's gateway (`stagesim live --target ws://host:port/path`);
     /// `None` keeps the client's path.
     pub upstream_path: Option<String>,
+    /// The byte-level faults in force on the spliced connections.
+    pub middlebox: Rc<Middlebox>,
 }
 
 impl LoadBalancer {
@@ -129,27 +130,33 @@ impl LoadBalancer {
         let status = resp.status();
         if status == StatusCode::SWITCHING_PROTOCOLS {
             let upstream_upgrade = hyper::upgrade::on(&mut resp);
-            let recorder = self.recorder.clone();
-            let host = self.host.clone();
-            let user2 = user.clone();
+            let lb = self.clone();
+            let user = user.clone();
             tokio::task::spawn_local(async move {
-                let (Ok(client), Ok(gateway)) = (client_upgrade.await, upstream_upgrade.await)
-                else {
-                    recorder.record(&host, user2.as_ref(), Kind::Lb(LbEvent::SpliceFailed));
+                let streams = (client_upgrade.await, upstream_upgrade.await);
+                let (Ok(client), Ok(gateway)) = streams else {
+                    lb.recorder
+                        .record(&lb.host, user.as_ref(), Kind::Lb(LbEvent::SpliceFailed));
                     return;
                 };
-                let mut client = TokioIo::new(client);
-                let mut gateway = TokioIo::new(gateway);
-                // Splice until either side closes; bytes are not inspected.
-                // Small buffers: chat frames are a few hundred bytes, and
-                // tokio's default 8 KiB each way was a fifth of a user's memory.
-                let _ = tokio::io::copy_bidirectional_with_sizes(
-                    &mut client,
-                    &mut gateway,
-                    SPLICE_BUFFER,
-                    SPLICE_BUFFER,
-                )
-                .await;
+                // Back to the sockets hyper was given, with the bytes it read
+                // ahead: the middlebox forwards, faults and resets them.
+                let (Ok(client), Ok(gateway)) = (
+                    client.downcast::<TokioIo<TcpStream>>(),
+                    gateway.downcast::<TokioIo<TcpStream>>(),
+                ) else {
+                    lb.recorder
+                        .record(&lb.host, user.as_ref(), Kind::Lb(LbEvent::SpliceFailed));
+                    return;
+                };
+                lb.middlebox
+                    .splice(
+                        client.io.into_inner(),
+                        client.read_buf,
+                        gateway.io.into_inner(),
+                        gateway.read_buf,
+                    )
+                    .await;
             });
         }
         log(LbEvent::Answered {

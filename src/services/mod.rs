@@ -8,4 +8,5 @@ pub mod backend;
 pub mod gateway;
 pub mod http;
 pub mod lb;
+pub mod middlebox;
 pub mod pipeline;

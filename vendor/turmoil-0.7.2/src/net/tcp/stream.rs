@@ -171,6 +171,26 @@ impl TcpStream {
         )
     }
 
+    /// Closes the connection abortively: the peer gets a RST instead of a
+    /// FIN, and the socket is gone at once, as a real socket closed with
+    /// `SO_LINGER` set to zero. (Added for stagesim's load balancer faults:
+    /// a middlebox that resets every connection crossing it.)
+    pub fn reset(mut self) {
+        World::current_if_set(|world| {
+            let pair = *self.read_half.pair;
+            let message = Protocol::Tcp(Segment::Rst);
+            if is_same(pair.local, pair.remote) {
+                send_loopback(pair.local, pair.remote, message);
+            } else {
+                let _ = world.send_message(pair.local, pair.remote, message);
+            }
+            world.current_host_mut().tcp.reset_stream(pair);
+        });
+        // The halves' drops must send nothing more: no FIN, no second RST.
+        self.read_half.is_closed = true;
+        self.write_half.is_shutdown = true;
+    }
+
     /// Has no effect in turmoil. API parity with
     /// https://docs.rs/tokio/latest/tokio/net/struct.TcpStream.html#method.set_nodelay
     pub fn set_nodelay(&self, _nodelay: bool) -> Result<()> {
