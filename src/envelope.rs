@@ -587,6 +587,9 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                     host: None,
                     at: ms(laid.end_ms + gap_ms),
                     duration: Some(ms(length)),
+                    bytes: None,
+                    rate: None,
+                    delay: None,
                 };
                 (fault, length, length)
             }
@@ -609,6 +612,9 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                     host: Some("gateway".to_string()),
                     at: ms(laid.end_ms + gap_ms),
                     duration: (for_ms > 0).then(|| ms(for_ms)),
+                    bytes: None,
+                    rate: None,
+                    delay: None,
                 };
                 let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
                 (fault, for_ms, outage)

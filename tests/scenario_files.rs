@@ -171,6 +171,9 @@ fn full_file_sets_every_key() {
                 host: None,
                 at: secs(20),
                 duration: Some(secs(4)),
+                bytes: None,
+                rate: None,
+                delay: None,
             },
             Fault {
                 kind: FaultKind::Hold,
@@ -178,6 +181,9 @@ fn full_file_sets_every_key() {
                 host: None,
                 at: secs(30),
                 duration: Some(ms(500)),
+                bytes: None,
+                rate: None,
+                delay: None,
             },
             Fault {
                 kind: FaultKind::Crash,
@@ -185,6 +191,9 @@ fn full_file_sets_every_key() {
                 host: Some("auth".to_owned()),
                 at: secs(40),
                 duration: Some(secs(3)),
+                bytes: None,
+                rate: None,
+                delay: None,
             },
             Fault {
                 kind: FaultKind::Restart,
@@ -192,6 +201,9 @@ fn full_file_sets_every_key() {
                 host: Some("gateway".to_owned()),
                 at: secs(60),
                 duration: None,
+                bytes: None,
+                rate: None,
+                delay: None,
             },
         ]
     );
@@ -980,4 +992,58 @@ for = "3s"
         13,
         "misbehaviour",
     );
+}
+
+/// The byte-level faults' own keys: each kind its key, on a link of `lb`,
+/// with the error where the mistake is.
+#[test]
+fn byte_level_faults_are_checked_where_they_are_written() {
+    let head = "name = \"b\"\nduration = \"60s\"\n\n[[faults]]\n";
+    let cases: [(&str, usize, usize, &[&str]); 6] = [
+        (
+            "kind = \"slice\"\nbetween = [\"clients\", \"lb\"]\nat = \"1s\"\nfor = \"2s\"\n",
+            4,
+            1,
+            &["slice fault needs `bytes`"],
+        ),
+        (
+            "kind = \"slice\"\nbetween = [\"clients\", \"lb\"]\nat = \"1s\"\nfor = \"2s\"\nbytes = 0\n",
+            9,
+            9,
+            &["`bytes` is 0"],
+        ),
+        (
+            "kind = \"reset\"\nbetween = [\"lb\", \"gateway\"]\nat = \"1s\"\nfor = \"2s\"\n",
+            8,
+            1,
+            &["reset fault happens at `at` and takes no `for`"],
+        ),
+        (
+            "kind = \"latency\"\nbetween = [\"gateway\", \"auth\"]\nat = \"1s\"\nfor = \"2s\"\ndelay = \"1s\"\n",
+            6,
+            11,
+            &["a link of \"lb\""],
+        ),
+        (
+            "kind = \"partition\"\nbetween = [\"gateway\", \"auth\"]\nat = \"1s\"\nfor = \"2s\"\nrate = \"8KiB/s\"\n",
+            9,
+            1,
+            &["partition fault takes no `rate`"],
+        ),
+        (
+            "kind = \"bandwidth\"\nbetween = [\"lb\", \"gateway\"]\nat = \"1s\"\nfor = \"2s\"\nrate = \"8KB/s\"\n",
+            9,
+            8,
+            &["KiB/s"],
+        ),
+    ];
+    for (fault, line, column, words) in cases {
+        let error = parse_error("b", &format!("{head}{fault}"));
+        assert_error_at(&error, line, column, words);
+    }
+    let ok = "kind = \"bandwidth\"\nbetween = [\"lb\", \"gateway\"]\nat = \"1s\"\nfor = \"2s\"\nrate = \"8KiB/s\"\n";
+    let parsed = parse_as("b", &format!("{head}{ok}")).expect("a valid bandwidth fault");
+    assert_eq!(parsed.faults[0].rate, Some(8192));
+    let back = scenario::to_toml(&parsed);
+    assert!(back.contains("rate = \"8KiB/s\""), "{back}");
 }

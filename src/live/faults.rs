@@ -55,6 +55,14 @@ fn refusal(i: usize, f: &Fault) -> String {
              is honoured live)"
         }
         FaultKind::Drain => "only the gateway drains",
+        FaultKind::Reset
+        | FaultKind::Slice
+        | FaultKind::Bandwidth
+        | FaultKind::SlowClose
+        | FaultKind::Latency => {
+            "the load balancer's byte-level faults are applied on the simulated clock only, \
+             by the simulation's fault driver"
+        }
     };
     format!(
         "[[faults]] #{} (kind = \"{}\"{}) cannot be honoured live: {why}. Run the scenario \

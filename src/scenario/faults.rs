@@ -40,6 +40,24 @@ pub struct Fault {
         skip_serializing_if = "Option::is_none"
     )]
     pub duration: Option<Duration>,
+    /// `slice`: the largest piece, in bytes, `lb` forwards at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u32>,
+    /// `bandwidth`: bytes a second, written `"8KiB/s"`.
+    #[serde(
+        default,
+        with = "super::rate::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rate: Option<u64>,
+    /// `slow_close`: how long a FIN is held back; `latency`: how much later
+    /// bytes arrive.
+    #[serde(
+        default,
+        with = "duration::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delay: Option<Duration>,
 }
 
 named_enum! {
@@ -57,12 +75,36 @@ named_enum! {
         /// Extension: the gateway drains (closes every connection with 1001,
         /// stops accepting) and is back after `for`. Only `host = "gateway"`.
         Drain = "drain",
+        /// `lb` resets every connection it splices at `at` (a RST both ways).
+        Reset = "reset",
+        /// `lb` forwards spliced bytes in pieces of `bytes`.
+        Slice = "slice",
+        /// `lb` forwards spliced bytes at `rate`.
+        Bandwidth = "bandwidth",
+        /// `lb` passes each side's FIN on `delay` late.
+        SlowClose = "slow_close",
+        /// Spliced bytes from `between[0]` towards `between[1]` arrive
+        /// `delay` late.
+        Latency = "latency",
     }
 }
 
 impl FaultKind {
     /// Whether the fault is between two hosts (`between`) rather than on one (`host`).
     pub fn is_link(&self) -> bool {
-        matches!(self, FaultKind::Partition | FaultKind::Hold)
+        matches!(self, FaultKind::Partition | FaultKind::Hold) || self.is_byte_level()
+    }
+
+    /// Whether `lb` applies the fault to the bytes it splices
+    /// (`services::middlebox`) rather than the network to its packets.
+    pub fn is_byte_level(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Reset
+                | FaultKind::Slice
+                | FaultKind::Bandwidth
+                | FaultKind::SlowClose
+                | FaultKind::Latency
+        )
     }
 }

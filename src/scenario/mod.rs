@@ -18,6 +18,7 @@
 //! formats), `error`, `messages`, `locate`, `validate` (reporting).
 
 mod bugs;
+mod byte_faults;
 mod duration;
 mod error;
 mod expect;
@@ -27,6 +28,7 @@ mod messages;
 mod model;
 pub(crate) mod names;
 mod range;
+mod rate;
 mod shape;
 mod users;
 mod validate;
@@ -47,6 +49,7 @@ pub use expect::{Cause, Expect, Expected, Invariant};
 pub use faults::{Fault, FaultKind, HOSTS};
 pub use model::Scenario;
 pub use range::Range;
+pub use rate::{MAX_RATE, format_rate, parse_rate};
 pub use users::{
     AgentName, DEFAULT_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Misbehave, REFRESH_MARGIN, Reconnect,
     TokenKind, TokenVia, UserGroup,

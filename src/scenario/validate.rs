@@ -27,7 +27,7 @@ pub(super) struct Problem {
     pub label: String,
 }
 
-fn problem(path: KeyPath, part: Part, message: String, label: &str) -> Problem {
+pub(super) fn problem(path: KeyPath, part: Part, message: String, label: &str) -> Problem {
     Problem {
         path,
         part,
@@ -378,8 +378,10 @@ fn check_fault(fault: &Fault, scenario_duration: Duration, path: KeyPath) -> Res
             ));
         }
     }
+    super::byte_faults::check(fault, &path)?;
+    let needs_for = !matches!(kind, FaultKind::Restart | FaultKind::Reset);
     match fault.duration {
-        None if kind != FaultKind::Restart => {
+        None if needs_for => {
             return Err(problem(
                 path.key("for"),
                 Part::Value,
@@ -389,7 +391,7 @@ fn check_fault(fault: &Fault, scenario_duration: Duration, path: KeyPath) -> Res
                 "`for` missing here",
             ));
         }
-        Some(length) if length.is_zero() && kind != FaultKind::Restart => {
+        Some(length) if length.is_zero() && needs_for => {
             return Err(problem(
                 path.key("for"),
                 Part::Value,

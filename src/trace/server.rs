@@ -325,6 +325,22 @@ pub enum FaultEvent {
     Restarted {
         host: String,
     },
+    /// `lb` started (`on`) or stopped applying a byte-level fault of `kind`
+    /// (`slice`, `bandwidth`, `slow_close`, `latency`) to the bytes it
+    /// splices on the link `a`-`b`; `detail` is its setting (`bytes=3`).
+    Bytes {
+        kind: &'static str,
+        a: String,
+        b: String,
+        detail: String,
+        on: bool,
+    },
+    /// `lb` reset every connection it was splicing on the link `a`-`b`.
+    Reset {
+        a: String,
+        b: String,
+        connections: u64,
+    },
 }
 
 impl FaultEvent {
@@ -339,6 +355,9 @@ impl FaultEvent {
             FaultEvent::Crash { host }
             | FaultEvent::Drain { host, .. }
             | FaultEvent::Restarted { host } => vec![host.as_str()],
+            FaultEvent::Bytes { a, b, .. } | FaultEvent::Reset { a, b, .. } => {
+                vec![a.as_str(), b.as_str()]
+            }
         }
     }
 }

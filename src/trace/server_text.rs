@@ -199,6 +199,19 @@ impl Display for FaultEvent {
                 write!(f, "{why} {host}: close connections with {code}")
             }
             FaultEvent::Restarted { host } => write!(f, "{host} restarted"),
+            FaultEvent::Bytes {
+                kind,
+                a,
+                b,
+                detail,
+                on,
+            } => {
+                let when = if *on { "on" } else { "off" };
+                write!(f, "{kind} {a} -> {b} {detail} {when}")
+            }
+            FaultEvent::Reset { a, b, connections } => {
+                write!(f, "reset {a} <-> {b}: {connections} connection(s)")
+            }
         }
     }
 }

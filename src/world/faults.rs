@@ -11,6 +11,9 @@ use std::time::Duration;
 use crate::net::GATEWAY;
 use crate::scenario::{FaultKind, Scenario};
 use crate::services::gateway::Control;
+use crate::services::middlebox::Middlebox;
+
+use super::byte_faults::ByteFaults;
 use crate::trace::{FaultEvent, Kind, Recorder};
 
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct Driver {
     /// Bounces waiting for a draining host to stop.
     waiting: Vec<String>,
     control: Rc<Control>,
+    /// The faults `lb` applies to the bytes it splices.
+    bytes: ByteFaults,
     recorder: Recorder,
     host: Rc<str>,
 }
@@ -48,6 +53,7 @@ impl Driver {
         scenario: &Scenario,
         client_hosts: &[String],
         control: Rc<Control>,
+        middlebox: Rc<Middlebox>,
         recorder: Recorder,
     ) -> Self {
         let expand = |name: &str| -> Vec<String> {
@@ -106,6 +112,12 @@ impl Driver {
                         action: Action::Bounce(h),
                     });
                 }
+                // Scheduled by `bytes`, below.
+                FaultKind::Reset
+                | FaultKind::Slice
+                | FaultKind::Bandwidth
+                | FaultKind::SlowClose
+                | FaultKind::Latency => {}
                 FaultKind::Restart => {
                     let h = f.host.clone().expect("validated: restart has `host`");
                     // Only the gateway has connections to drain; other hosts
@@ -132,6 +144,7 @@ impl Driver {
             next: 0,
             waiting: Vec::new(),
             control,
+            bytes: ByteFaults::new(&scenario.faults, middlebox),
             recorder,
             host: Rc::from("sim"),
         }
@@ -147,7 +160,11 @@ impl Driver {
     /// host can only stop in a tick in which it runs, and the driver looks
     /// again after every tick.
     pub fn next_due(&self) -> Option<Duration> {
-        self.schedule.get(self.next).map(|s| s.at)
+        let network = self.schedule.get(self.next).map(|s| s.at);
+        match (network, self.bytes.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Apply every action due at the simulation's current time.
@@ -159,6 +176,9 @@ impl Driver {
             let action = s.action.clone();
             self.next += 1;
             self.apply(sim, now, action);
+        }
+        for event in self.bytes.apply_due(now) {
+            self.record(now, event);
         }
         let mut still = Vec::new();
         for h in std::mem::take(&mut self.waiting) {

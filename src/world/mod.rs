@@ -14,6 +14,7 @@
 //! turmoil does unpatched; both give the same verdict (tests/stepping.rs),
 //! not always the same bytes (tokio reseeds a runtime's RNG on each entry).
 
+mod byte_faults;
 mod faults;
 mod users;
 
@@ -25,6 +26,7 @@ use crate::net::{AUTH, GATEWAY, LB};
 use crate::scenario::Scenario;
 use crate::services::backend::Backend;
 use crate::services::gateway::Control;
+use crate::services::middlebox::Middlebox;
 use crate::trace::{Kind, Recorder, Trace};
 
 pub use users::{client_hosts, declare};
@@ -57,9 +59,9 @@ pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> 
     let mut sim = builder(scenario, seed, stepping).build();
     let recorder = Recorder::new();
     let sim_host: Rc<str> = Rc::from("sim");
-    let control = servers(&mut sim, scenario, seed, &recorder);
+    let (control, middlebox) = servers(&mut sim, scenario, seed, &recorder);
     let hosts = clients(&mut sim, scenario, seed, &recorder);
-    let driver = faults::Driver::new(scenario, &hosts, control, recorder.clone());
+    let driver = faults::Driver::new(scenario, &hosts, control, middlebox, recorder.clone());
     let end = drive(&mut sim, driver, scenario.duration, &recorder, &sim_host);
     recorder.finish(end)
 }
@@ -82,14 +84,14 @@ fn builder(scenario: &Scenario, seed: u64, stepping: Stepping) -> turmoil::Build
 }
 
 /// The backend's hosts: auth, gateway, lb (in that order: host creation
-/// order is part of the seeded run). Returns the driver's handle on the
-/// gateway.
+/// order is part of the seeded run). Returns the driver's handles on the
+/// gateway and on `lb`'s middlebox.
 fn servers(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
     seed: u64,
     recorder: &Recorder,
-) -> Rc<Control> {
+) -> (Rc<Control>, Rc<Middlebox>) {
     let Backend {
         auth,
         gateway,
@@ -98,8 +100,9 @@ fn servers(
     } = Backend::new(scenario, seed, recorder);
     sim.host(AUTH, move || auth.clone().run());
     sim.host(GATEWAY, move || gateway.clone().run());
+    let middlebox = lb.middlebox.clone();
     sim.host(LB, move || lb.clone().run());
-    control
+    (control, middlebox)
 }
 
 /// Every user (declared in the trace at time zero with the stripped

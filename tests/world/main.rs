@@ -10,5 +10,6 @@ mod close_codes;
 mod determinism;
 mod faults;
 mod gateway;
+mod middlebox;
 mod scenarios;
 mod verdict;

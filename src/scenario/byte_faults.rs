@@ -1,0 +1,102 @@
+//! The rules of the byte-level faults `lb` applies (`reset`, `slice`,
+//! `bandwidth`, `slow_close`, `latency`), beyond those every link fault
+//! follows: which link, and which of `bytes`, `rate`, `delay` and `for`.
+//!
+//! Part of scenario file -> validated `Scenario`, called from `validate`.
+
+use super::faults::{Fault, FaultKind};
+use super::locate::{KeyPath, Part};
+use super::validate::{Problem, problem};
+
+/// The key each byte-level kind needs besides `between` and `at`.
+fn needs(kind: FaultKind) -> Option<&'static str> {
+    match kind {
+        FaultKind::Slice => Some("bytes"),
+        FaultKind::Bandwidth => Some("rate"),
+        FaultKind::SlowClose | FaultKind::Latency => Some("delay"),
+        _ => None,
+    }
+}
+
+/// Check one fault's `bytes`, `rate` and `delay`, and for a byte-level
+/// fault its link and `for`.
+pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
+    let kind = fault.kind;
+    let given = [
+        ("bytes", fault.bytes.is_some()),
+        ("rate", fault.rate.is_some()),
+        ("delay", fault.delay.is_some()),
+    ];
+    for (key, present) in given {
+        if present && needs(kind) != Some(key) {
+            return Err(problem(
+                path.clone().key(key),
+                Part::Key,
+                format!("a {kind} fault takes no `{key}`; {}", what_takes(key)),
+                "not allowed here",
+            ));
+        }
+    }
+    if !kind.is_byte_level() {
+        return Ok(());
+    }
+    if let Some(key) = needs(kind)
+        && !given.iter().any(|(k, present)| *k == key && *present)
+    {
+        return Err(problem(
+            path.clone().key(key),
+            Part::Value,
+            format!("a {kind} fault needs `{key}`; {}", what_takes(key)),
+            &format!("`{key}` missing here"),
+        ));
+    }
+    if fault.bytes == Some(0) {
+        return Err(problem(
+            path.clone().key("bytes"),
+            Part::Value,
+            "`bytes` is 0; expected pieces of at least 1 byte".to_owned(),
+            "must be at least 1",
+        ));
+    }
+    check_link(fault, path)
+}
+
+fn what_takes(key: &str) -> &'static str {
+    match key {
+        "bytes" => "`bytes` is the piece size of a slice fault, like `bytes = 3`",
+        "rate" => "`rate` is the speed of a bandwidth fault, like `rate = \"8KiB/s\"`",
+        _ => {
+            "`delay` is how late a slow_close fault passes a FIN on, or a latency fault delivers bytes, like `delay = \"300ms\"`"
+        }
+    }
+}
+
+/// A byte-level fault is on one of `lb`'s links: clients-lb or lb-gateway.
+/// A reset happens at an instant and takes no `for`.
+fn check_link(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
+    let kind = fault.kind;
+    let Some([a, b]) = &fault.between else {
+        return Ok(()); // `validate` reports a missing `between`.
+    };
+    let other = if a == "lb" { b } else { a };
+    let on_lb = (a == "lb" || b == "lb") && (other == "clients" || other == "gateway");
+    if !on_lb {
+        return Err(problem(
+            path.clone().key("between"),
+            Part::Value,
+            format!(
+                "a {kind} fault acts on the bytes the load balancer forwards; expected `between` to be a link of \"lb\": [\"clients\", \"lb\"] or [\"lb\", \"gateway\"] (either order)"
+            ),
+            "not a link of lb",
+        ));
+    }
+    if kind == FaultKind::Reset && fault.duration.is_some() {
+        return Err(problem(
+            path.clone().key("for"),
+            Part::Key,
+            "a reset fault happens at `at` and takes no `for`".to_owned(),
+            "not allowed here",
+        ));
+    }
+    Ok(())
+}
