@@ -91,6 +91,9 @@ pub struct Families {
     pub invalid_tokens: bool,
     /// Groups that send one invalid frame.
     pub misbehaving_users: bool,
+    /// Byte-level faults at the load balancer: resets, slices, narrow
+    /// bandwidth, held-back FINs, one-way latency.
+    pub middlebox: bool,
 }
 
 impl Families {
@@ -107,6 +110,7 @@ impl Families {
         short_tokens: true,
         invalid_tokens: false,
         misbehaving_users: false,
+        middlebox: true,
     };
 
     /// Every family on.
@@ -117,7 +121,7 @@ impl Families {
     };
 
     /// `(name, on)` for each family, in declaration order.
-    pub fn each(&self) -> [(&'static str, bool); 10] {
+    pub fn each(&self) -> [(&'static str, bool); 11] {
         [
             ("link_faults", self.link_faults),
             ("restarts", self.restarts),
@@ -129,6 +133,7 @@ impl Families {
             ("short_tokens", self.short_tokens),
             ("invalid_tokens", self.invalid_tokens),
             ("misbehaving_users", self.misbehaving_users),
+            ("middlebox", self.middlebox),
         ]
     }
 
@@ -142,7 +147,7 @@ impl Families {
 
     /// Each family on or off with even odds (the swarm draw).
     pub fn swarm() -> impl Strategy<Value = Families> {
-        proptest::array::uniform10(any::<bool>()).prop_map(|b| Families {
+        proptest::array::uniform11(any::<bool>()).prop_map(|b| Families {
             link_faults: b[0],
             restarts: b[1],
             drains: b[2],
@@ -153,6 +158,7 @@ impl Families {
             short_tokens: b[7],
             invalid_tokens: b[8],
             misbehaving_users: b[9],
+            middlebox: b[10],
         })
     }
 }
@@ -387,6 +393,55 @@ pub enum FaultDraft {
         for_ms: u64,
         drain: bool,
     },
+    /// A byte-level fault at the load balancer, on the clients' link, for
+    /// `for_ms` (a reset has no window).
+    Middlebox {
+        gap_ms: u64,
+        for_ms: u64,
+        byte: ByteDraft,
+    },
+}
+
+/// Which byte-level fault, with its setting.
+#[derive(Debug, Clone, Copy)]
+pub enum ByteDraft {
+    Reset,
+    Slice {
+        bytes: u32,
+    },
+    /// Bytes a second, at least [`BANDWIDTH_MIN`].
+    Bandwidth {
+        rate: u64,
+    },
+    SlowClose {
+        delay_ms: u64,
+    },
+    /// Towards the gateway (`up`) or towards the users.
+    Latency {
+        delay_ms: u64,
+        up: bool,
+    },
+}
+
+/// The narrowest link the envelope draws: a message's 13 agent events,
+/// about 3 KiB, in at most 3 s.
+pub const BANDWIDTH_MIN: u64 = 1024;
+/// The longest a FIN is held back, or one direction delayed.
+pub const BYTE_DELAY_MAX_MS: u64 = 2_000;
+/// The longest window of a byte-level fault.
+pub const BYTE_FOR_MAX_MS: u64 = 20_000;
+
+fn byte_draft() -> impl Strategy<Value = ByteDraft> {
+    prop_oneof![
+        Just(ByteDraft::Reset),
+        // At least 8: a 100 KiB frame of a misbehaving user in 1-byte
+        // pieces would be 100,000 segments.
+        (8..=64u32).prop_map(|bytes| ByteDraft::Slice { bytes }),
+        (BANDWIDTH_MIN..=64 * 1024).prop_map(|rate| ByteDraft::Bandwidth { rate }),
+        (1..=BYTE_DELAY_MAX_MS).prop_map(|delay_ms| ByteDraft::SlowClose { delay_ms }),
+        (1..=BYTE_DELAY_MAX_MS, any::<bool>())
+            .prop_map(|(delay_ms, up)| ByteDraft::Latency { delay_ms, up }),
+    ]
 }
 
 /// The faults of the families that are on: at most [`FAULTS_MAX`].
@@ -417,6 +472,16 @@ fn fault_drafts(f: Families) -> BoxedStrategy<Vec<FaultDraft>> {
     }
     if f.drains {
         kinds.push(stop(true).boxed());
+    }
+    if f.middlebox {
+        let byte = (0..=FAULT_GAP_MAX_MS, 1..=BYTE_FOR_MAX_MS, byte_draft()).prop_map(
+            |(gap_ms, for_ms, byte)| FaultDraft::Middlebox {
+                gap_ms,
+                for_ms,
+                byte,
+            },
+        );
+        kinds.push(byte.boxed());
     }
     if kinds.is_empty() {
         return Just(Vec::new()).boxed();
@@ -556,8 +621,13 @@ struct Laid {
     end_ms: u64,
     /// The longest all the faults can keep a user out, back to back.
     outage_ms: u64,
-    /// Restarts and drains: each may cost a message its answer once.
+    /// Restarts, drains and resets: each may cost a message its answer
+    /// once.
     stops: u64,
+    /// What the slowest byte-level fault adds to one message's answer.
+    per_message_extra_ms: u64,
+    /// What a held-back FIN adds to the end of a user's last session.
+    close_extra_ms: u64,
 }
 
 /// Lays the faults one after another (see the module documentation).
@@ -568,6 +638,8 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
         end_ms: 0,
         outage_ms: 0,
         stops: 0,
+        per_message_extra_ms: 0,
+        close_extra_ms: 0,
     };
     for draft in faults {
         let (fault, length, outage) = match *draft {
@@ -619,12 +691,69 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                 let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
                 (fault, for_ms, outage)
             }
+            FaultDraft::Middlebox {
+                gap_ms,
+                for_ms,
+                byte,
+            } => {
+                let at_ms = laid.end_ms + gap_ms;
+                lay_byte_fault(&mut laid, at_ms, for_ms, byte)
+            }
         };
         laid.end_ms = fault.at.as_millis() as u64 + length;
         laid.outage_ms += outage;
         laid.faults.push(fault);
     }
     laid
+}
+
+/// A byte-level fault on the clients' link at `at_ms`: the fault, how long
+/// it lasts and what it keeps users out; its costs go into `laid`.
+fn lay_byte_fault(laid: &mut Laid, at_ms: u64, for_ms: u64, byte: ByteDraft) -> (Fault, u64, u64) {
+    let mut fault = Fault {
+        kind: FaultKind::Reset,
+        between: Some(["clients".to_string(), "lb".to_string()]),
+        host: None,
+        at: ms(at_ms),
+        duration: Some(ms(for_ms)),
+        bytes: None,
+        rate: None,
+        delay: None,
+    };
+    let extra = &mut laid.per_message_extra_ms;
+    match byte {
+        ByteDraft::Reset => {
+            // Every open connection ends; its user reconnects at once and
+            // re-sends what was unanswered.
+            laid.stops += 1;
+            fault.duration = None;
+            return (fault, 0, 1_000);
+        }
+        ByteDraft::Slice { bytes } => {
+            fault.kind = FaultKind::Slice;
+            fault.bytes = Some(bytes);
+        }
+        ByteDraft::Bandwidth { rate } => {
+            fault.kind = FaultKind::Bandwidth;
+            fault.rate = Some(rate);
+            // A message's agent events are about 4 KiB at most.
+            *extra = (*extra).max(4 * 1024 * 1000 / rate);
+        }
+        ByteDraft::SlowClose { delay_ms } => {
+            fault.kind = FaultKind::SlowClose;
+            fault.delay = Some(ms(delay_ms));
+            laid.close_extra_ms = laid.close_extra_ms.max(delay_ms);
+        }
+        ByteDraft::Latency { delay_ms, up } => {
+            fault.kind = FaultKind::Latency;
+            fault.delay = Some(ms(delay_ms));
+            if !up {
+                fault.between = Some(["lb".to_string(), "clients".to_string()]);
+            }
+            *extra = (*extra).max(2 * delay_ms);
+        }
+    }
+    (fault, for_ms, 0)
 }
 
 /// The longest one message can take to be answered: every LLM step and
@@ -655,7 +784,7 @@ fn queue_ms(limit: Option<u32>, users: u64, session_ms: u64) -> u64 {
 pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -> Scenario {
     let retry_max = auth_retry_budget_max_ms(world.auth_retries, world.auth_backoff_ms);
     let laid = lay_faults(world, faults);
-    let per_message_ms = per_message_ms(world);
+    let per_message_ms = per_message_ms(world) + laid.per_message_extra_ms;
     let messages_max = groups
         .iter()
         .map(|g| u64::from(g.messages))
@@ -690,6 +819,7 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
         + retry_max
         + backoff_total_ms
         + (messages_max + laid.stops) * per_message_ms
+        + laid.close_extra_ms
         + 60_000;
 
     let mut scenario = world_scenario(world);
