@@ -10,5 +10,6 @@ mod close_codes;
 mod determinism;
 mod faults;
 mod gateway;
+mod partitions;
 mod scenarios;
 mod verdict;
