@@ -22,7 +22,10 @@
 //!   kept out (startups, restarts, link faults) with jitter at its minimum;
 //! - a partition or hold between gateway and auth lasts a fraction of the
 //!   least time the gateway's auth retries can span, so the last retry
-//!   always comes after it;
+//!   always comes after it (a `partition` is TCP-faithful: a call across it
+//!   is delayed, not failed at once, so it fails no earlier than the
+//!   partition's start and takes at most `CALL_TIMEOUT` per step, which
+//!   `AUTH_CALL_MAX_MS` already allows for);
 //! - faults follow each other on a timeline without overlapping;
 //! - under a connection limit, a user may wait for every wave of users
 //!   ahead of it to finish, and its reconnect budget covers that too;

@@ -508,6 +508,33 @@ fn bad_fault_kind() {
 }
 
 #[test]
+fn both_partitions_and_the_tcp_user_timeout_parse() {
+    let s = parse_as(
+        "x",
+        "name = \"x\"\n[network]\ntcp_user_timeout = \"20s\"\n\
+         [[faults]]\nkind = \"lossy_partition\"\nbetween = [\"lb\", \"gateway\"]\nat = \"1s\"\nfor = \"2s\"\n\
+         [[faults]]\nkind = \"partition\"\nbetween = [\"lb\", \"gateway\"]\nat = \"5s\"\nfor = \"2s\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(s.network.tcp_user_timeout, Some(secs(20)));
+    let kinds: Vec<FaultKind> = s.faults.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FaultKind::LossyPartition, FaultKind::Partition]);
+    assert!(kinds.iter().all(FaultKind::is_link));
+    assert_eq!(load("full").network.tcp_user_timeout, None);
+}
+
+#[test]
+fn a_zero_tcp_user_timeout_is_refused() {
+    let error = parse_error("x", "name = \"x\"\n[network]\ntcp_user_timeout = \"0s\"\n");
+    assert_error_at(
+        &error,
+        3,
+        20,
+        &["`tcp_user_timeout` is 0s", "greater than 0s"],
+    );
+}
+
+#[test]
 fn partition_without_between_points_at_its_table() {
     let error = load_error("invalid/fault_missing_between");
     assert_error_at(&error, 9, 1, &["partition fault needs `between`"]);

@@ -45,7 +45,7 @@ pub fn plan(scenario: &Scenario) -> Result<Vec<Drain>, String> {
 
 fn refusal(i: usize, f: &Fault) -> String {
     let why = match f.kind {
-        FaultKind::Partition | FaultKind::Hold => {
+        FaultKind::Partition | FaultKind::LossyPartition | FaultKind::Hold => {
             "it acts on the network between hosts, which live runs on the machine's own \
              loopback with no proxy between the services"
         }

@@ -6,8 +6,9 @@
 //! since_epoch} -> turmoil | tokio`. In a simulation, names are turmoil
 //! hosts and ports are fixed so traces read the same everywhere; live, each
 //! name has an address on the machine ([`LiveNet`]). Every connect has a
-//! timeout because a connect to a crashed or partitioned host never answers
-//! in turmoil (docs/design.md, "The simulated world").
+//! timeout because a connect to a crashed host never answers in turmoil, and
+//! one across a `partition` waits for its SYN's retransmissions
+//! (docs/design.md, "The simulated world").
 
 mod live;
 mod socket;

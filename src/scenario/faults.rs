@@ -21,10 +21,11 @@ pub const HOSTS: [&str; 4] = ["lb", "gateway", "auth", "clients"];
 pub struct Fault {
     /// What the fault does.
     pub kind: FaultKind,
-    /// The two hosts of a `partition` or `hold`; `None` for `crash`/`restart`.
+    /// The two hosts of a `partition`, `lossy_partition` or `hold`; `None`
+    /// for `crash`/`restart`/`drain`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub between: Option<[String; 2]>,
-    /// The host of a `crash` or `restart`; `None` for `partition`/`hold`.
+    /// The host of a `crash`, `restart` or `drain`; `None` for link faults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Simulated time the fault starts; before the scenario's `duration`.
@@ -63,8 +64,15 @@ pub struct Fault {
 named_enum! {
     /// What a fault does.
     pub enum FaultKind as "fault kind" {
-        /// Packets between the two hosts are dropped for the window.
+        /// The network between the two hosts is down for the window, as TCP
+        /// sees an outage: segments are retransmitted and arrive late, in
+        /// order; only an outage longer than TCP's timeout resets a
+        /// connection (turmoil's `Sim::partition_tcp`).
         Partition = "partition",
+        /// Packets between the two hosts are dropped for the window and
+        /// never retransmitted (turmoil's own partition): connections across
+        /// it stall for good, and a connect across it is refused at once.
+        LossyPartition = "lossy_partition",
         /// Packets between the two hosts are held, then delivered when it ends.
         Hold = "hold",
         /// The host stops without closing anything, and boots again after `for`.
@@ -92,7 +100,10 @@ named_enum! {
 impl FaultKind {
     /// Whether the fault is between two hosts (`between`) rather than on one (`host`).
     pub fn is_link(&self) -> bool {
-        matches!(self, FaultKind::Partition | FaultKind::Hold) || self.is_byte_level()
+        matches!(
+            self,
+            FaultKind::Partition | FaultKind::LossyPartition | FaultKind::Hold
+        ) || self.is_byte_level()
     }
 
     /// Whether `lb` applies the fault to the bytes it splices

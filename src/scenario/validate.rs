@@ -78,6 +78,16 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
             "between 1ms and 100ms",
         ));
     }
+    if scenario.network.tcp_user_timeout == Some(Duration::ZERO) {
+        return Err(problem(
+            root().key("network").key("tcp_user_timeout"),
+            Part::Value,
+            "`tcp_user_timeout` is 0s; expected how long a TCP segment may go unacknowledged, \
+             greater than 0s, like \"20s\""
+                .to_owned(),
+            "must be greater than 0s",
+        ));
+    }
     check_steps(scenario)?;
     check_headers(&scenario.load_balancer.strip_headers)?;
     at_least_one(
@@ -349,7 +359,7 @@ fn check_fault(fault: &Fault, scenario_duration: Duration, path: KeyPath) -> Res
                 path.key("between"),
                 Part::Key,
                 format!(
-                    "a {kind} fault takes `host`, not `between`; expected `between` only on partition and hold faults"
+                    "a {kind} fault takes `host`, not `between`; expected `between` only on partition, lossy_partition and hold faults"
                 ),
                 "not allowed here",
             ));

@@ -24,6 +24,17 @@ pub struct Network {
     /// tick only speeds up busy runs. Default 1ms.
     #[serde(with = "duration::string", skip_serializing_if = "is_one_ms")]
     pub tick: Duration,
+    /// Extension: how long a TCP segment may go unacknowledged before its
+    /// sender gives up and the connection is reset (Linux's
+    /// `TCP_USER_TIMEOUT`, on every socket). It matters only during a
+    /// `partition`. `None`: Linux's default retries, 924.6 s for data and
+    /// 127 s for a connect.
+    #[serde(
+        default,
+        with = "duration::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tcp_user_timeout: Option<Duration>,
 }
 
 fn is_one_ms(d: &Duration) -> bool {
@@ -35,6 +46,7 @@ impl Default for Network {
         Network {
             latency: Range::new(Duration::from_millis(1), Duration::from_millis(10)),
             tick: Duration::from_millis(1),
+            tcp_user_timeout: None,
         }
     }
 }

@@ -296,10 +296,19 @@ pub enum FaultEvent {
     StripHeader {
         header: String,
     },
+    /// A TCP-faithful partition started (`kind = "partition"`): segments
+    /// are kept and retransmitted.
     Partition {
         a: Vec<String>,
         b: Vec<String>,
     },
+    /// A lossy partition started (`kind = "lossy_partition"`): packets are
+    /// dropped for good.
+    LossyPartition {
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    /// Either kind of partition ended.
     Repair {
         a: Vec<String>,
         b: Vec<String>,
@@ -349,6 +358,7 @@ impl FaultEvent {
         match self {
             FaultEvent::StripHeader { .. } => vec!["lb"],
             FaultEvent::Partition { a, b }
+            | FaultEvent::LossyPartition { a, b }
             | FaultEvent::Repair { a, b }
             | FaultEvent::Hold { a, b }
             | FaultEvent::Release { a, b } => a.iter().chain(b).map(String::as_str).collect(),

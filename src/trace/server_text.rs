@@ -190,6 +190,7 @@ impl Display for FaultEvent {
                 write!(f, "lb strips header {header} from every request")
             }
             FaultEvent::Partition { a, b } => link(f, "partition", a, b),
+            FaultEvent::LossyPartition { a, b } => link(f, "lossy partition", a, b),
             FaultEvent::Repair { a, b } => link(f, "repair", a, b),
             FaultEvent::Hold { a, b } => link(f, "hold", a, b),
             FaultEvent::Release { a, b } => link(f, "release", a, b),

@@ -1,5 +1,5 @@
 //! The one place faults are applied. Nothing else calls turmoil's
-//! `partition`, `hold`, `crash` or `bounce`.
+//! `partition_tcp`, `partition`, `hold`, `crash` or `bounce`.
 //!
 //! Each `[[faults]]` entry becomes a start action and an end action at fixed
 //! simulated times; the driver applies the actions due before each tick and
@@ -18,7 +18,10 @@ use crate::trace::{FaultEvent, Kind, Recorder};
 
 #[derive(Debug, Clone)]
 enum Action {
+    /// TCP-faithful: segments are kept and retransmitted after the repair.
     Partition(Vec<String>, Vec<String>),
+    /// turmoil's own partition: packets are dropped for good.
+    LossyPartition(Vec<String>, Vec<String>),
     Repair(Vec<String>, Vec<String>),
     Hold(Vec<String>, Vec<String>),
     Release(Vec<String>, Vec<String>),
@@ -48,6 +51,21 @@ pub struct Driver {
     host: Rc<str>,
 }
 
+/// The start and end actions of a fault between hosts `a` and `b`.
+fn link_actions(kind: FaultKind, a: Vec<String>, b: Vec<String>) -> (Action, Action) {
+    match kind {
+        FaultKind::Partition => (
+            Action::Partition(a.clone(), b.clone()),
+            Action::Repair(a, b),
+        ),
+        FaultKind::LossyPartition => (
+            Action::LossyPartition(a.clone(), b.clone()),
+            Action::Repair(a, b),
+        ),
+        _ => (Action::Hold(a.clone(), b.clone()), Action::Release(a, b)),
+    }
+}
+
 impl Driver {
     pub fn new(
         scenario: &Scenario,
@@ -67,20 +85,12 @@ impl Driver {
         for f in &scenario.faults {
             let end = f.at.saturating_add(f.duration.unwrap_or_default());
             match f.kind {
-                FaultKind::Partition | FaultKind::Hold => {
+                FaultKind::Partition | FaultKind::LossyPartition | FaultKind::Hold => {
                     let [a, b] = f
                         .between
                         .clone()
-                        .expect("validated: partition/hold have `between`");
-                    let (a, b) = (expand(&a), expand(&b));
-                    let (start, stop) = if f.kind == FaultKind::Partition {
-                        (
-                            Action::Partition(a.clone(), b.clone()),
-                            Action::Repair(a, b),
-                        )
-                    } else {
-                        (Action::Hold(a.clone(), b.clone()), Action::Release(a, b))
-                    };
+                        .expect("validated: link faults have `between`");
+                    let (start, stop) = link_actions(f.kind, expand(&a), expand(&b));
                     schedule.push(Scheduled {
                         at: f.at,
                         action: start,
@@ -202,8 +212,12 @@ impl Driver {
         };
         match action {
             Action::Partition(a, b) => {
-                pairs(&a, &b, &mut |x, y| sim.partition(x, y));
+                pairs(&a, &b, &mut |x, y| sim.partition_tcp(x, y));
                 self.record(now, FaultEvent::Partition { a, b });
+            }
+            Action::LossyPartition(a, b) => {
+                pairs(&a, &b, &mut |x, y| sim.partition(x, y));
+                self.record(now, FaultEvent::LossyPartition { a, b });
             }
             Action::Repair(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.repair(x, y));

@@ -80,6 +80,9 @@ fn builder(scenario: &Scenario, seed: u64, stepping: Stepping) -> turmoil::Build
         .tcp_capacity(TCP_CAPACITY)
         .min_message_latency(scenario.network.latency.min)
         .max_message_latency(scenario.network.latency.max);
+    if let Some(timeout) = scenario.network.tcp_user_timeout {
+        builder.tcp_user_timeout(timeout);
+    }
     builder
 }
 

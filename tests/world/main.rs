@@ -11,5 +11,6 @@ mod determinism;
 mod faults;
 mod gateway;
 mod middlebox;
+mod partitions;
 mod scenarios;
 mod verdict;

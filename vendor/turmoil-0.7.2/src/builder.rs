@@ -77,6 +77,7 @@ impl Builder {
             link: config::Link {
                 latency: Some(config::Latency::default()),
                 message_loss: Some(config::MessageLoss::default()),
+                tcp_user_timeout: None,
             },
             rng_seed: None,
         }
@@ -117,6 +118,17 @@ impl Builder {
     /// link on the network.
     pub fn max_message_latency(&mut self, value: Duration) -> &mut Self {
         self.link.latency_mut().max_message_latency = value;
+        self
+    }
+
+    /// How long a TCP segment may go unacknowledged before its sender gives
+    /// up and the connection is reset, as Linux's `TCP_USER_TIMEOUT` socket
+    /// option (RFC 5482) sets it for every socket. It matters only where a
+    /// [`Sim::partition_tcp`](crate::Sim::partition_tcp) keeps segments;
+    /// unset, senders give up after Linux's default retries (924.6 s for
+    /// data, 127 s for a SYN).
+    pub fn tcp_user_timeout(&mut self, value: Duration) -> &mut Self {
+        self.link.tcp_user_timeout = Some(value);
         self
     }
 

@@ -64,6 +64,11 @@ pub(crate) struct Link {
 
     /// How often sending a message works vs. the message getting dropped
     pub(crate) message_loss: Option<MessageLoss>,
+
+    /// How long a TCP segment may go unacknowledged before its sender gives
+    /// up; `None`: Linux's default retry limits (`crate::retransmit`).
+    /// Global only: used by TCP-faithful partitions.
+    pub(crate) tcp_user_timeout: Option<Duration>,
 }
 
 /// Configure latency behavior between two hosts.

@@ -269,6 +269,24 @@ impl<'a> Sim<'a> {
         world.partition_many(a, b);
     }
 
+    /// Partition two hosts, or sets of hosts, as TCP sees a network outage:
+    /// nothing gets through, but a TCP segment sent meanwhile is not lost.
+    /// When [`Self::repair`] ends the partition, each connection's segments
+    /// arrive in order at its sender's first retransmission after the
+    /// repair, following TCP's doubling retransmission timeout from the
+    /// segment's first transmission; a connection whose sender gave up
+    /// first is reset (both ends get an RST), and a connect whose SYN was
+    /// given up fails. RSTs and UDP datagrams are dropped. The constants are
+    /// Linux's defaults, or [`Builder::tcp_user_timeout`](crate::Builder::tcp_user_timeout);
+    /// see `retransmit.rs` and `top/stall.rs`.
+    ///
+    /// Combining this with [`Self::hold`] or the one-way partitions is not
+    /// supported.
+    pub fn partition_tcp(&self, a: impl ToIpAddrs, b: impl ToIpAddrs) {
+        let mut world = self.world.borrow_mut();
+        world.partition_tcp_many(a, b);
+    }
+
     /// Partition two hosts, or sets of hosts, such that messages can not be sent
     /// from 'from' to 'to', while not affecting the ability for them to be delivered
     /// in the other direction.

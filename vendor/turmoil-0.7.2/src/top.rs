@@ -6,11 +6,13 @@ use crate::{config, TRACING_TARGET};
 use indexmap::IndexMap;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{Error, ErrorKind, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
+
+mod stall;
 
 /// Describes the network topology.
 pub(crate) struct Topology {
@@ -159,6 +161,13 @@ struct Link {
 
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
+
+    /// Connections (source, destination) whose segments, kept by a
+    /// TCP-faithful partition, are scheduled for their retransmission after
+    /// the repair, with the time the last of them arrives: a segment the
+    /// connection sends later is not delivered before it, as TCP queues new
+    /// data behind a retransmission.
+    retransmitting: BTreeMap<(SocketAddr, SocketAddr), Instant>,
 }
 
 /// States that a link between two nodes can be in.
@@ -175,6 +184,11 @@ enum State {
 
     /// Messages are being held indefinitely.
     Hold,
+
+    /// A TCP-faithful partition: nothing gets through, but TCP segments are
+    /// kept, to arrive when the sender would have retransmitted them after
+    /// the repair (see `top/stall.rs`).
+    TcpPartition,
 }
 
 impl Topology {
@@ -282,8 +296,24 @@ impl Topology {
         link.partition_oneway(a, b);
     }
 
-    pub(crate) fn repair(&mut self, a: IpAddr, b: IpAddr) {
-        self.get_link_mut(&Pair::new(a, b)).explicit_repair();
+    /// Partition `a` and `b` as TCP would see it (see `top/stall.rs`).
+    pub(crate) fn partition_tcp(&mut self, a: IpAddr, b: IpAddr) {
+        self.links
+            .get_mut(&Pair::new(a, b))
+            .unwrap_or_else(|| panic!("unable to find link between {a} and {b}"))
+            .stall(&self.config);
+    }
+
+    /// Ends a partition. Segments kept by a TCP-faithful one are scheduled
+    /// for their senders' next retransmission, with a latency drawn from
+    /// `rand`.
+    pub(crate) fn repair(&mut self, rand: &mut dyn RngCore, a: IpAddr, b: IpAddr) {
+        let link = self
+            .links
+            .get_mut(&Pair::new(a, b))
+            .unwrap_or_else(|| panic!("unable to find link between {a} and {b}"));
+        link.unstall(&self.config, rand);
+        link.explicit_repair();
     }
 
     pub(crate) fn repair_oneway(&mut self, a: IpAddr, b: IpAddr) {
@@ -310,7 +340,8 @@ impl Topology {
     }
 
     /// How long until the earliest message in flight becomes deliverable
-    /// (zero if one already is); `None` if nothing is in flight. Held
+    /// (zero if one already is), or a sender gives up on a segment kept by
+    /// a TCP-faithful partition; `None` if nothing is in flight. Held
     /// messages wait for a release, not for time.
     pub(crate) fn next_delivery_in(&self) -> Option<Duration> {
         let mut next: Option<Duration> = None;
@@ -319,10 +350,13 @@ impl Topology {
                 return Some(Duration::ZERO);
             }
             for sent in &link.sent {
-                if let DeliveryStatus::DeliverAfter(at) = sent.status {
-                    let due = at.saturating_duration_since(self.now);
-                    next = Some(next.map_or(due, |n| n.min(due)));
-                }
+                let at = match sent.status {
+                    DeliveryStatus::DeliverAfter(at) => at,
+                    DeliveryStatus::Stalled { give_up } => give_up,
+                    DeliveryStatus::Hold => continue,
+                };
+                let due = at.saturating_duration_since(self.now);
+                next = Some(next.map_or(due, |n| n.min(due)));
             }
         }
         next
@@ -348,6 +382,9 @@ struct Sent {
     dst: SocketAddr,
     status: DeliveryStatus,
     protocol: Protocol,
+    /// When the message was first sent: a kept TCP segment's
+    /// retransmissions are counted from it.
+    sent_at: Instant,
 }
 
 impl Sent {
@@ -359,6 +396,11 @@ impl Sent {
 enum DeliveryStatus {
     DeliverAfter(Instant),
     Hold,
+    /// Kept by a TCP-faithful partition; at `give_up` its sender gives up
+    /// and the connection is reset, unless a repair came first.
+    Stalled {
+        give_up: Instant,
+    },
 }
 
 impl Link {
@@ -370,6 +412,7 @@ impl Link {
             sent: VecDeque::new(),
             deliverable: IndexMap::new(),
             now,
+            retransmitting: BTreeMap::new(),
         }
     }
 
@@ -421,8 +464,16 @@ impl Link {
         let status = match state {
             State::Healthy => {
                 let delay = self.delay(global_config.latency(), rand);
-                DeliveryStatus::DeliverAfter(self.now + delay)
+                let at = self.behind_retransmission(src, dst, &message, self.now + delay);
+                DeliveryStatus::DeliverAfter(at)
             }
+            State::TcpPartition => match self.stalled_status(global_config, &message) {
+                Some(status) => status,
+                None => {
+                    tracing::trace!(target: TRACING_TARGET,?src, ?dst, protocol = %message, "Drop");
+                    return Ok(());
+                }
+            },
             // Only A->B is blocked, so B can send, so we can send if src is B
             State::Hold => {
                 tracing::trace!(target: TRACING_TARGET,?src, ?dst, protocol = %message, "Hold");
@@ -439,6 +490,7 @@ impl Link {
             dst,
             status,
             protocol: message,
+            sent_at: self.now,
         };
 
         self.sent.push_back(sent);
@@ -460,6 +512,7 @@ impl Link {
     }
 
     fn process_deliverables(&mut self) {
+        self.give_up_due();
         // TODO: `drain_filter` is not yet stable, and so we have a low quality
         // implementation here that avoids clones.
         let mut deliverable = 0;

@@ -173,8 +173,17 @@ impl World {
             self.partition_oneway(a, b);
         });
     }
+    pub(crate) fn partition_tcp_many(&mut self, a: impl ToIpAddrs, b: impl ToIpAddrs) {
+        let a = self.lookup_many(a);
+        let b = self.lookup_many(b);
+
+        for_pairs(&a, &b, |a, b| {
+            self.topology.partition_tcp(a, b);
+        });
+    }
+
     pub(crate) fn repair(&mut self, a: IpAddr, b: IpAddr) {
-        self.topology.repair(a, b);
+        self.topology.repair(&mut *self.rng, a, b);
     }
     pub(crate) fn repair_oneway(&mut self, a: IpAddr, b: IpAddr) {
         self.topology.repair_oneway(a, b);
