@@ -97,6 +97,8 @@ pub struct Families {
     /// Byte-level faults at the load balancer: resets, slices, narrow
     /// bandwidth, held-back FINs, one-way latency.
     pub middlebox: bool,
+    /// Auth's or the users' clocks off, within auth's leeway.
+    pub clock_skew: bool,
 }
 
 impl Families {
@@ -114,6 +116,7 @@ impl Families {
         invalid_tokens: false,
         misbehaving_users: false,
         middlebox: true,
+        clock_skew: true,
     };
 
     /// Every family on.
@@ -124,7 +127,7 @@ impl Families {
     };
 
     /// `(name, on)` for each family, in declaration order.
-    pub fn each(&self) -> [(&'static str, bool); 11] {
+    pub fn each(&self) -> [(&'static str, bool); 12] {
         [
             ("link_faults", self.link_faults),
             ("restarts", self.restarts),
@@ -137,6 +140,7 @@ impl Families {
             ("invalid_tokens", self.invalid_tokens),
             ("misbehaving_users", self.misbehaving_users),
             ("middlebox", self.middlebox),
+            ("clock_skew", self.clock_skew),
         ]
     }
 
@@ -150,7 +154,7 @@ impl Families {
 
     /// Each family on or off with even odds (the swarm draw).
     pub fn swarm() -> impl Strategy<Value = Families> {
-        proptest::array::uniform11(any::<bool>()).prop_map(|b| Families {
+        proptest::array::uniform12(any::<bool>()).prop_map(|b| Families {
             link_faults: b[0],
             restarts: b[1],
             drains: b[2],
@@ -162,6 +166,7 @@ impl Families {
             invalid_tokens: b[8],
             misbehaving_users: b[9],
             middlebox: b[10],
+            clock_skew: b[11],
         })
     }
 }
@@ -210,6 +215,10 @@ pub struct WorldDraft {
     /// The gateway's connection limit, in thousandths of the users; `None`
     /// keeps the default limit (1000), which no generated case reaches.
     pub connection_limit_permille: Option<u64>,
+    /// `[auth] leeway`, whole seconds: 2 to 59 when clocks may be off (a
+    /// skew stays within it, and both together under the 2 minutes an
+    /// expired token has been dead).
+    pub leeway_s: u64,
 }
 
 /// A value of `on`, or `Just(off)` when its family is switched off.
@@ -235,10 +244,23 @@ fn world_draft(f: Families) -> impl Strategy<Value = WorldDraft> {
     let tools = (1..=3u32).prop_flat_map(|max| (0..=max, Just(max)));
     let strip = drawn(f.header_stripping, any::<bool>(), false);
     let limit = drawn(f.connection_limit, (100..=900u64).prop_map(Some), None);
-    (strip, latency, startups, auth, pool, llm, tools, limit).prop_map(
-        |(strip, latency_ms, (a, g, p), (retries, backoff), (pool, acquire), llm, tools, limit)| {
+    // An expired token died its lifetime (2 minutes at least) ago: leeway
+    // plus skew must stay under that, or auth honestly lets it in.
+    let limits = (limit, drawn(f.clock_skew, 2..=59u64, 0));
+    (strip, latency, startups, auth, pool, llm, tools, limits).prop_map(
+        |(
+            strip,
+            latency_ms,
+            (a, g, p),
+            (retries, backoff),
+            (pool, acquire),
+            llm,
+            tools,
+            (limit, leeway_s),
+        )| {
             WorldDraft {
                 connection_limit_permille: limit,
+                leeway_s,
                 strip_authorization: strip,
                 latency_ms,
                 auth_startup_ms: a,
@@ -396,6 +418,15 @@ pub enum FaultDraft {
         for_ms: u64,
         drain: bool,
     },
+    /// Auth's clock (or every client's) off by `permille` thousandths of
+    /// the leeway, less a second, behind or `ahead`, for `for_ms`.
+    Skew {
+        gap_ms: u64,
+        for_ms: u64,
+        clients: bool,
+        ahead: bool,
+        permille: u64,
+    },
     /// A byte-level fault at the load balancer, on the clients' link, for
     /// `for_ms` (a reset has no window).
     Middlebox {
@@ -475,6 +506,25 @@ fn fault_drafts(f: Families) -> BoxedStrategy<Vec<FaultDraft>> {
     }
     if f.drains {
         kinds.push(stop(true).boxed());
+    }
+    if f.clock_skew {
+        let skew = (
+            0..=FAULT_GAP_MAX_MS,
+            1..=BYTE_FOR_MAX_MS,
+            any::<bool>(),
+            any::<bool>(),
+            1..=1000u64,
+        )
+            .prop_map(
+                |(gap_ms, for_ms, clients, ahead, permille)| FaultDraft::Skew {
+                    gap_ms,
+                    for_ms,
+                    clients,
+                    ahead,
+                    permille,
+                },
+            );
+        kinds.push(skew.boxed());
     }
     if f.middlebox {
         let byte = (0..=FAULT_GAP_MAX_MS, 1..=BYTE_FOR_MAX_MS, byte_draft()).prop_map(
@@ -665,6 +715,7 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                     bytes: None,
                     rate: None,
                     delay: None,
+                    by: None,
                 };
                 (fault, length, length)
             }
@@ -690,9 +741,34 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                     bytes: None,
                     rate: None,
                     delay: None,
+                    by: None,
                 };
                 let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
                 (fault, for_ms, outage)
+            }
+            FaultDraft::Skew {
+                gap_ms,
+                for_ms,
+                clients,
+                ahead,
+                permille,
+            } => {
+                // Within the leeway by a second at least: `iat` and `exp`
+                // are whole seconds.
+                let most = world.leeway_s.saturating_sub(1) * 1000;
+                let by_ms = (most * permille / 1000).max(1) as i64;
+                let fault = Fault {
+                    kind: FaultKind::Skew,
+                    between: None,
+                    host: Some(if clients { "clients" } else { "auth" }.to_string()),
+                    at: ms(laid.end_ms + gap_ms),
+                    duration: Some(ms(for_ms)),
+                    bytes: None,
+                    rate: None,
+                    delay: None,
+                    by: Some(if ahead { by_ms } else { -by_ms }),
+                };
+                (fault, for_ms, 0)
             }
             FaultDraft::Middlebox {
                 gap_ms,
@@ -722,6 +798,7 @@ fn lay_byte_fault(laid: &mut Laid, at_ms: u64, for_ms: u64, byte: ByteDraft) -> 
         bytes: None,
         rate: None,
         delay: None,
+        by: None,
     };
     let extra = &mut laid.per_message_extra_ms;
     match byte {
@@ -874,6 +951,7 @@ fn world_scenario(world: &WorldDraft) -> Scenario {
         scenario.load_balancer.strip_headers = vec!["authorization".to_string()];
     }
     scenario.auth.startup = ms(world.auth_startup_ms);
+    scenario.auth.leeway = Duration::from_secs(world.leeway_s);
     let gateway = &mut scenario.gateway;
     gateway.startup = ms(world.gateway_startup_ms);
     gateway.auth_retries = world.auth_retries;

@@ -83,6 +83,10 @@ pub enum Refusal {
     Malformed,
     BadSignature,
     Expired,
+    /// Issued in the future, by the verifier's clock (`iat` past it by more
+    /// than the leeway): the minter's clock is ahead, or the verifier's
+    /// behind.
+    NotYetValid,
 }
 
 impl Refusal {
@@ -91,12 +95,14 @@ impl Refusal {
             Refusal::Malformed => "malformed",
             Refusal::BadSignature => "bad_signature",
             Refusal::Expired => "expired",
+            Refusal::NotYetValid => "not_yet_valid",
         }
     }
 }
 
-/// Verify `token` at simulated time `now`; the user id on success.
-pub fn verify(token: &str, now: Duration) -> Result<String, Refusal> {
+/// Verify `token` at `now` (the verifier's wall clock, since the epoch),
+/// allowing `leeway` either way; the user id on success.
+pub fn verify(token: &str, now: Duration, leeway: Duration) -> Result<String, Refusal> {
     let mut validation = Validation::new(Algorithm::HS256);
     // exp is checked below against the simulated clock, not the wall clock.
     validation.validate_exp = false;
@@ -109,8 +115,12 @@ pub fn verify(token: &str, now: Duration) -> Result<String, Refusal> {
             _ => Refusal::Malformed,
         }
     })?;
-    if data.claims.exp <= now.as_secs() {
+    let (now, leeway) = (now.as_secs(), leeway.as_secs());
+    if data.claims.exp.saturating_add(leeway) <= now {
         return Err(Refusal::Expired);
+    }
+    if data.claims.iat > now.saturating_add(leeway) {
+        return Err(Refusal::NotYetValid);
     }
     Ok(data.claims.sub)
 }
@@ -133,21 +143,45 @@ mod tests {
     #[test]
     fn each_kind_verifies_as_expected() {
         let ok = mint(TokenKind::Valid, "user-0001", NOW, LIFETIME).unwrap();
-        assert_eq!(verify(&ok, NOW), Ok("user-0001".to_string()));
+        assert_eq!(
+            verify(&ok, NOW, Duration::ZERO),
+            Ok("user-0001".to_string())
+        );
         let expired = mint(TokenKind::Expired, "u", NOW, LIFETIME).unwrap();
-        assert_eq!(verify(&expired, NOW), Err(Refusal::Expired));
+        assert_eq!(verify(&expired, NOW, Duration::ZERO), Err(Refusal::Expired));
         let forged = mint(TokenKind::BadSignature, "u", NOW, LIFETIME).unwrap();
-        assert_eq!(verify(&forged, NOW), Err(Refusal::BadSignature));
+        assert_eq!(
+            verify(&forged, NOW, Duration::ZERO),
+            Err(Refusal::BadSignature)
+        );
         let junk = mint(TokenKind::Malformed, "u", NOW, LIFETIME).unwrap();
-        assert_eq!(verify(&junk, NOW), Err(Refusal::Malformed));
+        assert_eq!(verify(&junk, NOW, Duration::ZERO), Err(Refusal::Malformed));
         assert_eq!(mint(TokenKind::Missing, "u", NOW, LIFETIME), None);
     }
 
     #[test]
     fn a_valid_token_expires_on_the_simulated_clock() {
         let ok = mint(TokenKind::Valid, "u", NOW, LIFETIME).unwrap();
-        assert_eq!(verify(&ok, NOW + LIFETIME), Err(Refusal::Expired));
+        assert_eq!(
+            verify(&ok, NOW + LIFETIME, Duration::ZERO),
+            Err(Refusal::Expired)
+        );
         let just_before = expiry(NOW, LIFETIME) - Duration::from_millis(1);
-        assert_eq!(verify(&ok, just_before), Ok("u".to_string()));
+        assert_eq!(
+            verify(&ok, just_before, Duration::ZERO),
+            Ok("u".to_string())
+        );
+    }
+
+    #[test]
+    fn the_leeway_forgives_skew_both_ways() {
+        let ok = mint(TokenKind::Valid, "u", NOW, LIFETIME).unwrap();
+        let minute = Duration::from_secs(60);
+        let early = NOW - Duration::from_secs(90);
+        assert_eq!(verify(&ok, early, minute), Err(Refusal::NotYetValid));
+        assert_eq!(verify(&ok, early, minute * 2), Ok("u".to_string()));
+        let late = NOW + LIFETIME + Duration::from_secs(30);
+        assert_eq!(verify(&ok, late, Duration::ZERO), Err(Refusal::Expired));
+        assert_eq!(verify(&ok, late, minute), Ok("u".to_string()));
     }
 }

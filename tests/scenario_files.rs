@@ -174,6 +174,7 @@ fn full_file_sets_every_key() {
                 bytes: None,
                 rate: None,
                 delay: None,
+                by: None,
             },
             Fault {
                 kind: FaultKind::Hold,
@@ -184,6 +185,7 @@ fn full_file_sets_every_key() {
                 bytes: None,
                 rate: None,
                 delay: None,
+                by: None,
             },
             Fault {
                 kind: FaultKind::Crash,
@@ -194,6 +196,7 @@ fn full_file_sets_every_key() {
                 bytes: None,
                 rate: None,
                 delay: None,
+                by: None,
             },
             Fault {
                 kind: FaultKind::Restart,
@@ -204,6 +207,7 @@ fn full_file_sets_every_key() {
                 bytes: None,
                 rate: None,
                 delay: None,
+                by: None,
             },
         ]
     );
@@ -1073,4 +1077,28 @@ fn byte_level_faults_are_checked_where_they_are_written() {
     assert_eq!(parsed.faults[0].rate, Some(8192));
     let back = scenario::to_toml(&parsed);
     assert!(back.contains("rate = \"8KiB/s\""), "{back}");
+}
+
+/// A skew names a host that reads wall time, and a nonzero signed `by`.
+#[test]
+fn skew_faults_are_checked_where_they_are_written() {
+    let head = "name = \"s\"\nduration = \"60s\"\n\n[[faults]]\nkind = \"skew\"\nat = \"1s\"\nfor = \"2s\"\n";
+    let cases: [(&str, usize, usize, &[&str]); 3] = [
+        ("host = \"auth\"\n", 4, 1, &["skew fault needs `by`"]),
+        ("host = \"auth\"\nby = \"0s\"\n", 9, 6, &["`by` is 0s"]),
+        (
+            "host = \"gateway\"\nby = \"-90s\"\n",
+            8,
+            8,
+            &["host = \"auth\"", "not \"gateway\""],
+        ),
+    ];
+    for (fault, line, column, words) in cases {
+        let error = parse_error("s", &format!("{head}{fault}"));
+        assert_error_at(&error, line, column, words);
+    }
+    let parsed =
+        parse_as("s", &format!("{head}host = \"clients\"\nby = \"-90s\"\n")).expect("valid");
+    assert_eq!(parsed.faults[0].by, Some(-90_000));
+    assert!(scenario::to_toml(&parsed).contains("by = \"-90s\""));
 }

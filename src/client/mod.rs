@@ -45,6 +45,9 @@ pub struct UserPlan {
 pub struct ClientEnv {
     pub seed: u64,
     pub recorder: Recorder,
+    /// The client host's wall clock, which its users mint tokens by (a
+    /// `skew` fault sets it off).
+    pub clock: std::rc::Rc<crate::net::HostClock>,
 }
 
 /// The client host's software: run every user on it to the end.

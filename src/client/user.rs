@@ -17,7 +17,7 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
     let mut rng = crate::seed::rng(env.seed, &format!("user/{}", plan.name));
     tokio::time::sleep(plan.arrive).await;
     let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
-    let (mut token, minted) = HeldToken::mint(&plan);
+    let (mut token, minted) = HeldToken::mint(&plan, env.clock.clone());
     record(minted);
 
     // Messages answered so far; the next one to send is `answered + 1`, and

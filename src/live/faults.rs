@@ -55,6 +55,9 @@ fn refusal(i: usize, f: &Fault) -> String {
              is honoured live)"
         }
         FaultKind::Drain => "only the gateway drains",
+        FaultKind::Skew => {
+            "live services share the machine's one clock, which stagesim does not set off"
+        }
         FaultKind::Reset
         | FaultKind::Slice
         | FaultKind::Bandwidth

@@ -96,6 +96,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
         let env = ClientEnv {
             seed,
             recorder: recorder.clone(),
+            clock: Rc::default(),
         };
         let mut users = tokio::task::JoinSet::new();
         for (_host, mine) in crate::world::declare(scenario, seed, &recorder) {

@@ -10,12 +10,14 @@
 //! one across a `partition` waits for its SYN's retransmissions
 //! (docs/design.md, "The simulated world").
 
+mod clock;
 mod live;
 mod socket;
 
 use std::io;
 use std::time::Duration;
 
+pub use clock::HostClock;
 pub use live::{LiveGuard, LiveNet, go_live};
 pub use socket::{TcpListener, TcpStream};
 

@@ -95,6 +95,39 @@ pub fn stripped_headers(trace: &Trace) -> BTreeSet<&str> {
         .collect()
 }
 
+/// The clock skews of a run: when a host's clock went off by more than
+/// auth's leeway, and when it came right, from the trace's skew events.
+#[derive(Debug, Default)]
+pub struct Skews(Vec<(Duration, String, bool)>);
+
+impl Skews {
+    pub fn of(trace: &Trace) -> Self {
+        Skews(
+            trace
+                .events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    Kind::Fault(FaultEvent::Skew {
+                        host,
+                        beyond_leeway,
+                        ..
+                    }) => Some((e.at, host.clone(), *beyond_leeway)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether some host's clock was off by more than the leeway at `at`.
+    pub fn beyond_leeway_at(&self, at: Duration) -> bool {
+        let mut state: BTreeMap<&str, bool> = BTreeMap::new();
+        for (_, host, beyond) in self.0.iter().filter(|(when, ..)| *when <= at) {
+            state.insert(host.as_str(), *beyond);
+        }
+        state.values().any(|b| *b)
+    }
+}
+
 /// The per-user view of `trace`.
 pub fn build(trace: &Trace) -> Users {
     let mut users = Users::new();

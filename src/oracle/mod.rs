@@ -97,9 +97,10 @@ pub fn check(trace: &Trace, expect: &Expect) -> Vec<Violation> {
 /// for the oracle and the summary).
 pub fn check_indexed(users: &Users, trace: &Trace, expect: &Expect) -> Vec<Violation> {
     let stripped = index::stripped_headers(trace);
+    let skews = index::Skews::of(trace);
     let mut causes = Vec::new();
     invariants::no_1011(users, &mut causes);
-    invariants::auth_policy(users, &stripped, trace.end, &mut causes);
+    invariants::auth_policy(users, &stripped, &skews, trace.end, &mut causes);
     invariants::isolation(users, &mut causes);
     invariants::event_grammar(users, &mut causes);
     let mut effects = Vec::new();

@@ -14,6 +14,7 @@ fn needs(kind: FaultKind) -> Option<&'static str> {
         FaultKind::Slice => Some("bytes"),
         FaultKind::Bandwidth => Some("rate"),
         FaultKind::SlowClose | FaultKind::Latency => Some("delay"),
+        FaultKind::Skew => Some("by"),
         _ => None,
     }
 }
@@ -26,6 +27,7 @@ pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
         ("bytes", fault.bytes.is_some()),
         ("rate", fault.rate.is_some()),
         ("delay", fault.delay.is_some()),
+        ("by", fault.by.is_some()),
     ];
     for (key, present) in given {
         if present && needs(kind) != Some(key) {
@@ -36,6 +38,9 @@ pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
                 "not allowed here",
             ));
         }
+    }
+    if kind == FaultKind::Skew {
+        return check_skew(fault, path);
     }
     if !kind.is_byte_level() {
         return Ok(());
@@ -61,8 +66,41 @@ pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
     check_link(fault, path)
 }
 
+/// A skew is on `auth` or `clients` (the hosts that read wall time), by a
+/// nonzero amount.
+fn check_skew(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
+    match fault.by {
+        None => Err(problem(
+            path.clone().key("by"),
+            Part::Value,
+            format!("a skew fault needs `by`; {}", what_takes("by")),
+            "`by` missing here",
+        )),
+        Some(0) => Err(problem(
+            path.clone().key("by"),
+            Part::Value,
+            "`by` is 0s: the clock would be right; expected a signed duration like \"-90s\"".into(),
+            "must not be 0s",
+        )),
+        Some(_) => match fault.host.as_deref() {
+            Some("auth" | "clients") | None => Ok(()),
+            Some(other) => Err(problem(
+                path.clone().key("host"),
+                Part::Value,
+                format!(
+                    "a skew fault sets a clock that is read: `host = \"auth\"` (token checks) or `host = \"clients\"` (token minting), not \"{other}\""
+                ),
+                "no wall clock read here",
+            )),
+        },
+    }
+}
+
 fn what_takes(key: &str) -> &'static str {
     match key {
+        "by" => {
+            "`by` is how far a skew fault sets the host's clock off, like `by = \"-90s\"` (negative: behind)"
+        }
         "bytes" => "`bytes` is the piece size of a slice fault, like `bytes = 3`",
         "rate" => "`rate` is the speed of a bandwidth fault, like `rate = \"8KiB/s\"`",
         _ => {

@@ -171,6 +171,43 @@ pub(super) mod string {
     }
 }
 
+/// Parses a signed duration such as `"-90s"` or `"2m"`, in milliseconds.
+pub fn parse_signed_ms(text: &str) -> Result<i64, String> {
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let d = parse_duration(rest).map_err(|e| e.replace("is negative; ", ""))?;
+    Ok(sign * d.as_millis() as i64)
+}
+
+/// `-90s`, `2m`: the inverse of [`parse_signed_ms`].
+pub fn format_signed_ms(ms: i64) -> String {
+    let d = format_duration(Duration::from_millis(ms.unsigned_abs()));
+    if ms < 0 { format!("-{d}") } else { d }
+}
+
+/// Serde helpers for an optional signed duration in milliseconds (`by`).
+pub(super) mod signed {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(ms) => serializer.serialize_str(&super::format_signed_ms(*ms)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<i64>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_signed_ms(&text)
+            .map(Some)
+            .map_err(D::Error::custom)
+    }
+}
+
 /// Serde helpers for `Option<Duration>` fields; used with `#[serde(default)]`,
 /// so an absent key is `None` and a present one must be a duration string.
 pub(super) mod optional {

@@ -186,6 +186,10 @@ named_enum! {
         RefusedWithWrongCode = "refused_with_wrong_code",
         /// auth_policy: a token valid for the whole attempt was refused 1008.
         ValidTokenRefused = "valid_token_refused",
+        /// auth_policy, caused by the environment: a valid token was refused
+        /// 1008 while a host's clock was off by more than auth's leeway (an
+        /// honest refusal; a scenario that sets the skew can expect it).
+        RefusedUnderClockSkew = "refused_under_clock_skew",
         /// liveness: an entitled user never received connection_established.
         NeverAdmitted = "never_admitted",
         /// liveness: messages of an admitted user were never answered.
@@ -217,7 +221,8 @@ impl Cause {
             Cause::Closed1011 => Invariant::No1011,
             Cause::AdmittedWithoutValidToken
             | Cause::RefusedWithWrongCode
-            | Cause::ValidTokenRefused => Invariant::AuthPolicy,
+            | Cause::ValidTokenRefused
+            | Cause::RefusedUnderClockSkew => Invariant::AuthPolicy,
             Cause::NeverAdmitted | Cause::Unanswered => Invariant::Liveness,
             Cause::ForeignEvent | Cause::EventsMisdelivered | Cause::EventsLost => {
                 Invariant::Isolation

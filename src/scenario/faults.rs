@@ -59,6 +59,14 @@ pub struct Fault {
         skip_serializing_if = "Option::is_none"
     )]
     pub delay: Option<Duration>,
+    /// `skew`: how far the host's clock is off, in milliseconds (written
+    /// `"-90s"`: negative is behind).
+    #[serde(
+        default,
+        with = "duration::signed",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub by: Option<i64>,
 }
 
 named_enum! {
@@ -94,6 +102,9 @@ named_enum! {
         /// Spliced bytes from `between[0]` towards `between[1]` arrive
         /// `delay` late.
         Latency = "latency",
+        /// The host's wall clock is off by `by` (`auth` or `clients`):
+        /// token checks and token minting read it.
+        Skew = "skew",
     }
 }
 

@@ -43,7 +43,7 @@ use serde::Deserialize;
 pub use std::time::Duration;
 
 pub use bugs::Bugs;
-pub use duration::{format_duration, parse_duration};
+pub use duration::{format_duration, format_signed_ms, parse_duration, parse_signed_ms};
 pub use error::ScenarioError;
 pub use expect::{Cause, Expect, Expected, Invariant};
 pub use faults::{Fault, FaultKind, HOSTS};

@@ -377,7 +377,7 @@ fn check_fault(fault: &Fault, scenario_duration: Duration, path: KeyPath) -> Res
         }
         // The client hosts are the users' browsers: turmoil cannot crash or
         // restart them, and a crashed browser is not a server fault.
-        if host == "clients" {
+        if host == "clients" && kind != FaultKind::Skew {
             return Err(problem(
                 path.key("host"),
                 Part::Value,

@@ -69,6 +69,11 @@ pub struct Auth {
     pub startup: Duration,
     /// Time `auth` takes to answer one validation request.
     pub latency: Range<Duration>,
+    /// How far a token's `exp` may lie in the past, and its `iat` in the
+    /// future, by auth's clock, before auth refuses it (clock skew between
+    /// hosts). Default 0s: exact.
+    #[serde(with = "duration::string", skip_serializing_if = "Duration::is_zero")]
+    pub leeway: Duration,
 }
 
 impl Default for Auth {
@@ -76,6 +81,7 @@ impl Default for Auth {
         Auth {
             startup: Duration::ZERO,
             latency: Range::new(Duration::from_millis(2), Duration::from_millis(10)),
+            leeway: Duration::ZERO,
         }
     }
 }

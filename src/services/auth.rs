@@ -31,6 +31,10 @@ pub struct AuthService {
     pub host: Rc<str>,
     /// Counts boots so that each boot draws from its own stream.
     pub boots: std::cell::Cell<u32>,
+    /// Auth's wall clock (a `skew` fault sets it off).
+    pub clock: Rc<crate::net::HostClock>,
+    /// `[auth] leeway`.
+    pub leeway: Duration,
 }
 
 impl AuthService {
@@ -88,8 +92,8 @@ async fn handle(
                 svc.log(user.as_ref(), AuthEvent::NoToken);
                 return http::json(StatusCode::BAD_REQUEST, json!({"reason": "no_token"}));
             };
-            let now = crate::net::since_epoch();
-            match tokens::verify(&token, now) {
+            let now = svc.clock.since_epoch();
+            match tokens::verify(&token, now, svc.leeway) {
                 Ok(user_id) => {
                     svc.log(
                         user.as_ref(),

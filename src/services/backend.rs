@@ -29,6 +29,8 @@ impl Backend {
             recorder: recorder.clone(),
             host: Rc::from(AUTH),
             boots: Default::default(),
+            clock: Rc::default(),
+            leeway: scenario.auth.leeway,
         });
         let control = Rc::new(Control::default());
         let gateway = Rc::new(Gateway {

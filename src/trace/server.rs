@@ -344,6 +344,15 @@ pub enum FaultEvent {
         detail: String,
         on: bool,
     },
+    /// The clock of `host` (as the scenario names it: `auth` or `clients`)
+    /// is off by `by_ms` from now on (0: right again); `beyond_leeway` when
+    /// that is more than auth's `[auth] leeway`, so that valid tokens may
+    /// be refused honestly.
+    Skew {
+        host: String,
+        by_ms: i64,
+        beyond_leeway: bool,
+    },
     /// `lb` reset every connection it was splicing on the link `a`-`b`.
     Reset {
         a: String,
@@ -363,6 +372,7 @@ impl FaultEvent {
             | FaultEvent::Hold { a, b }
             | FaultEvent::Release { a, b } => a.iter().chain(b).map(String::as_str).collect(),
             FaultEvent::Crash { host }
+            | FaultEvent::Skew { host, .. }
             | FaultEvent::Drain { host, .. }
             | FaultEvent::Restarted { host } => vec![host.as_str()],
             FaultEvent::Bytes { a, b, .. } | FaultEvent::Reset { a, b, .. } => {

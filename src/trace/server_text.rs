@@ -210,6 +210,19 @@ impl Display for FaultEvent {
                 let when = if *on { "on" } else { "off" };
                 write!(f, "{kind} {a} -> {b} {detail} {when}")
             }
+            FaultEvent::Skew {
+                host,
+                by_ms,
+                beyond_leeway,
+            } => {
+                let by = crate::scenario::format_signed_ms(*by_ms);
+                let leeway = if *beyond_leeway {
+                    ", beyond auth's leeway"
+                } else {
+                    ""
+                };
+                write!(f, "{host} clock off by {by}{leeway}")
+            }
             FaultEvent::Reset { a, b, connections } => {
                 write!(f, "reset {a} <-> {b}: {connections} connection(s)")
             }

@@ -5,10 +5,12 @@
 //! simulated times; the driver applies the actions due before each tick and
 //! records each in the trace.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use crate::net::GATEWAY;
+use crate::net::HostClock;
 use crate::scenario::{FaultKind, Scenario};
 use crate::services::gateway::Control;
 use crate::services::middlebox::Middlebox;
@@ -31,6 +33,26 @@ enum Action {
     Drain(String, u16),
     /// Start the host's software again, as soon as its previous boot ended.
     Bounce(String),
+    /// Set the clocks of `hosts` off by `by_ms` (0: right again); `written`
+    /// is the host as the scenario names it.
+    Skew {
+        written: String,
+        hosts: Vec<String>,
+        by_ms: i64,
+    },
+}
+
+/// Every host clock a `skew` can set, by host name.
+pub type Clocks = BTreeMap<String, Rc<HostClock>>;
+
+/// What the driver acts on besides turmoil itself.
+pub struct Handles {
+    /// The gateway (drains and restarts).
+    pub control: Rc<Control>,
+    /// `lb`'s byte-level faults.
+    pub middlebox: Rc<Middlebox>,
+    /// `auth` and every client host.
+    pub clocks: Clocks,
 }
 
 struct Scheduled {
@@ -45,6 +67,9 @@ pub struct Driver {
     /// Bounces waiting for a draining host to stop.
     waiting: Vec<String>,
     control: Rc<Control>,
+    clocks: Clocks,
+    /// `[auth] leeway`, for the trace's skew events.
+    leeway: Duration,
     /// The faults `lb` applies to the bytes it splices.
     bytes: ByteFaults,
     recorder: Recorder,
@@ -70,8 +95,7 @@ impl Driver {
     pub fn new(
         scenario: &Scenario,
         client_hosts: &[String],
-        control: Rc<Control>,
-        middlebox: Rc<Middlebox>,
+        handles: Handles,
         recorder: Recorder,
     ) -> Self {
         let expand = |name: &str| -> Vec<String> {
@@ -123,6 +147,27 @@ impl Driver {
                     });
                 }
                 // Scheduled by `bytes`, below.
+                FaultKind::Skew => {
+                    let written = f.host.clone().expect("validated: skew has `host`");
+                    let hosts = expand(&written);
+                    let by_ms = f.by.expect("validated: skew has `by`");
+                    schedule.push(Scheduled {
+                        at: f.at,
+                        action: Action::Skew {
+                            written: written.clone(),
+                            hosts: hosts.clone(),
+                            by_ms,
+                        },
+                    });
+                    schedule.push(Scheduled {
+                        at: end,
+                        action: Action::Skew {
+                            written,
+                            hosts,
+                            by_ms: 0,
+                        },
+                    });
+                }
                 FaultKind::Reset
                 | FaultKind::Slice
                 | FaultKind::Bandwidth
@@ -153,8 +198,10 @@ impl Driver {
             schedule,
             next: 0,
             waiting: Vec::new(),
-            control,
-            bytes: ByteFaults::new(&scenario.faults, middlebox),
+            control: handles.control,
+            clocks: handles.clocks,
+            leeway: scenario.auth.leeway,
+            bytes: ByteFaults::new(&scenario.faults, handles.middlebox),
             recorder,
             host: Rc::from("sim"),
         }
@@ -240,6 +287,24 @@ impl Driver {
                 self.record(now, FaultEvent::Drain { host, code });
             }
             Action::Bounce(h) => self.waiting.push(h),
+            Action::Skew {
+                written,
+                hosts,
+                by_ms,
+            } => {
+                for h in &hosts {
+                    if let Some(clock) = self.clocks.get(h) {
+                        clock.set_skew_ms(by_ms);
+                    }
+                }
+                let leeway_ms = self.leeway.as_millis() as u64;
+                let event = FaultEvent::Skew {
+                    host: written,
+                    by_ms,
+                    beyond_leeway: by_ms.unsigned_abs() > leeway_ms,
+                };
+                self.record(now, event);
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use crate::client::{self, ClientEnv};
+use crate::net::HostClock;
 use crate::net::{AUTH, GATEWAY, LB};
 use crate::scenario::Scenario;
 use crate::services::backend::Backend;
@@ -59,9 +60,17 @@ pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> 
     let mut sim = builder(scenario, seed, stepping).build();
     let recorder = Recorder::new();
     let sim_host: Rc<str> = Rc::from("sim");
-    let (control, middlebox) = servers(&mut sim, scenario, seed, &recorder);
-    let hosts = clients(&mut sim, scenario, seed, &recorder);
-    let driver = faults::Driver::new(scenario, &hosts, control, middlebox, recorder.clone());
+    let (control, middlebox, auth_clock) = servers(&mut sim, scenario, seed, &recorder);
+    let client_hosts = clients(&mut sim, scenario, seed, &recorder);
+    let hosts: Vec<String> = client_hosts.iter().map(|(h, _)| h.clone()).collect();
+    let mut clocks: faults::Clocks = client_hosts.into_iter().collect();
+    clocks.insert(AUTH.to_string(), auth_clock);
+    let handles = faults::Handles {
+        control,
+        middlebox,
+        clocks,
+    };
+    let driver = faults::Driver::new(scenario, &hosts, handles, recorder.clone());
     let end = drive(&mut sim, driver, scenario.duration, &recorder, &sim_host);
     recorder.finish(end)
 }
@@ -88,42 +97,45 @@ fn builder(scenario: &Scenario, seed: u64, stepping: Stepping) -> turmoil::Build
 
 /// The backend's hosts: auth, gateway, lb (in that order: host creation
 /// order is part of the seeded run). Returns the driver's handles on the
-/// gateway and on `lb`'s middlebox.
+/// gateway, on `lb`'s middlebox and on auth's clock.
 fn servers(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
     seed: u64,
     recorder: &Recorder,
-) -> (Rc<Control>, Rc<Middlebox>) {
+) -> (Rc<Control>, Rc<Middlebox>, Rc<HostClock>) {
     let Backend {
         auth,
         gateway,
         lb,
         control,
     } = Backend::new(scenario, seed, recorder);
+    let middlebox = lb.middlebox.clone();
+    let auth_clock = auth.clock.clone();
     sim.host(AUTH, move || auth.clone().run());
     sim.host(GATEWAY, move || gateway.clone().run());
-    let middlebox = lb.middlebox.clone();
     sim.host(LB, move || lb.clone().run());
-    (control, middlebox)
+    (control, middlebox, auth_clock)
 }
 
 /// Every user (declared in the trace at time zero with the stripped
-/// headers) on the client hosts that run them; returns the hosts' names.
+/// headers) on the client hosts that run them; returns the hosts' names
+/// and clocks.
 fn clients(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
     seed: u64,
     recorder: &Recorder,
-) -> Vec<String> {
-    let env = ClientEnv {
-        seed,
-        recorder: recorder.clone(),
-    };
+) -> Vec<(String, Rc<HostClock>)> {
     let mut hosts = Vec::new();
     for (host, mine) in users::declare(scenario, seed, recorder) {
-        sim.client(host.as_str(), client::run_host(mine, env.clone()));
-        hosts.push(host);
+        let env = ClientEnv {
+            seed,
+            recorder: recorder.clone(),
+            clock: Rc::default(),
+        };
+        hosts.push((host.clone(), env.clock.clone()));
+        sim.client(host.as_str(), client::run_host(mine, env));
     }
     hosts
 }

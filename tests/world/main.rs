@@ -13,4 +13,5 @@ mod gateway;
 mod middlebox;
 mod partitions;
 mod scenarios;
+mod skew;
 mod verdict;

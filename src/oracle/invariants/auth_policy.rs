@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::violation;
 use crate::oracle::Violation;
-use crate::oracle::index::{ConnView, Presented, UserView, Users};
+use crate::oracle::index::{ConnView, Presented, Skews, UserView, Users};
 use crate::scenario::{Cause, TokenKind, TokenVia};
 
 /// Closes an invalid token may get: 1008, or a code that says nothing
@@ -25,6 +25,7 @@ const ALLOWED_FOR_INVALID: [u16; 6] = [1008, 1001, 1006, 1011, 1012, 1013];
 pub fn auth_policy(
     users: &Users,
     stripped: &BTreeSet<&str>,
+    skews: &Skews,
     end: Duration,
     out: &mut Vec<Violation>,
 ) {
@@ -69,15 +70,17 @@ pub fn auth_policy(
             } else if valid(finish)
                 && let Some((at, 1008, reason, _)) = refused
             {
-                let detail = format!("c{n} valid token refused with 1008: {reason}");
-                out.push(violation(
-                    Cause::ValidTokenRefused,
-                    name,
-                    view,
-                    *at,
-                    Some(*n),
-                    detail,
-                ));
+                // A clock off by more than the leeway makes the refusal
+                // honest: the environment's doing, not the backend's.
+                let skewed = skews.beyond_leeway_at(start) || skews.beyond_leeway_at(*at);
+                let (cause, why) = if skewed {
+                    let why = "valid token refused under a clock skew beyond auth's leeway";
+                    (Cause::RefusedUnderClockSkew, why)
+                } else {
+                    (Cause::ValidTokenRefused, "valid token refused")
+                };
+                let detail = format!("c{n} {why} with 1008: {reason}");
+                out.push(violation(cause, name, view, *at, Some(*n), detail));
             }
         }
     }
