@@ -42,6 +42,31 @@ enum Action {
     },
 }
 
+/// A skew's start and end: the clocks set off by `by_ms`, then right.
+fn skew_window(
+    written: String,
+    hosts: Vec<String>,
+    by_ms: i64,
+    at: Duration,
+    end: Duration,
+) -> [Scheduled; 2] {
+    let action = |by_ms| Action::Skew {
+        written: written.clone(),
+        hosts: hosts.clone(),
+        by_ms,
+    };
+    [
+        Scheduled {
+            at,
+            action: action(by_ms),
+        },
+        Scheduled {
+            at: end,
+            action: action(0),
+        },
+    ]
+}
+
 /// Every host clock a `skew` can set, by host name.
 pub type Clocks = BTreeMap<String, Rc<HostClock>>;
 
@@ -151,22 +176,7 @@ impl Driver {
                     let written = f.host.clone().expect("validated: skew has `host`");
                     let hosts = expand(&written);
                     let by_ms = f.by.expect("validated: skew has `by`");
-                    schedule.push(Scheduled {
-                        at: f.at,
-                        action: Action::Skew {
-                            written: written.clone(),
-                            hosts: hosts.clone(),
-                            by_ms,
-                        },
-                    });
-                    schedule.push(Scheduled {
-                        at: end,
-                        action: Action::Skew {
-                            written,
-                            hosts,
-                            by_ms: 0,
-                        },
-                    });
+                    schedule.extend(skew_window(written, hosts, by_ms, f.at, end));
                 }
                 FaultKind::Reset
                 | FaultKind::Slice
