@@ -293,15 +293,7 @@ fn live_refuses_a_fault_it_cannot_honour_and_says_why() {
 
 #[test]
 fn a_gateway_restart_is_honoured_live_users_get_1012_and_come_back() {
-    let file = "scenarios/gateway_restart.toml";
-    let scenario = support::load(file);
-    let outcome = stagesim::live::run(&scenario, 1, &Default::default()).expect("runs live");
-    let replay = format!("reproduce: cargo run --release -- live {file} --seed 1");
-    assert!(
-        outcome.violations.is_empty(),
-        "{:?}\n{replay}",
-        outcome.violations
-    );
+    let (outcome, replay) = clean_live_run("scenarios/gateway_restart.toml");
     let closed_1012 = outcome
         .trace
         .events
@@ -528,4 +520,51 @@ fn autobahn_protocol_cases_pass_on_the_gateway_echo_route_through_lb() {
         247,
         "the sections' case count changed\n{replay}"
     );
+}
+
+/// lb's byte-level faults work on real sockets too: 5-byte pieces, 300 ms
+/// more towards the users for two seconds, and a reset at 4 s that users
+/// see as 1006 before they reconnect and are answered.
+#[test]
+fn lb_byte_faults_are_honoured_live() {
+    let (outcome, replay) = clean_live_run("tests/fixtures/live/lb_faults.toml");
+    let resets: Vec<u64> = outcome
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Fault(stagesim::trace::FaultEvent::Reset { connections, .. }) => {
+                Some(*connections)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        resets,
+        vec![3],
+        "one reset of the three connections\n{replay}"
+    );
+    let lost = outcome
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Closed { code: 1006, .. }))
+        .count();
+    assert_eq!(lost, 3, "each user saw the reset\n{replay}");
+    let m = &outcome.summary.messages;
+    assert_eq!((m.sent, m.answered), (12, 12), "{replay}");
+}
+
+/// Run `file` live with seed 1, expecting no violation; the outcome and
+/// the line that replays it.
+fn clean_live_run(file: &str) -> (stagesim::run::Outcome, String) {
+    let scenario = support::load(file);
+    let outcome = stagesim::live::run(&scenario, 1, &Default::default()).expect("runs live");
+    let replay = format!("reproduce: cargo run --release -- live {file} --seed 1");
+    assert!(
+        outcome.violations.is_empty(),
+        "{:?}\n{replay}",
+        outcome.violations
+    );
+    (outcome, replay)
 }

@@ -1,8 +1,11 @@
-//! Faults a live run can honour: a `drain` or a `restart` of the gateway,
-//! applied on the wall clock as the simulation's driver applies them on the
-//! simulated one (the gateway closes every connection with 1001 or 1012 and
-//! stops; after `for`, once it has stopped, it boots again). Every other
-//! fault is refused before the run starts, with the reason.
+//! Faults a live run can honour, applied on the wall clock as the
+//! simulation's driver applies them on the simulated one: a `drain` or a
+//! `restart` of the gateway (it closes every connection with 1001 or 1012
+//! and stops; after `for`, once it has stopped, it boots again), and the
+//! byte-level faults of `lb`'s middlebox (`reset`, `slice`, `bandwidth`,
+//! `slow_close`, `latency`), which work on real sockets as they do on
+//! simulated ones. Every other fault is refused before the run starts, with
+//! the reason.
 //!
 //! `Scenario faults -> plan (or a refusal) -> drive: sleep until each fault,
 //! drain the gateway, await its end, boot it again`.
@@ -13,7 +16,9 @@ use std::time::Duration;
 use crate::net::GATEWAY;
 use crate::scenario::{Fault, FaultKind, Scenario};
 use crate::services::gateway::{Control, Gateway};
+use crate::services::middlebox::Middlebox;
 use crate::trace::{FaultEvent, Kind, Recorder};
+use crate::world::ByteFaults;
 
 /// One gateway drain: when, with which close code, and how long the
 /// gateway stays down at least.
@@ -31,6 +36,8 @@ pub fn plan(scenario: &Scenario) -> Result<Vec<Drain>, String> {
         let code = match (f.kind, f.host.as_deref()) {
             (FaultKind::Drain, Some(GATEWAY)) => 1001,
             (FaultKind::Restart, Some(GATEWAY)) => 1012,
+            // Driven by `drive_bytes`.
+            (kind, _) if kind.is_byte_level() => continue,
             _ => return Err(refusal(i, f)),
         };
         drains.push(Drain {
@@ -62,10 +69,7 @@ fn refusal(i: usize, f: &Fault) -> String {
         | FaultKind::Slice
         | FaultKind::Bandwidth
         | FaultKind::SlowClose
-        | FaultKind::Latency => {
-            "the load balancer's byte-level faults are applied on the simulated clock only, \
-             by the simulation's fault driver"
-        }
+        | FaultKind::Latency => "it is honoured live; this refusal cannot happen",
     };
     format!(
         "[[faults]] #{} (kind = \"{}\"{}) cannot be honoured live: {why}. Run the scenario \
@@ -76,6 +80,20 @@ fn refusal(i: usize, f: &Fault) -> String {
             .as_deref()
             .map_or(String::new(), |h| format!(", host = \"{h}\""))
     )
+}
+
+/// Apply the byte-level faults of `faults` to `lb`'s middlebox on the wall
+/// clock, recording each change as the simulation's driver does.
+pub async fn drive_bytes(faults: Vec<Fault>, middlebox: Rc<Middlebox>, recorder: Recorder) {
+    let started = tokio::time::Instant::now();
+    let host: Rc<str> = Rc::from("sim");
+    let mut schedule = ByteFaults::new(&faults, middlebox);
+    while let Some(due) = schedule.next_due() {
+        tokio::time::sleep_until(started + due).await;
+        for event in schedule.apply_due(due) {
+            recorder.record(&host, None, Kind::Fault(event));
+        }
+    }
 }
 
 /// Boot the gateway, then apply `drains` on the wall clock; runs until the

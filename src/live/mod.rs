@@ -124,6 +124,12 @@ fn start_backend(
     drains: Vec<faults::Drain>,
 ) {
     let backend = Backend::new(scenario, seed, recorder);
+    let bytes = faults::drive_bytes(
+        scenario.faults.clone(),
+        backend.lb.middlebox.clone(),
+        recorder.clone(),
+    );
+    tokio::task::spawn_local(bytes);
     let Some(target) = target else {
         tokio::task::spawn_local(backend.auth.clone().run());
         // The gateway boots under the fault driver, which drains and

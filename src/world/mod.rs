@@ -30,6 +30,7 @@ use crate::services::gateway::Control;
 use crate::services::middlebox::Middlebox;
 use crate::trace::{Kind, Recorder, Trace};
 
+pub use byte_faults::ByteFaults;
 pub use users::{client_hosts, declare};
 
 /// Simulated wall-clock start of every run: 2026-01-01T00:00:00Z. Fixed, so
