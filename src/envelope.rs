@@ -685,7 +685,6 @@ struct Laid {
 
 /// Lays the faults one after another (see the module documentation).
 fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
-    let retry_min = auth_retry_budget_min_ms(world.auth_retries, world.auth_backoff_ms);
     let mut laid = Laid {
         faults: Vec::new(),
         end_ms: 0,
@@ -700,51 +699,14 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                 hold,
                 gap_ms,
                 permille,
-            } => {
-                let length = (retry_min * permille / 1000).max(100);
-                let fault = Fault {
-                    kind: if hold {
-                        FaultKind::Hold
-                    } else {
-                        FaultKind::Partition
-                    },
-                    between: Some(["gateway".to_string(), "auth".to_string()]),
-                    host: None,
-                    at: ms(laid.end_ms + gap_ms),
-                    duration: Some(ms(length)),
-                    bytes: None,
-                    rate: None,
-                    delay: None,
-                    by: None,
-                };
-                (fault, length, length)
-            }
+            } => lay_link(world, laid.end_ms + gap_ms, hold, permille),
             FaultDraft::Restart {
                 gap_ms,
                 for_ms,
                 drain,
             } => {
                 laid.stops += 1;
-                // A drain's `for` is required (the time until the gateway
-                // is back); a restart's may be left out (at once).
-                let for_ms = if drain { for_ms.max(100) } else { for_ms };
-                let fault = Fault {
-                    kind: if drain {
-                        FaultKind::Drain
-                    } else {
-                        FaultKind::Restart
-                    },
-                    between: None,
-                    host: Some("gateway".to_string()),
-                    at: ms(laid.end_ms + gap_ms),
-                    duration: (for_ms > 0).then(|| ms(for_ms)),
-                    bytes: None,
-                    rate: None,
-                    delay: None,
-                    by: None,
-                };
-                let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
-                (fault, for_ms, outage)
+                lay_stop(world, laid.end_ms + gap_ms, for_ms, drain)
             }
             FaultDraft::Skew {
                 gap_ms,
@@ -753,22 +715,8 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                 ahead,
                 permille,
             } => {
-                // Within the leeway by a second at least: `iat` and `exp`
-                // are whole seconds.
-                let most = world.leeway_s.saturating_sub(1) * 1000;
-                let by_ms = (most * permille / 1000).max(1) as i64;
-                let fault = Fault {
-                    kind: FaultKind::Skew,
-                    between: None,
-                    host: Some(if clients { "clients" } else { "auth" }.to_string()),
-                    at: ms(laid.end_ms + gap_ms),
-                    duration: Some(ms(for_ms)),
-                    bytes: None,
-                    rate: None,
-                    delay: None,
-                    by: Some(if ahead { by_ms } else { -by_ms }),
-                };
-                (fault, for_ms, 0)
+                let at_ms = laid.end_ms + gap_ms;
+                lay_skew(world, at_ms, for_ms, clients, ahead, permille)
             }
             FaultDraft::Middlebox {
                 gap_ms,
@@ -786,20 +734,78 @@ fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
     laid
 }
 
-/// A byte-level fault on the clients' link at `at_ms`: the fault, how long
-/// it lasts and what it keeps users out; its costs go into `laid`.
-fn lay_byte_fault(laid: &mut Laid, at_ms: u64, for_ms: u64, byte: ByteDraft) -> (Fault, u64, u64) {
-    let mut fault = Fault {
-        kind: FaultKind::Reset,
-        between: Some(["clients".to_string(), "lb".to_string()]),
+/// A fault of `kind` at `at_ms` lasting `for_ms`, with no link, host or
+/// setting yet.
+fn bare(kind: FaultKind, at_ms: u64, for_ms: Option<u64>) -> Fault {
+    Fault {
+        kind,
+        between: None,
         host: None,
         at: ms(at_ms),
-        duration: Some(ms(for_ms)),
+        duration: for_ms.map(ms),
         bytes: None,
         rate: None,
         delay: None,
         by: None,
+    }
+}
+
+/// A partition or hold between gateway and auth lasting `permille`
+/// thousandths of the least time the auth retries span: the fault, its
+/// length and the outage it costs.
+fn lay_link(world: &WorldDraft, at_ms: u64, hold: bool, permille: u64) -> (Fault, u64, u64) {
+    let retry_min = auth_retry_budget_min_ms(world.auth_retries, world.auth_backoff_ms);
+    let length = (retry_min * permille / 1000).max(100);
+    let kind = if hold {
+        FaultKind::Hold
+    } else {
+        FaultKind::Partition
     };
+    let mut fault = bare(kind, at_ms, Some(length));
+    fault.between = Some(["gateway".to_string(), "auth".to_string()]);
+    (fault, length, length)
+}
+
+/// A gateway restart or drain taking `for_ms`.
+fn lay_stop(world: &WorldDraft, at_ms: u64, for_ms: u64, drain: bool) -> (Fault, u64, u64) {
+    // A drain's `for` is required (the time until the gateway is back); a
+    // restart's may be left out (at once).
+    let (kind, for_ms) = if drain {
+        (FaultKind::Drain, for_ms.max(100))
+    } else {
+        (FaultKind::Restart, for_ms)
+    };
+    let mut fault = bare(kind, at_ms, (for_ms > 0).then_some(for_ms));
+    fault.host = Some("gateway".to_string());
+    let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
+    (fault, for_ms, outage)
+}
+
+/// Auth's clock (or every client's) off by `permille` thousandths of the
+/// leeway less a second, for `for_ms`.
+fn lay_skew(
+    world: &WorldDraft,
+    at_ms: u64,
+    for_ms: u64,
+    clients: bool,
+    ahead: bool,
+    permille: u64,
+) -> (Fault, u64, u64) {
+    // Within the leeway by a second at least: `iat` and `exp` are whole
+    // seconds.
+    let most = world.leeway_s.saturating_sub(1) * 1000;
+    let by_ms = (most * permille / 1000).max(1) as i64;
+    let mut fault = bare(FaultKind::Skew, at_ms, Some(for_ms));
+    fault.host = Some(if clients { "clients" } else { "auth" }.to_string());
+    fault.by = Some(if ahead { by_ms } else { -by_ms });
+    (fault, for_ms, 0)
+}
+
+/// A byte-level fault on the clients' link at `at_ms`: the fault, how long
+/// it lasts and what it keeps users out; its costs go into `laid`.
+fn lay_byte_fault(laid: &mut Laid, at_ms: u64, for_ms: u64, byte: ByteDraft) -> (Fault, u64, u64) {
+    let mut fault = bare(FaultKind::Reset, at_ms, Some(for_ms));
+    fault.between = Some(["clients".to_string(), "lb".to_string()]);
     let extra = &mut laid.per_message_extra_ms;
     match byte {
         ByteDraft::Reset => {

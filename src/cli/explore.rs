@@ -89,7 +89,7 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
     let options = Options {
         stop,
         start: args.start,
-        jobs: super::shrink::jobs_or_cores(args.jobs),
+        jobs: values::jobs_or_cores(args.jobs),
         bugs,
         shrink_runs: args.shrink_runs,
     };

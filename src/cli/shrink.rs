@@ -52,16 +52,6 @@ pub fn max_runs(text: &str) -> Result<usize, String> {
     values::whole("--max-runs", 1, 100_000, "", text).map(|n| n as usize)
 }
 
-/// Every core, or `--jobs`.
-pub fn jobs_or_cores(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(values::MAX_JOBS as usize)
-    })
-}
-
 /// `--out`, or `STEM_min.toml` here.
 fn out_path(args: &ShrinkArgs) -> PathBuf {
     args.out.clone().unwrap_or_else(|| {
@@ -83,7 +73,7 @@ pub fn execute(args: ShrinkArgs) -> Result<u8, UsageError> {
     let mut scenario = scenario::load(&args.scenario).map_err(|e| UsageError(e.render()))?;
     super::run::apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
     let out_file = out_path(&args);
-    let jobs = jobs_or_cores(args.jobs);
+    let jobs = values::jobs_or_cores(args.jobs);
     super::err(&format!(
         "shrink: {} at seed {}, {jobs} job(s), at most {} candidate runs\n",
         args.scenario.display(),

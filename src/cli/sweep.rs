@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::progress::Progress;
-use super::values::{self, BugFlag, MAX_JOBS};
+use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError, err, screen, sweep_report};
 use crate::scenario;
 use crate::sweep::{self, ReportDir, Shard, Target};
@@ -124,22 +124,12 @@ fn load_targets(args: &SweepArgs, screening: bool) -> Result<Vec<Target>, UsageE
     Ok(targets)
 }
 
-/// `--jobs`, else every core (at most [`MAX_JOBS`]).
-fn jobs(args: &SweepArgs) -> usize {
-    args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(MAX_JOBS as usize)
-    })
-}
-
 pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
     let screening = screen::requested(&args)?;
     let seeds = seed_range(&args)?;
     let targets = load_targets(&args, screening)?;
     if screening {
-        return screen::execute(&args, &targets, &seeds, jobs(&args));
+        return screen::execute(&args, &targets, &seeds, values::jobs_or_cores(args.jobs));
     }
     sweep(&args, &targets, &seeds)
 }
@@ -155,7 +145,7 @@ fn sweep(args: &SweepArgs, targets: &[Target], seeds: &[u64]) -> Result<u8, Usag
         ),
         None => None,
     };
-    let jobs = jobs(args);
+    let jobs = values::jobs_or_cores(args.jobs);
     let total = (targets.len() as u64).saturating_mul(seeds.len() as u64);
     let range = sweep_report::range(seeds);
     err(&format!(

@@ -71,6 +71,16 @@ pub fn jobs(text: &str) -> Result<usize, String> {
 /// only; see `crate::sweep::screen`). No bug has this name.
 pub const ALL_BUGS: &str = "all";
 
+/// `--jobs` if given, else every core, at most [`MAX_JOBS`].
+pub fn jobs_or_cores(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(MAX_JOBS as usize)
+    })
+}
+
 /// One `--bug` flag: a known bug name, switched on or off, or
 /// [`ALL_BUGS`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::coverage::Coverage;
 use crate::envelope::{Case, Families, explore_case};
-use crate::oracle::{Verdict, Violation};
+use crate::oracle::Verdict;
 use crate::scenario::Bugs;
 use crate::shrink::{Shrunk, Signature};
 
@@ -74,7 +74,6 @@ pub struct Failing {
     pub families: Families,
     pub case: Case,
     pub signature: Signature,
-    pub violations: Vec<Violation>,
 }
 
 /// A distinct failure: every failing run of one signature, the first of
@@ -165,7 +164,6 @@ fn run_one(n: u64, bugs: &Bugs) -> (Coverage, Option<Failing>) {
         run: n,
         families,
         signature: Signature::of(&outcome, &case.scenario).expect("a failed run has a violation"),
-        violations: outcome.violations.clone(),
         case,
     });
     (coverage, failing)
