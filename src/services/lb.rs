@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::HeaderName;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
@@ -42,6 +43,28 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
+    /// Once both sides have switched protocols, forward between them
+    /// through the middlebox; a side that failed to upgrade is recorded.
+    async fn splice(self: Rc<Self>, user: Option<Rc<str>>, client: OnUpgrade, gateway: OnUpgrade) {
+        // Back to the sockets hyper was given, with the bytes it read
+        // ahead: the middlebox forwards, faults and resets them.
+        let socket = |upgraded: hyper::Result<Upgraded>| {
+            upgraded.ok()?.downcast::<TokioIo<TcpStream>>().ok()
+        };
+        let (Some(client), Some(gateway)) = (socket(client.await), socket(gateway.await)) else {
+            let failed = Kind::Lb(LbEvent::SpliceFailed);
+            return self.recorder.record(&self.host, user.as_ref(), failed);
+        };
+        self.middlebox
+            .splice(
+                client.io.into_inner(),
+                client.read_buf,
+                gateway.io.into_inner(),
+                gateway.read_buf,
+            )
+            .await;
+    }
+
     pub async fn run(self: Rc<Self>) -> turmoil::Result {
         let listener = TcpListener::bind(LB, LB_PORT).await?;
         loop {
@@ -130,34 +153,10 @@ impl LoadBalancer {
         let status = resp.status();
         if status == StatusCode::SWITCHING_PROTOCOLS {
             let upstream_upgrade = hyper::upgrade::on(&mut resp);
-            let lb = self.clone();
-            let user = user.clone();
-            tokio::task::spawn_local(async move {
-                let streams = (client_upgrade.await, upstream_upgrade.await);
-                let (Ok(client), Ok(gateway)) = streams else {
-                    lb.recorder
-                        .record(&lb.host, user.as_ref(), Kind::Lb(LbEvent::SpliceFailed));
-                    return;
-                };
-                // Back to the sockets hyper was given, with the bytes it read
-                // ahead: the middlebox forwards, faults and resets them.
-                let (Ok(client), Ok(gateway)) = (
-                    client.downcast::<TokioIo<TcpStream>>(),
-                    gateway.downcast::<TokioIo<TcpStream>>(),
-                ) else {
-                    lb.recorder
-                        .record(&lb.host, user.as_ref(), Kind::Lb(LbEvent::SpliceFailed));
-                    return;
-                };
-                lb.middlebox
-                    .splice(
-                        client.io.into_inner(),
-                        client.read_buf,
-                        gateway.io.into_inner(),
-                        gateway.read_buf,
-                    )
-                    .await;
-            });
+            let splice = self
+                .clone()
+                .splice(user.clone(), client_upgrade, upstream_upgrade);
+            tokio::task::spawn_local(splice);
         }
         log(LbEvent::Answered {
             status: status.as_u16(),
