@@ -8,10 +8,20 @@
 //! The services under test (`services`) and the users (`client`) only write
 //! to the trace; the oracle only reads it.
 
+// The determinism guard (build.rs fails faster; `determinism` checks the
+// effect at run time): without this cfg tokio's `select!` is unseeded and
+// the same scenario and seed stop giving the same trace.
+#[cfg(not(tokio_unstable))]
+compile_error!(
+    "stagesim must be built with `--cfg tokio_unstable`: a RUSTFLAGS in the environment \
+     replaces .cargo/config.toml's flags; build with RUSTFLAGS=\"$RUSTFLAGS --cfg tokio_unstable\""
+);
+
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod coverage;
+pub mod determinism;
 pub mod envelope;
 pub mod explore;
 pub mod live;

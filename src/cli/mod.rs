@@ -106,6 +106,15 @@ fn parse_failure(e: &clap::Error) -> u8 {
     EXIT_USAGE
 }
 
+/// Whether a command runs simulations, and so must first pass the
+/// determinism guard (`live`, `serve` and `token` run on real time).
+fn simulates(command: &Option<Command>) -> bool {
+    !matches!(
+        command,
+        Some(Command::List { .. } | Command::Live(_) | Command::Serve(_) | Command::Token(_))
+    )
+}
+
 /// A user error: printed as is, exit code 2.
 pub struct UsageError(pub String);
 
@@ -115,6 +124,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(parse_failure(&e)),
     };
+    if simulates(&cli.command)
+        && let Err(why) = crate::determinism::check()
+    {
+        err(&format!("error: {why}\n"));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let result = match cli.command {
         Some(Command::Run(args)) => run::execute(args),
         Some(Command::List { dir }) => list::execute(dir),
