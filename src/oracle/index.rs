@@ -53,6 +53,12 @@ pub struct ConnView {
     pub opened: bool,
     /// `(at, message_id)` of each user_message sent.
     pub sent: Vec<(Duration, String)>,
+    /// `(message_id, agent)` of each user_message sent: the evidence an
+    /// `unknown_agent` answer needs.
+    pub sent_agents: Vec<(String, Option<String>)>,
+    /// When the user sent a frame of a type the protocol does not have:
+    /// the evidence an `unknown_message_type` answer needs.
+    pub unknown_types_sent: Vec<Duration>,
     pub received: Vec<(Duration, Incoming)>,
     /// `(at, code, reason, by_client)` when it closed.
     pub closed: Option<(Duration, u16, String, bool)>,
@@ -194,6 +200,10 @@ fn client_event(users: &mut Users, held: &mut BTreeMap<Rc<str>, Presented>, e: &
                 && let Some(m) = &frame.message_id
             {
                 c.sent.push((at, m.clone()));
+                c.sent_agents.push((m.clone(), frame.agent.clone()));
+            }
+            if frame.is_unknown_type() {
+                c.unknown_types_sent.push(at);
             }
         }
         Kind::Received { conn, event } => {

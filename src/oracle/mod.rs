@@ -1,4 +1,4 @@
-//! The oracle: six invariants checked on every run, from the trace alone
+//! The oracle: seven invariants checked on every run, from the trace alone
 //! (docs/design.md, "The oracle"), and the verdict they add up to.
 //!
 //! Data flow: `Trace -> index (per-user view, both sides of every
@@ -9,6 +9,7 @@
 mod attribute;
 mod index;
 mod invariants;
+mod server;
 #[cfg(test)]
 mod tests;
 
@@ -103,7 +104,10 @@ pub fn check_indexed(users: &Users, trace: &Trace, expect: &Expect) -> Vec<Viola
     invariants::auth_policy(users, &stripped, &skews, trace.end, &mut causes);
     invariants::isolation(users, &mut causes);
     invariants::event_grammar(users, &mut causes);
+    let servers = server::Servers::of(trace);
+    invariants::capacity(trace, &servers, &mut causes);
     let mut effects = Vec::new();
+    invariants::refusals(users, &servers, &mut effects);
     invariants::admission(users, &stripped, trace.end, &mut effects);
     if expect.all_answered {
         invariants::answers(users, &stripped, trace.end, &mut effects);

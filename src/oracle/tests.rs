@@ -480,6 +480,64 @@ fn event_grammar_checks_seq_and_run_order() {
     );
 }
 
+/// The violations of one connection that receives frames with these
+/// `seq`s: `connection_established` first, then `pong`s.
+fn seq_violations(seqs: &[u64]) -> Vec<String> {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+        .connect(10, "u1", 1);
+    for (i, seq) in seqs.iter().enumerate() {
+        let kind = if i == 0 {
+            "connection_established"
+        } else {
+            "pong"
+        };
+        s.receive(20 + i as u64, "u1", 1, event(kind, "u1", *seq, None, None));
+    }
+    check(&s.end(1000), &Expect::default())
+        .into_iter()
+        .inspect(|v| assert_eq!(v.cause, Cause::BadSeq, "{v:?}"))
+        .map(|v| v.detail)
+        .collect()
+}
+
+#[test]
+fn seq_counts_exactly_one_two_three_per_connection() {
+    assert!(seq_violations(&[1, 2, 3]).is_empty());
+    // A backend whose counter starts anywhere but 1 (or continues from the
+    // user's previous connection), skips a number, or repeats one.
+    assert_eq!(
+        seq_violations(&[14, 15]),
+        ["c1 connection_established seq 14: a connection's first seq is 1"]
+    );
+    assert_eq!(
+        seq_violations(&[1, 2, 4]),
+        ["c1 pong seq 4 after 2: skipped 1"]
+    );
+    assert_eq!(seq_violations(&[1, 2, 2]), ["c1 pong seq 2 after 2"]);
+}
+
+#[test]
+fn seq_restarts_after_a_frame_the_user_could_not_parse() {
+    let mut s = Story::default();
+    s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+        .connect(10, "u1", 1)
+        .receive(
+            20,
+            "u1",
+            1,
+            event("connection_established", "u1", 1, None, None),
+        );
+    let unparseable = Incoming {
+        kind: "<unparseable>".into(),
+        ..Incoming::default()
+    };
+    s.receive(21, "u1", 1, unparseable)
+        .receive(22, "u1", 1, event("pong", "u1", 3, None, None));
+    let v = check(&s.end(1000), &Expect::default());
+    assert!(v.is_empty(), "{v:#?}");
+}
+
 #[test]
 fn accounting_finds_double_answers_and_silent_drops() {
     let mut s = Story::default();
@@ -613,4 +671,279 @@ fn every_expected_entry_of_a_list_may_match_a_different_violation() {
         None,
     )];
     assert_eq!(verdict(&v, &expect(wrong)), Verdict::Fail);
+}
+
+// Evidence for refusals, and capacity.
+
+/// A gateway boot 1 with `max` connections and a pool of `pool`.
+fn boot(s: &mut Story, max: u32, pool: u32) -> &mut Story {
+    let boot = GatewayEvent::Boot {
+        boot: 1,
+        startup: ms(0),
+        max_connections: max,
+    };
+    let init = PipelineEvent::Initialising {
+        startup: ms(0),
+        db_pool: pool,
+    };
+    s.push(ms(0), "gateway", None, Kind::Gateway(boot)).push(
+        ms(0),
+        "gateway",
+        None,
+        Kind::Pipeline(init),
+    )
+}
+
+fn run_of(n: u64, r: u64) -> RunId {
+    RunId {
+        conn: ConnId { boot: 1, n },
+        n: r,
+    }
+}
+
+fn pool<'a>(s: &'a mut Story, at: u64, user: &str, event: PipelineEvent) -> &'a mut Story {
+    s.push(ms(at), "gateway", Some(user), Kind::Pipeline(event))
+}
+
+/// `u1`, chatting on g1.1, whose run r1 answers `m1` with `error` `code`
+/// at 60 ms; run r1 waited 40 ms for the pool and timed out at 55 ms.
+fn refused(s: &mut Story, code: &str) {
+    chatting(s, "u1", 1, 1);
+    let timeout = PipelineEvent::PoolTimeout {
+        run: run_of(1, 1),
+        waited: ms(40),
+        in_use: 1,
+    };
+    let started = event("agent_started", "u1", 2, Some("u1-m1"), Some("g1.1.r1"));
+    let tool = event("tool_executing", "u1", 3, Some("u1-m1"), Some("g1.1.r1"));
+    s.receive(42, "u1", 1, started).receive(43, "u1", 1, tool);
+    pool(s, 55, "u1", timeout);
+    let mut error = event("error", "u1", 4, Some("u1-m1"), Some("g1.1.r1"));
+    error.code = Some(code.into());
+    s.receive(60, "u1", 1, error);
+}
+
+fn refusal_details(s: &mut Story) -> Vec<String> {
+    let v = check(&s.end(1000), &Expect::default());
+    v.iter()
+        .inspect(|v| assert_eq!(v.cause, Cause::RefusedWithoutCause, "{v:#?}"))
+        .map(|v| v.detail.clone())
+        .collect()
+}
+
+#[test]
+fn overloaded_is_an_answer_only_while_the_pool_was_full() {
+    // A pool of 1 that another run held from 10 ms to 30 ms: full during
+    // u1's wait (15 ms to 55 ms).
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    pool(
+        &mut s,
+        10,
+        "u2",
+        PipelineEvent::PoolAcquired { run: run_of(2, 1) },
+    );
+    pool(
+        &mut s,
+        30,
+        "u2",
+        PipelineEvent::PoolReleased { run: run_of(2, 1) },
+    );
+    refused(&mut s, "overloaded");
+    assert!(refusal_details(&mut s).is_empty());
+
+    // The same answer with the pool free the whole time: a backend that
+    // says "overloaded" when it is not.
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    pool(
+        &mut s,
+        1,
+        "u2",
+        PipelineEvent::PoolAcquired { run: run_of(2, 1) },
+    );
+    pool(
+        &mut s,
+        5,
+        "u2",
+        PipelineEvent::PoolReleased { run: run_of(2, 1) },
+    );
+    refused(&mut s, "overloaded");
+    assert_eq!(
+        refusal_details(&mut s),
+        [
+            "c1 error for u1-m1 without cause: run g1.1.r1 gave up waiting, but the pool of 1 was never full while it waited"
+        ]
+    );
+}
+
+#[test]
+fn an_error_without_its_condition_is_refused_without_cause() {
+    // Any code the protocol does not have.
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    refused(&mut s, "internal_error");
+    assert_eq!(
+        refusal_details(&mut s),
+        ["c1 error for u1-m1 without cause: code \"internal_error\" is not in the protocol"]
+    );
+    // unknown_agent for a message to an agent that exists.
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    refused(&mut s, "unknown_agent");
+    assert_eq!(
+        refusal_details(&mut s),
+        ["c1 error for u1-m1 without cause: u1-m1 asked for data_helper, which exists"]
+    );
+    // unknown_message_type to a user who sent only messages.
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    refused(&mut s, "unknown_message_type");
+    assert_eq!(
+        refusal_details(&mut s),
+        [
+            "c1 error for u1-m1 without cause: 1 unknown_message_type answers to 0 frames of an unknown type"
+        ]
+    );
+}
+
+#[test]
+fn unknown_type_answers_are_backed_by_unknown_frames() {
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    chatting(&mut s, "u1", 1, 1);
+    let frame = crate::trace::Outgoing {
+        kind: "typing_indicator".into(),
+        message_id: None,
+        agent: None,
+        bytes: 40,
+    };
+    s.client(45, "u1", Kind::Sent { conn: 1, frame });
+    let mut error = event("error", "u1", 2, None, None);
+    error.code = Some("unknown_message_type".into());
+    s.receive(50, "u1", 1, error);
+    let v = check(
+        &s.end(1000),
+        &Expect {
+            all_answered: false,
+            ..Expect::default()
+        },
+    );
+    assert!(v.is_empty(), "{v:#?}");
+}
+
+/// Gateway connection g1.n for user `u`, admitted at `at`, closed at `closed`.
+fn admitted(s: &mut Story, u: &str, n: u64, at: u64, closed: Option<u64>) {
+    s.user(u, TokenKind::Valid, &[TokenVia::Header], 0)
+        .accepted(at, u, 1, n)
+        .gateway(at, u, n, ConnEvent::State(ConnState::Authenticated));
+    if let Some(c) = closed {
+        s.gateway(c, u, n, ConnEvent::State(ConnState::Closed));
+    }
+}
+
+fn capacity_causes(s: &mut Story) -> Vec<(Cause, String)> {
+    check(
+        &s.end(10_000),
+        &Expect {
+            all_answered: false,
+            ..Expect::default()
+        },
+    )
+    .into_iter()
+    .filter(|v| v.invariant == Invariant::Capacity)
+    .map(|v| (v.cause, v.detail))
+    .collect()
+}
+
+#[test]
+fn admitted_connections_stay_within_max_connections() {
+    // Limit 2: two open and a third after one closed is fine.
+    let mut s = Story::default();
+    boot(&mut s, 2, 1);
+    admitted(&mut s, "u1", 1, 10, Some(30));
+    admitted(&mut s, "u2", 2, 20, None);
+    admitted(&mut s, "u3", 3, 40, None);
+    assert_eq!(capacity_causes(&mut s), []);
+    // A gateway that admits max_connections + 1.
+    let mut s = Story::default();
+    boot(&mut s, 2, 1);
+    admitted(&mut s, "u1", 1, 10, None);
+    admitted(&mut s, "u2", 2, 20, None);
+    admitted(&mut s, "u3", 3, 40, None);
+    assert_eq!(
+        capacity_causes(&mut s),
+        [(
+            Cause::OverConnectionLimit,
+            "g1.3 admitted with 3 admitted connections open on boot 1 (max_connections 2)"
+                .to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_pool_connection_must_be_back_when_its_runs_connection_closes() {
+    // Returned at the instant the connection closed (the run cancelled).
+    let mut s = Story::default();
+    boot(&mut s, 10, 2);
+    admitted(&mut s, "u1", 1, 10, None);
+    pool(
+        &mut s,
+        20,
+        "u1",
+        PipelineEvent::PoolAcquired { run: run_of(1, 1) },
+    );
+    s.gateway(30, "u1", 1, ConnEvent::State(ConnState::Closed));
+    pool(
+        &mut s,
+        30,
+        "u1",
+        PipelineEvent::PoolReleased { run: run_of(1, 1) },
+    );
+    s.gateway(31, "u1", 9, ConnEvent::HandshakeTimedOut);
+    assert_eq!(capacity_causes(&mut s), []);
+    // Never returned: a pool that leaks a connection when a run is
+    // cancelled mid-tool.
+    let mut s = Story::default();
+    boot(&mut s, 10, 2);
+    admitted(&mut s, "u1", 1, 10, None);
+    pool(
+        &mut s,
+        20,
+        "u1",
+        PipelineEvent::PoolAcquired { run: run_of(1, 1) },
+    );
+    s.gateway(30, "u1", 1, ConnEvent::State(ConnState::Closed));
+    assert_eq!(
+        capacity_causes(&mut s),
+        [(
+            Cause::PoolSlotLeaked,
+            "g1.1.r1 still held 1 db connection(s) after its connection g1.1 closed".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_pool_never_lends_more_than_its_size() {
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    pool(
+        &mut s,
+        20,
+        "u1",
+        PipelineEvent::PoolAcquired { run: run_of(1, 1) },
+    );
+    pool(
+        &mut s,
+        25,
+        "u2",
+        PipelineEvent::PoolAcquired { run: run_of(2, 1) },
+    );
+    assert_eq!(
+        capacity_causes(&mut s),
+        [(
+            Cause::PoolOverCapacity,
+            "boot 1's db pool of 1 had 2 connections out".to_string()
+        )]
+    );
 }

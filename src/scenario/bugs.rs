@@ -33,6 +33,10 @@ pub struct Bugs {
     pub pool_exhaustion_error: bool,
     /// One context shared between connections.
     pub shared_user_context: bool,
+    /// A planted mistake outside the catalogue, set from code only (tests);
+    /// never read from or written to a scenario file.
+    #[serde(skip)]
+    pub mutant: Option<crate::services::mutants::Mutant>,
 }
 
 /// The first column of a catalog, at compile time.

@@ -169,8 +169,11 @@ named_enum! {
         Isolation = "isolation",
         /// Runs follow the event grammar; `seq` strictly increases.
         EventGrammar = "event_grammar",
-        /// Messages sent = answered + rejected with an explicit error.
+        /// Messages sent = answered + rejected with an explicit error that
+        /// the trace shows a cause for.
         Accounting = "accounting",
+        /// The backend keeps within its own limits: connections, pool.
+        Capacity = "capacity",
     }
 }
 
@@ -201,7 +204,8 @@ named_enum! {
         /// isolation: events of a user's run were handed to a connection
         /// that had already closed.
         EventsLost = "events_lost",
-        /// event_grammar: `seq` missing or not strictly increasing.
+        /// event_grammar: `seq` missing, or not exactly 1, 2, 3, ... on a
+        /// connection.
         BadSeq = "bad_seq",
         /// event_grammar: an event out of its run's or connection's order.
         OutOfOrder = "out_of_order",
@@ -211,6 +215,19 @@ named_enum! {
         AnsweredTwice = "answered_twice",
         /// accounting: a message dropped without an answer on a live connection.
         SilentlyDropped = "silently_dropped",
+        /// accounting: an `error` answer whose condition the trace does not
+        /// show (`overloaded` with a pool that was not full, `unknown_agent`
+        /// for a known agent, a code the protocol does not have).
+        RefusedWithoutCause = "refused_without_cause",
+        /// capacity: a gateway boot held more admitted connections open
+        /// than its `max_connections`.
+        OverConnectionLimit = "over_connection_limit",
+        /// capacity: the database pool lent more connections than it has.
+        PoolOverCapacity = "pool_over_capacity",
+        /// capacity: a run still held a database connection after its
+        /// WebSocket connection closed (it was not cancelled, or its
+        /// connection was never returned).
+        PoolSlotLeaked = "pool_slot_leaked",
     }
 }
 
@@ -228,8 +245,12 @@ impl Cause {
                 Invariant::Isolation
             }
             Cause::BadSeq | Cause::OutOfOrder => Invariant::EventGrammar,
-            Cause::AnsweredElsewhere | Cause::AnsweredTwice | Cause::SilentlyDropped => {
-                Invariant::Accounting
+            Cause::AnsweredElsewhere
+            | Cause::AnsweredTwice
+            | Cause::SilentlyDropped
+            | Cause::RefusedWithoutCause => Invariant::Accounting,
+            Cause::OverConnectionLimit | Cause::PoolOverCapacity | Cause::PoolSlotLeaked => {
+                Invariant::Capacity
             }
         }
     }

@@ -9,4 +9,5 @@ pub mod gateway;
 pub mod http;
 pub mod lb;
 pub mod middlebox;
+pub mod mutants;
 pub mod pipeline;

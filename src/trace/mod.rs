@@ -121,6 +121,18 @@ pub struct Outgoing {
     pub bytes: usize,
 }
 
+impl Outgoing {
+    /// Whether the frame is well-formed JSON of a `type` the protocol does
+    /// not have (the gateway owes it an `unknown_message_type` error), as
+    /// opposed to a message, a ping, or a deliberately invalid frame.
+    pub fn is_unknown_type(&self) -> bool {
+        !matches!(
+            self.kind.as_str(),
+            "user_message" | "ping" | "bad_json" | "wrong_shape" | "oversized"
+        )
+    }
+}
+
 /// A server event as the user parsed it. Fields absent from the frame are
 /// `None`; a frame that is not JSON at all has `kind = "<unparseable>"`.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -221,20 +221,45 @@ pub enum ConnEvent {
 /// The gateway host: boots, and each connection's events.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GatewayEvent {
-    Boot { boot: u32, startup: Duration },
+    /// A boot of the gateway software, with the connection limit it
+    /// enforces (the oracle's `capacity` invariant reads it from here).
+    Boot {
+        boot: u32,
+        startup: Duration,
+        max_connections: u32,
+    },
     Listening,
-    Draining { code: u16, connections: u32 },
+    Draining {
+        code: u16,
+        connections: u32,
+    },
     Stopped,
-    Conn { conn: ConnId, event: ConnEvent },
+    Conn {
+        conn: ConnId,
+        event: ConnEvent,
+    },
 }
 
 /// The agent pipeline, inside the gateway.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PipelineEvent {
+    /// Initialisation began; the database pool it will create has
+    /// `db_pool` connections (the oracle's `capacity` invariant and the
+    /// evidence for `overloaded` read the size from here).
     Initialising {
         startup: Duration,
+        db_pool: u32,
     },
     Ready,
+    /// A tool call of `run` took a database connection from the pool.
+    PoolAcquired {
+        run: RunId,
+    },
+    /// `run` gave its database connection back: the tool call ended, or
+    /// the run was cancelled while it held one.
+    PoolReleased {
+        run: RunId,
+    },
     /// A run waited `waited` for a database connection and gave up.
     PoolTimeout {
         run: RunId,

@@ -124,9 +124,15 @@ impl Display for ConnEvent {
 impl Display for GatewayEvent {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            GatewayEvent::Boot { boot, startup } => {
-                write!(f, "gateway boot {boot} (startup {}ms)", startup.as_millis())
-            }
+            GatewayEvent::Boot {
+                boot,
+                startup,
+                max_connections,
+            } => write!(
+                f,
+                "gateway boot {boot} (startup {}ms, max {max_connections} connections)",
+                startup.as_millis()
+            ),
             GatewayEvent::Listening => f.write_str("gateway listening"),
             GatewayEvent::Draining { code, connections } => {
                 write!(
@@ -143,10 +149,14 @@ impl Display for GatewayEvent {
 impl Display for PipelineEvent {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            PipelineEvent::Initialising { startup } => {
-                write!(f, "pipeline initialising ({}ms)", startup.as_millis())
-            }
+            PipelineEvent::Initialising { startup, db_pool } => write!(
+                f,
+                "pipeline initialising ({}ms, db pool of {db_pool})",
+                startup.as_millis()
+            ),
             PipelineEvent::Ready => f.write_str("pipeline ready"),
+            PipelineEvent::PoolAcquired { run } => write!(f, "{run} db connection taken"),
+            PipelineEvent::PoolReleased { run } => write!(f, "{run} db connection returned"),
             PipelineEvent::PoolTimeout {
                 run,
                 waited,

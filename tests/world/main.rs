@@ -11,6 +11,7 @@ mod determinism;
 mod faults;
 mod gateway;
 mod middlebox;
+mod mutants;
 mod partitions;
 mod scenarios;
 mod skew;

@@ -1,7 +1,7 @@
 //! `event_grammar`: each run follows `agent_started (agent_thinking |
-//! tool_executing tool_completed)* (agent_completed | error)`; `seq`
-//! strictly increases per connection; nothing precedes
-//! `connection_established`, which comes once.
+//! tool_executing tool_completed)* (agent_completed | error)`; `seq` is
+//! exactly 1, 2, 3, ... per connection (docs/wire-protocol.md); nothing
+//! precedes `connection_established`, which comes once.
 
 use std::collections::BTreeMap;
 
@@ -19,12 +19,12 @@ enum RunState {
     Done,
 }
 
-/// Each run follows the grammar; `seq` strictly increases per connection;
-/// nothing precedes `connection_established`.
+/// Each run follows the grammar; `seq` counts 1, 2, 3, ... per
+/// connection; nothing precedes `connection_established`.
 pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
     for (name, view) in users {
         for (n, conn) in &view.conns {
-            let mut last_seq: Option<u64> = None;
+            let mut last_seq: Option<Expected> = None;
             let mut established = false;
             let mut runs: BTreeMap<&str, RunState> = BTreeMap::new();
             for (at, ev) in &conn.received {
@@ -32,18 +32,16 @@ pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
                     let detail = format!("c{n} {detail}");
                     out.push(violation(cause, name, view, *at, Some(*n), detail));
                 };
-                match (ev.seq, last_seq) {
-                    (None, _) if ev.kind != "<unparseable>" => {
-                        bad(Cause::BadSeq, format!("{} without seq", ev.kind))
-                    }
-                    (Some(s), Some(prev)) if s <= prev => {
-                        bad(Cause::BadSeq, format!("seq {s} after {prev}"))
-                    }
-                    _ => {}
+                if let Some(problem) = seq_problem(ev.kind.as_str(), ev.seq, last_seq) {
+                    bad(Cause::BadSeq, problem);
                 }
-                if ev.seq.is_some() {
-                    last_seq = ev.seq;
-                }
+                // An unparseable frame's seq is unknown: the count restarts
+                // at the next one the user could read.
+                last_seq = match ev.seq {
+                    Some(s) => Some(Expected::After(s)),
+                    None if ev.kind == "<unparseable>" => Some(Expected::Unknown),
+                    None => last_seq,
+                };
                 if ev.kind == "connection_established" {
                     if established {
                         bad(Cause::OutOfOrder, "second connection_established".into());
@@ -76,6 +74,33 @@ pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
                 }
             }
         }
+    }
+}
+
+/// What the next `seq` on a connection must be.
+#[derive(Clone, Copy)]
+enum Expected {
+    /// One more than this.
+    After(u64),
+    /// Anything greater than the last readable one: a frame in between
+    /// could not be parsed, so its seq is unknown.
+    Unknown,
+}
+
+/// What is wrong with a frame's `seq`, given what came before on its
+/// connection (`None`: this is the first frame).
+fn seq_problem(kind: &str, seq: Option<u64>, before: Option<Expected>) -> Option<String> {
+    let Some(s) = seq else {
+        return (kind != "<unparseable>").then(|| format!("{kind} without seq"));
+    };
+    match before {
+        None if s != 1 => Some(format!("{kind} seq {s}: a connection's first seq is 1")),
+        Some(Expected::After(prev)) if s != prev + 1 => Some(if s <= prev {
+            format!("{kind} seq {s} after {prev}")
+        } else {
+            format!("{kind} seq {s} after {prev}: skipped {}", s - prev - 1)
+        }),
+        _ => None,
     }
 }
 

@@ -47,6 +47,9 @@ impl Builder {
     ) {
         let run = match ev {
             PipelineEvent::PoolTimeout { run, .. } | PipelineEvent::OutputLost { run, .. } => run,
+            // Every tool call takes and returns one: evidence for the
+            // oracle, too many to draw.
+            PipelineEvent::PoolAcquired { .. } | PipelineEvent::PoolReleased { .. } => return,
             PipelineEvent::Initialising { .. } | PipelineEvent::Ready => {
                 let host = self.host(&e.host);
                 self.pipeline_startup(e.at, host, ev);

@@ -86,7 +86,10 @@ fn one_user() -> Vec<Event> {
 
 fn startups() -> Vec<Event> {
     let booting = Kind::Auth(AuthEvent::Booting { startup: ms(5) });
-    let initialising = Kind::Pipeline(PipelineEvent::Initialising { startup: ms(10) });
+    let initialising = Kind::Pipeline(PipelineEvent::Initialising {
+        startup: ms(10),
+        db_pool: 10,
+    });
     vec![
         declared(),
         at(0, "auth", None, booting),

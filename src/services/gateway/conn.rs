@@ -28,6 +28,7 @@ use super::wire::{self, ClientFrame, ServerEvent};
 use super::{Boot, Gateway};
 use crate::scenario::TokenVia;
 use crate::services::http;
+use crate::services::mutants::Mutant;
 use crate::services::pipeline::{
     OrchestratorFactory, RunContext, RunOutput, RunRequest, supervisor_pick,
 };
@@ -189,6 +190,12 @@ enum Refuse {
 
 pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, id: u64) {
     let _active = Active::new(boot.clone());
+    // The planted mistake starts the count where another left off.
+    let first_seq = if gw.bugs.mutant == Some(Mutant::SeqStartsAt14) {
+        13
+    } else {
+        0
+    };
     let mut conn = Conn {
         id: ConnId {
             boot: boot.number,
@@ -197,7 +204,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         gw,
         boot,
         who: None,
-        seq: 0,
+        seq: first_seq,
         runs: 0,
     };
 
@@ -346,6 +353,17 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                             }
                         }
                         Ok(ClientFrame::UserMessage { message_id, agent, .. }) => {
+                            if conn.gw.bugs.mutant == Some(Mutant::RefuseEverything) {
+                                let ev = ServerEvent::Error {
+                                    code: "overloaded",
+                                    detail: "busy, try again".into(),
+                                    message_id: Some(message_id),
+                                };
+                                if conn.send(&mut sink, &ev).await.is_err() {
+                                    return conn.state(ConnState::Closed);
+                                }
+                                continue;
+                            }
                             if conn.boot.pipeline.factory_now().is_none() {
                                 conn.probe(Probe::MessageDuringInitialisation);
                             }
@@ -458,7 +476,8 @@ async fn admit(
     let bugs = conn.gw.bugs;
     let active = conn.boot.active.get();
     let limit = conn.gw.config.max_connections;
-    if active > limit {
+    let off_by_one = u32::from(bugs.mutant == Some(Mutant::AdmitOneOverLimit));
+    if active > limit + off_by_one {
         conn.probe(Probe::ConnectionLimitRefused);
         return Err(Refuse::Close(
             1013,

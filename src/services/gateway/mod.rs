@@ -105,6 +105,7 @@ impl Gateway {
         self.log(GatewayEvent::Boot {
             boot: number,
             startup: self.config.startup,
+            max_connections: self.config.max_connections,
         });
         tokio::time::sleep(self.config.startup).await;
         let pipeline = Pipeline::start(

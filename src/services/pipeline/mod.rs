@@ -20,6 +20,7 @@ pub use db_pool::DbPool;
 pub use orchestrator::{AgentEvent, Orchestrator, RunContext, RunOutput, RunRequest, ToolStats};
 
 use crate::scenario::{Agents, Bugs};
+use crate::services::mutants::Mutant;
 use crate::trace::{Kind, PipelineEvent, Recorder};
 
 /// The pipeline of one gateway boot.
@@ -68,14 +69,20 @@ impl Pipeline {
     pub fn start(config: Agents, bugs: Bugs, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
         let (tx, rx) = watch::channel(None);
         tokio::task::spawn_local(async move {
-            let startup = config.startup;
-            recorder.record(
-                &host,
-                None,
-                Kind::Pipeline(PipelineEvent::Initialising { startup }),
-            );
+            let initialising = PipelineEvent::Initialising {
+                startup: config.startup,
+                db_pool: config.db_pool,
+            };
+            recorder.record(&host, None, Kind::Pipeline(initialising));
             tokio::time::sleep(config.startup).await;
-            let db = DbPool::new(config.db_pool, config.db_acquire_timeout);
+            // The planted mistake builds the pool one too large.
+            let planted = u32::from(bugs.mutant == Some(Mutant::PoolOneTooLarge));
+            let db = DbPool::new(
+                config.db_pool + planted,
+                config.db_acquire_timeout,
+                recorder.clone(),
+                host.clone(),
+            );
             let factory = OrchestratorFactory {
                 config,
                 bugs,

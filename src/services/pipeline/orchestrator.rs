@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AgentSpec, OrchestratorFactory};
+use crate::services::mutants::Mutant;
 use crate::trace::{ConnId, Kind, PipelineEvent, Probe, RunId};
 
 /// What the gateway hands the pipeline for one message.
@@ -180,7 +181,11 @@ impl Orchestrator {
             }
             let conn =
                 if self.factory.bugs.pool_exhaustion_error {
-                    match self.factory.db.try_acquire_now() {
+                    match self
+                        .factory
+                        .db
+                        .try_acquire_now(self.request.run, &self.request.user)
+                    {
                         Some(conn) => Some(conn),
                         None => {
                             self.emit(&out, RunOutput::Crash(format!(
@@ -195,7 +200,10 @@ impl Orchestrator {
                     if self.factory.db.exhausted() {
                         self.probe(Probe::PoolWaited);
                     }
-                    self.factory.db.acquire().await
+                    self.factory
+                        .db
+                        .acquire(self.request.run, &self.request.user)
+                        .await
                 };
             let Some(conn) = conn else {
                 let timeout = PipelineEvent::PoolTimeout {
@@ -215,8 +223,16 @@ impl Orchestrator {
                 self.emit(&out, RunOutput::Event(ev));
                 return;
             };
-            tokio::time::sleep(work).await;
-            drop(conn);
+            if self.factory.bugs.mutant == Some(Mutant::LeakPoolOnCancel) {
+                // The planted mistake: `conn = pool.get(); work(); pool.put(conn)`
+                // with no `finally`, so a cancelled run never gives it back.
+                let held = std::mem::ManuallyDrop::new(conn);
+                tokio::time::sleep(work).await;
+                drop(std::mem::ManuallyDrop::into_inner(held));
+            } else {
+                tokio::time::sleep(work).await;
+                drop(conn);
+            }
             let mut ev = self.event("tool_completed");
             ev.tool = Some(tool);
             if tool == "query_warehouse" {
