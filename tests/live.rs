@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use stagesim::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
-use stagesim::scenario::{Scenario, TokenKind};
+use stagesim::scenario::{Cause, Scenario, TokenKind};
 use stagesim::services::backend::Backend;
 use stagesim::trace::{Kind, Recorder};
 use tokio_tungstenite::tungstenite::Message;
@@ -428,24 +428,45 @@ fn the_python_websockets_library_chats_through_lb_and_is_refused_with_a_bad_toke
     );
 }
 
-#[test]
-fn a_backend_written_from_the_wire_protocol_alone_is_judged_clean_through_target() {
-    let Some(python) = python() else { return };
+/// The reference backend (tests/fixtures/live/reference_backend.py) on a
+/// free port, making `mistake` (none when empty), and the options that
+/// drive it through `--target`.
+fn reference_backend(
+    python: &std::path::Path,
+    mistake: &str,
+) -> (support::Served, stagesim::live::LiveOptions) {
     let mut command = std::process::Command::new(python);
     command
         .arg(support::path("tests/fixtures/live/reference_backend.py"))
-        .args(["ref-secret", "120"]);
+        .args(["ref-secret", "120"])
+        .env("REFERENCE_BACKEND_MISTAKE", mistake);
     let backend = support::Served::spawn(command);
     let port = backend
         .first_line
         .trim()
         .strip_prefix("listening ")
-        .unwrap_or_else(|| panic!("no port in {:?}", backend.first_line));
+        .unwrap_or_else(|| panic!("no port in {:?}", backend.first_line))
+        .to_string();
     let url = format!("ws://127.0.0.1:{port}/ws");
     let options = stagesim::live::LiveOptions {
         target: Some(stagesim::live::Target::parse(&url).expect("a ws URL")),
         secret: Some("ref-secret".into()),
     };
+    (backend, options)
+}
+
+fn reproduce_reference(file: &str, mistake: &str) -> String {
+    format!(
+        "REFERENCE_BACKEND_MISTAKE={mistake} .venv/bin/python \
+         tests/fixtures/live/reference_backend.py ref-secret, then cargo run --release -- live \
+         {file} --target ws://127.0.0.1:PORT/ws --secret ref-secret"
+    )
+}
+
+#[test]
+fn a_backend_written_from_the_wire_protocol_alone_is_judged_clean_through_target() {
+    let Some(python) = python() else { return };
+    let (_backend, options) = reference_backend(&python, "");
     // Valid users, and users with expired, forged and malformed tokens.
     for file in [
         "tests/fixtures/live/three_users.toml",
@@ -455,10 +476,28 @@ fn a_backend_written_from_the_wire_protocol_alone_is_judged_clean_through_target
         let outcome = stagesim::live::run(&scenario, 1, &options).expect("runs live");
         assert!(
             outcome.violations.is_empty(),
-            "{file}: {:?}\nreproduce: .venv/bin/python tests/fixtures/live/reference_backend.py \
-             ref-secret, then cargo run --release -- live {file} --target ws://127.0.0.1:PORT/ws \
-             --secret ref-secret",
-            outcome.violations
+            "{file}: {:?}\nreproduce: {}",
+            outcome.violations,
+            reproduce_reference(file, "")
+        );
+    }
+}
+
+#[test]
+fn the_reference_backend_s_planted_mistakes_are_caught_through_target() {
+    let Some(python) = python() else { return };
+    let file = "tests/fixtures/live/three_users.toml";
+    for (mistake, cause) in [
+        ("refuse_everything", Cause::RefusedWithoutCause),
+        ("seq_from_14", Cause::BadSeq),
+    ] {
+        let (_backend, options) = reference_backend(&python, mistake);
+        let outcome = stagesim::live::run(&support::load(file), 1, &options).expect("runs live");
+        let causes: Vec<Cause> = outcome.violations.iter().map(|v| v.cause).collect();
+        assert!(
+            causes.contains(&cause),
+            "{mistake}: expected {cause}, got {causes:?}\nreproduce: {}",
+            reproduce_reference(file, mistake)
         );
     }
 }
