@@ -947,3 +947,25 @@ fn a_pool_never_lends_more_than_its_size() {
         )]
     );
 }
+
+#[test]
+fn only_a_client_closes_with_1000() {
+    // The user closed 1000 itself: normal.
+    let mut s = Story::default();
+    happy(&mut s, "u1", 1);
+    assert!(check(&s.end(1000), &Expect::default()).is_empty());
+    // The server closed 1000 first (a shutdown with the library's default
+    // code), with the user's message unanswered: event_grammar does not
+    // explain liveness away (attribution rule 2), so both are reported.
+    let mut s = Story::default();
+    chatting(&mut s, "u1", 1, 1).close(50, "u1", 1, 1000, false);
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(
+        causes(&v),
+        [
+            (Some("u1"), Cause::ServerClosed1000),
+            (Some("u1"), Cause::Unanswered)
+        ],
+        "{v:#?}"
+    );
+}

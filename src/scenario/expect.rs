@@ -209,6 +209,10 @@ named_enum! {
         BadSeq = "bad_seq",
         /// event_grammar: an event out of its run's or connection's order.
         OutOfOrder = "out_of_order",
+        /// event_grammar: the server closed a connection with 1000, which
+        /// only a client that is done sends (a shutdown or a failure that
+        /// does not name its cause).
+        ServerClosed1000 = "server_closed_1000",
         /// accounting: an answer on a connection the message was not sent on.
         AnsweredElsewhere = "answered_elsewhere",
         /// accounting: a message answered more than once.
@@ -244,7 +248,7 @@ impl Cause {
             Cause::ForeignEvent | Cause::EventsMisdelivered | Cause::EventsLost => {
                 Invariant::Isolation
             }
-            Cause::BadSeq | Cause::OutOfOrder => Invariant::EventGrammar,
+            Cause::BadSeq | Cause::OutOfOrder | Cause::ServerClosed1000 => Invariant::EventGrammar,
             Cause::AnsweredElsewhere
             | Cause::AnsweredTwice
             | Cause::SilentlyDropped

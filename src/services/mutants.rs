@@ -25,14 +25,18 @@ pub enum Mutant {
     LeakPoolOnCancel,
     /// The pool is built one connection larger than `db_pool`.
     PoolOneTooLarge,
+    /// A drain or restart closes every connection with the library's
+    /// default close code, 1000, instead of 1001 or 1012.
+    ShutdownClosesNormally,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 5] = [
+    pub const ALL: [Mutant; 6] = [
         Mutant::RefuseEverything,
         Mutant::SeqStartsAt14,
         Mutant::AdmitOneOverLimit,
         Mutant::LeakPoolOnCancel,
         Mutant::PoolOneTooLarge,
+        Mutant::ShutdownClosesNormally,
     ];
 }

@@ -98,3 +98,14 @@ fn a_limit_off_by_one_fails_db_contention_with_a_limit() {
         },
     );
 }
+
+#[test]
+fn a_shutdown_that_closes_1000_fails_gateway_restart() {
+    caught(
+        "scenarios/gateway_restart.toml",
+        1,
+        Mutant::ShutdownClosesNormally,
+        Cause::ServerClosed1000,
+        as_shipped,
+    );
+}

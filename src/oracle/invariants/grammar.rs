@@ -1,7 +1,8 @@
 //! `event_grammar`: each run follows `agent_started (agent_thinking |
 //! tool_executing tool_completed)* (agent_completed | error)`; `seq` is
 //! exactly 1, 2, 3, ... per connection (docs/wire-protocol.md); nothing
-//! precedes `connection_established`, which comes once.
+//! precedes `connection_established`, which comes once; and the server
+//! never closes with 1000, the code of a client that is done.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,20 @@ enum RunState {
 pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
     for (name, view) in users {
         for (n, conn) in &view.conns {
+            if let Some((at, 1000, reason, false)) = &conn.closed {
+                let detail = format!(
+                    "c{n} the server closed with 1000 ({reason:?}): only a client that is done \
+                     closes normally; a server's close names its cause"
+                );
+                out.push(violation(
+                    Cause::ServerClosed1000,
+                    name,
+                    view,
+                    *at,
+                    Some(*n),
+                    detail,
+                ));
+            }
             let mut last_seq: Option<Expected> = None;
             let mut established = false;
             let mut runs: BTreeMap<&str, RunState> = BTreeMap::new();

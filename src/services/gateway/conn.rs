@@ -253,7 +253,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     let admitted = tokio::select! {
         biased;
         _ = shutdown.wait_for(|c| c.is_some()) => {
-            let (code, reason) = shutdown_close(&conn.boot);
+            let (code, reason) = shutdown_close(&conn);
             shutdown_probes(&conn, code, false);
             Err(Refuse::Close(code, reason.into()))
         }
@@ -292,7 +292,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         tokio::select! {
             biased;
             _ = shutdown.wait_for(|c| c.is_some()) => {
-                let (code, reason) = shutdown_close(&conn.boot);
+                let (code, reason) = shutdown_close(&conn);
                 // Reap the runs that finished: what is left is still working.
                 while runs.try_join_next().is_some() {}
                 shutdown_probes(&conn, code, !runs.is_empty());
@@ -434,8 +434,11 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
 /// The close a shutting-down boot sends, the same whether the connection
 /// is still being admitted or already chatting: 1001 for a drain, 1012 for
 /// a restart.
-fn shutdown_close(boot: &Boot) -> (u16, &'static str) {
-    match boot.shutdown.borrow().unwrap_or(1012) {
+fn shutdown_close(conn: &Conn) -> (u16, &'static str) {
+    if conn.gw.bugs.mutant == Some(Mutant::ShutdownClosesNormally) {
+        return (1000, "shutting down");
+    }
+    match conn.boot.shutdown.borrow().unwrap_or(1012) {
         1001 => (1001, "gateway draining"),
         code => (code, "gateway restarting"),
     }
