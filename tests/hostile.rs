@@ -99,10 +99,13 @@ fn extremes() -> Vec<Extreme> {
             2,
             &["from 0 to 4294967295"],
         ),
+        // Two users who could never send 4 billion messages in 5 s: they
+        // stop at the heal with every sent message answered (a pass; before
+        // the heal phase the end cut them short and they were `unanswered`).
         extreme(
             "messages_u32_max",
             "duration = \"5s\"\n[[users]]\ncount = 2\nmessages = 4294967295\n",
-            1,
+            0,
             &[],
         ),
         extreme(

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use stagesim::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
+use stagesim::oracle::Verdict;
 use stagesim::scenario::{Cause, Scenario, TokenKind};
 use stagesim::services::backend::Backend;
 use stagesim::trace::{Kind, Recorder};
@@ -606,4 +607,93 @@ fn clean_live_run(file: &str) -> (stagesim::run::Outcome, String) {
         outcome.violations
     );
     (outcome, replay)
+}
+
+/// A regression file against `--target`: judged as with `--fixed`, so it
+/// passes on a backend without that defect and fails on one with it.
+/// `files` against the reference backend, a plain `stagesim serve`, and a
+/// `stagesim serve` of the file itself (its defect on), all at once.
+fn regressions_gate_a_target_backend(files: &[&str]) {
+    let Some(python) = python() else { return };
+    let (_reference, reference) = reference_backend(&python, "");
+    for file in files {
+        let plain = support::Served::start("ref-secret");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"));
+        command
+            .args(["serve", file, "--listen", "127.0.0.1:0", "--for", "120s"])
+            .current_dir(support::path(""))
+            .env("STAGESIM_SECRET", "ref-secret");
+        let defective = support::Served::spawn(command);
+        let options = |url: String| stagesim::live::LiveOptions {
+            target: Some(stagesim::live::Target::parse(&url).expect("a ws URL")),
+            secret: Some("ref-secret".into()),
+        };
+        let backends = [
+            ("the reference backend", reference.clone(), Verdict::Pass),
+            ("stagesim serve", options(plain.url()), Verdict::Pass),
+            (
+                "stagesim serve of the file",
+                options(defective.url()),
+                Verdict::Fail,
+            ),
+        ];
+        let scenario = support::load(file);
+        // An outcome holds `Rc`s: each thread sends back what is checked.
+        let judged: Vec<_> = std::thread::scope(|s| {
+            let runs: Vec<_> = backends
+                .iter()
+                .map(|(_, o, _)| {
+                    s.spawn(|| {
+                        let outcome = stagesim::live::run(&scenario, 1, o).expect("runs live");
+                        let json = stagesim::report::to_json(&outcome, "");
+                        let violations = format!("{:?}", outcome.violations);
+                        (outcome.verdict, violations, outcome.target, json)
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().expect("no panic"))
+                .collect()
+        });
+        for ((name, _, expected), (verdict, violations, notes, json)) in backends.iter().zip(judged)
+        {
+            assert_eq!(
+                verdict, *expected,
+                "{file} on {name}: {violations}\nreproduce: cargo run --release -- live {file} \
+                 --target ws://127.0.0.1:PORT/ws --secret ref-secret"
+            );
+            let notes = notes.expect("a target run says what it left out");
+            assert!(
+                notes.set_aside.iter().any(|s| s.starts_with("[bugs] ")),
+                "{file}: its defect is set aside: {notes:?}"
+            );
+            assert!(
+                json["coverage"].is_null(),
+                "coverage is unknown, not 0: {json}"
+            );
+            assert!(json["not_applied"].is_array(), "{json}");
+        }
+    }
+}
+
+#[test]
+fn regression_files_gate_a_target_backend_by_verdict() {
+    regressions_gate_a_target_backend(&[
+        "scenarios/regressions/unknown_type_crash.toml",
+        "scenarios/regressions/staging_auth_bypass.toml",
+    ]);
+}
+
+/// The long form: every regression file live mode can run against a
+/// target (`cargo test --test live -- --ignored`, a few minutes).
+#[test]
+#[ignore]
+fn every_runnable_regression_file_gates_a_target_backend() {
+    let files: Vec<String> = support::scenario_files()
+        .into_iter()
+        .filter(|f| f.starts_with("scenarios/regressions/"))
+        .filter(|f| support::load(f).faults.is_empty())
+        .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    regressions_gate_a_target_backend(&files);
 }

@@ -225,6 +225,12 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
         "stagesim live {} --seed {seed}{flags}{target} (the seed fixes the plan, not the timing)",
         args.scenario.display(),
     );
+    if options.target.is_some() {
+        // Said before the run, so nobody waits to learn what it cannot do.
+        for line in crate::live::TargetNotes::of(&scenario).lines() {
+            super::err(&format!("{line}\n"));
+        }
+    }
     let outcome = crate::live::run(&scenario, seed, &options)
         .map_err(|why| UsageError(format!("error: {}: {why}", args.scenario.display())))?;
     report_outcome(&args, &scenario, &outcome, &reproduce)

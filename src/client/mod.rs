@@ -48,6 +48,43 @@ pub struct ClientEnv {
     /// The client host's wall clock, which its users mint tokens by (a
     /// `skew` fault sets it off).
     pub clock: std::rc::Rc<crate::net::HostClock>,
+    /// Raised when the heal phase begins.
+    pub heal: HealSignal,
+}
+
+/// The heal phase's signal to users (docs/design.md, "The heal phase"):
+/// once raised, a user sends no new message; it still gets in if it never
+/// has, and waits for the answer to a message it already sent, then stops.
+#[derive(Clone)]
+pub struct HealSignal(tokio::sync::watch::Receiver<bool>);
+
+/// The world's end of the signal.
+pub struct HealSwitch(tokio::sync::watch::Sender<bool>);
+
+impl HealSwitch {
+    /// A new switch, off, and the signal users watch.
+    pub fn new() -> (HealSwitch, HealSignal) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (HealSwitch(tx), HealSignal(rx))
+    }
+
+    pub fn raise(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+impl HealSignal {
+    pub fn raised(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Wait until the heal begins (forever if it never does).
+    pub async fn begun(&self) {
+        let mut rx = self.0.clone();
+        if rx.wait_for(|h| *h).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// The client host's software: run every user on it to the end.

@@ -33,10 +33,33 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum SessionEnd {
     /// Every message answered and the connection closed with 1000.
     Done,
+    /// The heal phase began with nothing in flight: the user closed with
+    /// 1000 instead of sending a new message.
+    Healed,
     /// A transient failure: reconnect with backoff.
     Retry { established: bool, why: String },
     /// A final answer (1008, 1011, ...): stop.
     Fatal(String),
+}
+
+/// How far a user's conversation has come, across its connections.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Messages answered; the next to send is `answered + 1`.
+    pub answered: u32,
+    /// The highest message number ever sent: one above `answered` is a
+    /// message in flight (re-sent on the next connection), not a new one.
+    pub sent: u32,
+    /// Whether the scenario's invalid frame went out.
+    pub misbehaved: bool,
+}
+
+impl Progress {
+    /// Whether the next message to send would be a new one, which the heal
+    /// phase forbids.
+    pub fn next_is_new(&self) -> bool {
+        self.answered + 1 > self.sent
+    }
 }
 
 /// Close codes after which a browser reconnects.
@@ -49,8 +72,7 @@ pub async fn run(
     env: &ClientEnv,
     token: Option<&str>,
     conn: u32,
-    answered: &mut u32,
-    misbehaved: &mut bool,
+    progress: &mut Progress,
     rng: &mut StdRng,
 ) -> SessionEnd {
     let record = |kind| env.recorder.record(&plan.host, Some(&plan.name), kind);
@@ -136,19 +158,32 @@ pub async fn run(
     loop {
         let thinking = next_send_at.filter(|_| established && pending.is_none());
         let frame = if let Some(at) = thinking {
-            // Thinking: only a server frame interrupts (a close, say).
-            match tokio::time::timeout_at(at, stream.next()).await {
-                Err(_) => {
+            // Thinking: only a server frame (a close, say) or the heal
+            // interrupts.
+            tokio::select! {
+                biased;
+                frame = tokio::time::timeout_at(at, stream.next()) => match frame {
+                    Err(_) => {
+                        next_send_at = None;
+                        continue;
+                    }
+                    Ok(frame) => frame,
+                },
+                _ = env.heal.begun() => {
                     next_send_at = None;
                     continue;
                 }
-                Ok(frame) => frame,
             }
         } else {
             // Once per user, right after being let in: the scenario's invalid
             // frame. Nothing else is sent until the gateway has reacted to it.
-            if established && pending.is_none() && !*misbehaved && !plan.misbehave.is_none() {
-                *misbehaved = true;
+            if established
+                && pending.is_none()
+                && !progress.misbehaved
+                && !plan.misbehave.is_none()
+                && !env.heal.raised()
+            {
+                progress.misbehaved = true;
                 let (kind, text) = misbehaviour(plan);
                 record(Kind::Sent {
                     conn,
@@ -165,15 +200,23 @@ pub async fn run(
             }
             // Send the next message once established and nothing is in flight.
             if established && pending.is_none() {
-                if *answered >= plan.messages {
+                if progress.answered >= plan.messages {
                     return close_normally(plan, env, conn, &mut sink, &mut stream).await;
                 }
-                let message_id = format!("{}-m{}", plan.name, *answered + 1);
+                if env.heal.raised() && progress.next_is_new() {
+                    record(Kind::StoppedAtHeal {
+                        answered: progress.answered,
+                    });
+                    close_normally(plan, env, conn, &mut sink, &mut stream).await;
+                    return SessionEnd::Healed;
+                }
+                let answered = progress.answered;
+                let message_id = format!("{}-m{}", plan.name, answered + 1);
                 let text = json!({
                     "type": "user_message",
                     "message_id": message_id,
                     "agent": plan.agent.as_str(),
-                    "text": format!("question {} from {}", *answered + 1, plan.name),
+                    "text": format!("question {} from {}", answered + 1, plan.name),
                 })
                 .to_string();
                 record(Kind::Sent {
@@ -192,6 +235,7 @@ pub async fn run(
                         why: "1006".into(),
                     };
                 }
+                progress.sent = progress.sent.max(answered + 1);
                 pending = Some(message_id);
             }
             let wait = match (established, pinged) {
@@ -244,8 +288,8 @@ pub async fn run(
                 }
                 if terminal {
                     pending = None;
-                    *answered += 1;
-                    if !plan.think.is_zero() && *answered < plan.messages {
+                    progress.answered += 1;
+                    if !plan.think.is_zero() && progress.answered < plan.messages {
                         let pause = rng.random_range(plan.think.min..=plan.think.max);
                         // Simulated time: tokio's clock, paused and driven by turmoil.
                         next_send_at = Some(tokio::time::Instant::now() + pause);
@@ -265,7 +309,7 @@ pub async fn run(
                     while let Some(Ok(_)) = stream.next().await {}
                 })
                 .await;
-                return after_close(code, established, *answered >= plan.messages);
+                return after_close(code, established, progress.answered >= plan.messages);
             }
             Some(Ok(_)) => {}
             Some(Err(_)) | None => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use super::session::{self, SessionEnd};
+use super::session::{self, Progress, SessionEnd};
 use super::token::HeldToken;
 use super::{ClientEnv, UserPlan};
 use crate::trace::{Kind, Probe};
@@ -20,14 +20,25 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
     let (mut token, minted) = HeldToken::mint(&plan, env.clock.clone());
     record(minted);
 
-    // Messages answered so far; the next one to send is `answered + 1`, and
-    // an unanswered one is re-sent on the next connection.
-    let mut answered = 0u32;
+    // The next message is `answered + 1`; an unanswered one is re-sent on
+    // the next connection.
+    let mut progress = Progress::default();
     let mut conn = 0u32;
     // Failed attempts in a row; reset when a connection is established.
     let mut failures = 0u32;
-    let mut misbehaved = false;
+    let mut ever_established = false;
     loop {
+        if env.heal.raised() && ever_established && progress.next_is_new() {
+            // The heal began while the user was away with nothing in
+            // flight: it was let in before and is owed nothing new.
+            record(Kind::StoppedAtHeal {
+                answered: progress.answered,
+            });
+            record(Kind::Finished {
+                outcome: "stopped at the heal".into(),
+            });
+            return;
+        }
         conn += 1;
         if conn > 1
             && let Some(refreshed) = token.refresh_if_due(&plan.name)
@@ -44,14 +55,14 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             &env,
             token.text.as_deref(),
             conn,
-            &mut answered,
-            &mut misbehaved,
+            &mut progress,
             &mut rng,
         )
         .await;
         let was_open = matches!(
             end,
             SessionEnd::Done
+                | SessionEnd::Healed
                 | SessionEnd::Retry {
                     established: true,
                     ..
@@ -68,12 +79,19 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
                 });
                 return;
             }
+            SessionEnd::Healed => {
+                record(Kind::Finished {
+                    outcome: "stopped at the heal".into(),
+                });
+                return;
+            }
             SessionEnd::Fatal(why) => {
                 record(Kind::Finished { outcome: why });
                 return;
             }
             SessionEnd::Retry { established, why } => (established, why),
         };
+        ever_established |= established;
         failures = if established { 1 } else { failures + 1 };
         if failures > plan.reconnect.attempts {
             record(Kind::Finished {

@@ -12,17 +12,20 @@
 //! machine schedules the rest, so two live runs with one seed may differ.
 
 mod faults;
+mod target_notes;
+
+pub use target_notes::TargetNotes;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 
-use crate::client::{self, ClientEnv};
+use crate::client::{self, ClientEnv, HealSwitch};
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
 use crate::run::Outcome;
 use crate::scenario::Scenario;
 use crate::services::backend::Backend;
 use crate::services::lb::LoadBalancer;
-use crate::trace::Recorder;
+use crate::trace::{FaultEvent, Kind, Recorder};
 
 /// How a live run is set up beyond its scenario.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +70,16 @@ impl Target {
 
 /// Run `scenario` live and judge it; `Err` says why it cannot run live.
 pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outcome, String> {
+    // Against a target, judged as with --fixed (see `target_notes`).
+    let notes = options.target.as_ref().map(|_| TargetNotes::of(scenario));
+    let mut prepared;
+    let scenario = if notes.is_some() {
+        prepared = scenario.clone();
+        target_notes::set_aside(&mut prepared);
+        &prepared
+    } else {
+        scenario
+    };
     let drains = faults::plan(scenario)?;
     if options.target.is_some() && !drains.is_empty() {
         return Err(
@@ -93,25 +106,41 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     let end = local.block_on(&rt, async {
         let (_live, net) = go_live(net);
         start_backend(scenario, seed, &recorder, options.target.as_ref(), drains);
+        let (heal, signal) = HealSwitch::new();
         let env = ClientEnv {
             seed,
             recorder: recorder.clone(),
             clock: Rc::default(),
+            heal: signal,
         };
         let mut users = tokio::task::JoinSet::new();
         for (_host, mine) in crate::world::declare(scenario, seed, &recorder) {
             users.spawn_local(client::run_host(mine, env.clone()));
         }
-        // As in a simulation: the run ends when every user has finished,
-        // or when the scenario's time is up.
-        let all_done = async { while users.join_next().await.is_some() {} };
-        let _ = tokio::time::timeout(scenario.duration, all_done).await;
+        // As in a simulation: the run ends when every user has finished;
+        // at the scenario's time the heal begins (users send nothing new),
+        // and it ends when they are done or `converge_within` is up. Live
+        // faults end on their own schedule.
+        let within = scenario.expect.converge_within;
+        let mut all_done = Box::pin(async { while users.join_next().await.is_some() {} });
+        if tokio::time::timeout(scenario.duration, &mut all_done)
+            .await
+            .is_err()
+        {
+            let heal_event = Kind::Fault(FaultEvent::Heal {
+                converge_within: within,
+            });
+            recorder.record(&Rc::from("sim"), None, heal_event);
+            heal.raise();
+            let _ = tokio::time::timeout(within, &mut all_done).await;
+        }
         net.elapsed()
     });
     // Dropping the task set stops the services and any user left.
     drop(local);
     let mut outcome = crate::run::judge(scenario, seed, recorder.finish(end));
     outcome.live = true;
+    outcome.target = notes;
     Ok(outcome)
 }
 

@@ -32,6 +32,9 @@ pub struct UserView {
     pub conns: BTreeMap<u32, ConnView>,
     /// `(at, outcome)` of the user's `finished` event, if it finished.
     pub finished: Option<(Duration, String)>,
+    /// The messages answered when the user stopped at the heal, if it did:
+    /// all it is owed, since it sent nothing more.
+    pub stopped_at_heal: Option<u32>,
     /// Outputs of this user's runs that the gateway handed to a connection
     /// that had already closed: `(at, run, closed connection)`.
     pub lost: Vec<(Duration, RunId, ConnId)>,
@@ -99,6 +102,14 @@ pub fn stripped_headers(trace: &Trace) -> BTreeSet<&str> {
             _ => None,
         })
         .collect()
+}
+
+/// When the heal phase began, if the run reached it.
+pub fn heal_at(trace: &Trace) -> Option<Duration> {
+    trace.events.iter().find_map(|e| match &e.kind {
+        Kind::Fault(FaultEvent::Heal { .. }) => Some(e.at),
+        _ => None,
+    })
 }
 
 /// The clock skews of a run: when a host's clock went off by more than
@@ -220,6 +231,7 @@ fn client_event(users: &mut Users, held: &mut BTreeMap<Rc<str>, Presented>, e: &
                 Some((at, *code, reason.clone(), *by_client));
         }
         Kind::Finished { outcome } => view.finished = Some((at, outcome.clone())),
+        Kind::StoppedAtHeal { answered } => view.stopped_at_heal = Some(*answered),
         _ => {}
     }
 }

@@ -108,9 +108,11 @@ pub fn check_indexed(users: &Users, trace: &Trace, expect: &Expect) -> Vec<Viola
     invariants::capacity(trace, &servers, &mut causes);
     let mut effects = Vec::new();
     invariants::refusals(users, &servers, &mut effects);
-    invariants::admission(users, &stripped, trace.end, &mut effects);
+    let heal_at = index::heal_at(trace);
+    invariants::convergence(users, heal_at, trace.end, &mut effects);
+    invariants::admission(users, &stripped, heal_at, trace.end, &mut effects);
     if expect.all_answered {
-        invariants::answers(users, &stripped, trace.end, &mut effects);
+        invariants::answers(users, &stripped, heal_at, trace.end, &mut effects);
     }
     invariants::accounting(users, trace.end, &mut effects);
     attribute::attribute(causes, effects)

@@ -49,7 +49,13 @@ pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
         },
         "groups": groups,
         "violations": violations,
-        "coverage": crate::coverage::Coverage::of(&outcome.trace).json(),
+        // Under --target the server's probes are not in the trace: unknown.
+        "coverage": match outcome.target {
+            Some(_) => Value::Null,
+            None => crate::coverage::Coverage::of(&outcome.trace).json(),
+        },
+        "not_applied": outcome.target.as_ref().map(|t| t.not_applied.clone()),
+        "set_aside": outcome.target.as_ref().map(|t| t.set_aside.clone()),
         "reproduce": reproduce,
     })
 }

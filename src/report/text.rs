@@ -30,6 +30,9 @@ pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String 
         s.messages.sent, s.messages.answered, s.messages.rejected
     );
     let _ = writeln!(out, "close codes {}", format_counts(&s.close_codes));
+    for line in outcome.target.iter().flat_map(|t| t.lines()) {
+        let _ = writeln!(out, "target     {line}");
+    }
     for (i, g) in &s.groups {
         let _ = writeln!(out, "  group {}: {}", i + 1, g.describe());
     }

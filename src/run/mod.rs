@@ -30,6 +30,10 @@ pub struct Outcome {
     pub trace_hash: String,
     /// The run was live (`crate::live`): its times are real, not simulated.
     pub live: bool,
+    /// The run drove someone else's backend (`live --target`): what it could
+    /// not apply and what it set aside. The server's side is not in its
+    /// trace, so its coverage is unknown, not zero.
+    pub target: Option<crate::live::TargetNotes>,
 }
 
 impl Outcome {
@@ -70,5 +74,6 @@ pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
         summary,
         trace_hash,
         live: false,
+        target: None,
     }
 }

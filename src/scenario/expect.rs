@@ -12,6 +12,7 @@
 //! `{ invariant = "no_1011", component = "message_router", reason = "global orchestrator" }`.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -28,6 +29,21 @@ pub struct Expect {
     pub all_answered: bool,
     /// Failures that make the verdict `reproduced` rather than `fail`.
     pub violations: Vec<Expected>,
+    /// How long the heal phase after `duration` may take: every fault is
+    /// lifted, users send no new messages, and every user must be idle
+    /// with every sent message answered within this much simulated time.
+    #[serde(
+        with = "super::duration::string",
+        skip_serializing_if = "is_default_converge_within"
+    )]
+    pub converge_within: Duration,
+}
+
+/// The heal phase's default bound.
+pub const DEFAULT_CONVERGE_WITHIN: Duration = Duration::from_secs(60);
+
+fn is_default_converge_within(d: &Duration) -> bool {
+    *d == DEFAULT_CONVERGE_WITHIN
 }
 
 impl Default for Expect {
@@ -35,6 +51,7 @@ impl Default for Expect {
         Expect {
             all_answered: true,
             violations: Vec::new(),
+            converge_within: DEFAULT_CONVERGE_WITHIN,
         }
     }
 }
@@ -197,6 +214,10 @@ named_enum! {
         NeverAdmitted = "never_admitted",
         /// liveness: messages of an admitted user were never answered.
         Unanswered = "unanswered",
+        /// liveness: the heal phase ran out (`[expect] converge_within`)
+        /// with this user still busy: not yet admitted, waiting for an
+        /// answer, or backing off to reconnect.
+        DidNotConverge = "did_not_converge",
         /// isolation: a user received an event that is not its own.
         ForeignEvent = "foreign_event",
         /// isolation: events of a user's run were delivered to someone else.
@@ -244,7 +265,7 @@ impl Cause {
             | Cause::RefusedWithWrongCode
             | Cause::ValidTokenRefused
             | Cause::RefusedUnderClockSkew => Invariant::AuthPolicy,
-            Cause::NeverAdmitted | Cause::Unanswered => Invariant::Liveness,
+            Cause::NeverAdmitted | Cause::Unanswered | Cause::DidNotConverge => Invariant::Liveness,
             Cause::ForeignEvent | Cause::EventsMisdelivered | Cause::EventsLost => {
                 Invariant::Isolation
             }

@@ -88,6 +88,7 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
             "must be greater than 0s",
         ));
     }
+    check_converge_within(scenario.expect.converge_within)?;
     check_steps(scenario)?;
     check_headers(&scenario.load_balancer.strip_headers)?;
     at_least_one(
@@ -229,6 +230,26 @@ fn check_steps(scenario: &Scenario) -> Result<(), Problem> {
             format_duration(longest)
         ),
         "too many steps",
+    ))
+}
+
+/// The longest heal phase: a backend that needs more than an hour to
+/// settle once every fault has healed is not converging.
+pub const MAX_CONVERGE_WITHIN: Duration = Duration::from_secs(3600);
+
+/// `[expect] converge_within`: some time, and at most an hour.
+fn check_converge_within(within: Duration) -> Result<(), Problem> {
+    if !within.is_zero() && within <= MAX_CONVERGE_WITHIN {
+        return Ok(());
+    }
+    Err(problem(
+        root().key("expect").key("converge_within"),
+        Part::Value,
+        format!(
+            "`converge_within` is {}; expected how long the heal phase may take, from 1ms to 1h, like \"60s\"",
+            format_duration(within)
+        ),
+        "between 1ms and 1h",
     ))
 }
 

@@ -28,15 +28,20 @@ pub enum Mutant {
     /// A drain or restart closes every connection with the library's
     /// default close code, 1000, instead of 1001 or 1012.
     ShutdownClosesNormally,
+    /// A run's LLM call after its first tool has no timeout and never
+    /// returns: the message is never answered, though the connection stays
+    /// healthy (pings are answered).
+    RunHangsAfterTool,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 7] = [
         Mutant::RefuseEverything,
         Mutant::SeqStartsAt14,
         Mutant::AdmitOneOverLimit,
         Mutant::LeakPoolOnCancel,
         Mutant::PoolOneTooLarge,
         Mutant::ShutdownClosesNormally,
+        Mutant::RunHangsAfterTool,
     ];
 }

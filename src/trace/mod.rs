@@ -92,6 +92,10 @@ pub enum Kind {
     },
     /// The user waits before reconnecting.
     Backoff { delay: Duration },
+    /// The heal phase had begun and the user had no message in flight: it
+    /// sends no new one and stops, with `answered` messages answered (all
+    /// it ever sent). The oracle owes it no more than those.
+    StoppedAtHeal { answered: u32 },
     /// The user stopped: `done` when every message was answered, otherwise
     /// why it gave up.
     Finished { outcome: String },

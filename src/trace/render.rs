@@ -67,6 +67,7 @@ pub fn describe(kind: &Kind) -> String {
             }
         }
         Kind::Backoff { delay } => format!("backoff {}ms", delay.as_millis()),
+        Kind::StoppedAtHeal { answered } => format!("stops at the heal ({answered} answered)"),
         Kind::Finished { outcome } => format!("finished: {outcome}"),
         Kind::Lb(e) => e.to_string(),
         Kind::Gateway(e) => e.to_string(),

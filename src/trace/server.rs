@@ -378,6 +378,12 @@ pub enum FaultEvent {
         by_ms: i64,
         beyond_leeway: bool,
     },
+    /// `duration` was reached: every fault still in force is lifted (their
+    /// ends follow at the same time), users send no new messages, and the
+    /// run goes on until every user is idle, for at most `converge_within`.
+    Heal {
+        converge_within: Duration,
+    },
     /// `lb` reset every connection it was splicing on the link `a`-`b`.
     Reset {
         a: String,
@@ -391,6 +397,7 @@ impl FaultEvent {
     pub fn hosts(&self) -> Vec<&str> {
         match self {
             FaultEvent::StripHeader { .. } => vec!["lb"],
+            FaultEvent::Heal { .. } => vec![],
             FaultEvent::Partition { a, b }
             | FaultEvent::LossyPartition { a, b }
             | FaultEvent::Repair { a, b }

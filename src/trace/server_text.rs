@@ -205,6 +205,11 @@ impl Display for FaultEvent {
             FaultEvent::Hold { a, b } => link(f, "hold", a, b),
             FaultEvent::Release { a, b } => link(f, "release", a, b),
             FaultEvent::Crash { host } => write!(f, "crash {host}"),
+            FaultEvent::Heal { converge_within } => write!(
+                f,
+                "heal: faults lifted, no new messages; converge within {}ms",
+                converge_within.as_millis()
+            ),
             FaultEvent::Drain { host, code } => {
                 let why = if *code == 1001 { "drain" } else { "restart" };
                 write!(f, "{why} {host}: close connections with {code}")

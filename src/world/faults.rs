@@ -259,6 +259,22 @@ impl Driver {
         self.waiting = still;
     }
 
+    /// The heal: record it, then apply every action still scheduled (only
+    /// ends remain, since every fault starts before `duration`) and end
+    /// every byte-level fault, now.
+    pub fn heal(&mut self, sim: &mut turmoil::Sim<'_>, converge_within: Duration) {
+        let now = sim.elapsed();
+        self.record(now, FaultEvent::Heal { converge_within });
+        while let Some(s) = self.schedule.get(self.next) {
+            let action = s.action.clone();
+            self.next += 1;
+            self.apply(sim, now, action);
+        }
+        for event in self.bytes.apply_due(Duration::MAX) {
+            self.record(now, event);
+        }
+    }
+
     fn apply(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration, action: Action) {
         let pairs = |a: &[String], b: &[String], f: &mut dyn FnMut(&str, &str)| {
             for x in a {

@@ -21,7 +21,7 @@ mod users;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use crate::client::{self, ClientEnv};
+use crate::client::{self, ClientEnv, HealSignal, HealSwitch};
 use crate::net::HostClock;
 use crate::net::{AUTH, GATEWAY, LB};
 use crate::scenario::Scenario;
@@ -62,7 +62,8 @@ pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> 
     let recorder = Recorder::new();
     let sim_host: Rc<str> = Rc::from("sim");
     let (control, middlebox, auth_clock) = servers(&mut sim, scenario, seed, &recorder);
-    let client_hosts = clients(&mut sim, scenario, seed, &recorder);
+    let (heal, signal) = HealSwitch::new();
+    let client_hosts = clients(&mut sim, scenario, seed, &recorder, &signal);
     let hosts: Vec<String> = client_hosts.iter().map(|(h, _)| h.clone()).collect();
     let mut clocks: faults::Clocks = client_hosts.into_iter().collect();
     clocks.insert(AUTH.to_string(), auth_clock);
@@ -72,7 +73,12 @@ pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> 
         clocks,
     };
     let driver = faults::Driver::new(scenario, &hosts, handles, recorder.clone());
-    let end = drive(&mut sim, driver, scenario.duration, &recorder, &sim_host);
+    let phases = Phases {
+        heal_at: scenario.duration,
+        end: scenario.duration + scenario.expect.converge_within,
+        heal,
+    };
+    let end = drive(&mut sim, driver, phases, &recorder, &sim_host);
     recorder.finish(end)
 }
 
@@ -86,7 +92,9 @@ fn builder(scenario: &Scenario, seed: u64, stepping: Stepping) -> turmoil::Build
         .tick_duration(scenario.network.tick)
         // The driver stops at the scenario's duration; turmoil's own limit
         // is set past it so that it never fails the run first.
-        .simulation_duration(scenario.duration + Duration::from_secs(1))
+        .simulation_duration(
+            scenario.duration + scenario.expect.converge_within + Duration::from_secs(1),
+        )
         .tcp_capacity(TCP_CAPACITY)
         .min_message_latency(scenario.network.latency.min)
         .max_message_latency(scenario.network.latency.max);
@@ -127,6 +135,7 @@ fn clients(
     scenario: &Scenario,
     seed: u64,
     recorder: &Recorder,
+    heal: &HealSignal,
 ) -> Vec<(String, Rc<HostClock>)> {
     let mut hosts = Vec::new();
     for (host, mine) in users::declare(scenario, seed, recorder) {
@@ -134,6 +143,7 @@ fn clients(
             seed,
             recorder: recorder.clone(),
             clock: Rc::default(),
+            heal: heal.clone(),
         };
         hosts.push((host.clone(), env.clock.clone()));
         sim.client(host.as_str(), client::run_host(mine, env));
@@ -141,20 +151,37 @@ fn clients(
     hosts
 }
 
-/// The driver loop: skip idle ticks (not past the next fault), apply the
-/// faults due, step one tick, until every user is finished or `duration` is
-/// up. Returns when the run stopped.
+/// The two phases of a run: faults until `heal_at` (the scenario's
+/// `duration`), then the heal until every user is idle or `end`.
+struct Phases {
+    heal_at: Duration,
+    end: Duration,
+    heal: HealSwitch,
+}
+
+/// The driver loop: skip idle ticks (not past the next fault or the heal),
+/// apply the faults due, step one tick, until every user is finished. At
+/// the heal, lift every fault and tell users to send nothing new; stop at
+/// the heal phase's end if users are still busy. Returns when the run
+/// stopped.
 fn drive(
     sim: &mut turmoil::Sim<'_>,
     mut driver: faults::Driver,
-    duration: Duration,
+    phases: Phases,
     recorder: &Recorder,
     sim_host: &Rc<str>,
 ) -> Duration {
+    let mut healed = false;
     loop {
+        let limit = if healed { phases.end } else { phases.heal_at };
         // A no-op when stepping every tick.
-        sim.skip_idle(driver.next_due().map_or(duration, |at| at.min(duration)));
-        if sim.elapsed() >= duration {
+        sim.skip_idle(driver.next_due().map_or(limit, |at| at.min(limit)));
+        if !healed && sim.elapsed() >= phases.heal_at {
+            driver.heal(sim, phases.end - phases.heal_at);
+            phases.heal.raise();
+            healed = true;
+        }
+        if sim.elapsed() >= phases.end {
             break;
         }
         driver.apply_due(sim);

@@ -10,6 +10,7 @@ mod close_codes;
 mod determinism;
 mod faults;
 mod gateway;
+mod heal;
 mod middlebox;
 mod mutants;
 mod partitions;

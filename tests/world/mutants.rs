@@ -109,3 +109,14 @@ fn a_shutdown_that_closes_1000_fails_gateway_restart() {
         as_shipped,
     );
 }
+
+#[test]
+fn a_run_that_hangs_fails_golden_path_at_convergence() {
+    caught(
+        "scenarios/golden_path.toml",
+        1,
+        Mutant::RunHangsAfterTool,
+        Cause::DidNotConverge,
+        as_shipped,
+    );
+}

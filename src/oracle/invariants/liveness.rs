@@ -6,6 +6,12 @@
 //! refresh was off or came too late) is locked out honestly: it is owed
 //! nothing more.
 //! `all_answered = false` relaxes answers only; admission is always owed.
+//!
+//! Both are judged at convergence: after the heal phase (docs/design.md),
+//! a user who stopped at the heal is owed only the messages it sent, and a
+//! user still busy when the heal phase ran out is reported once, as
+//! `did_not_converge` with what it was waiting on, not also as unadmitted
+//! or unanswered.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -16,15 +22,86 @@ use crate::oracle::Violation;
 use crate::oracle::index::{UserView, Users};
 use crate::scenario::Cause;
 
+/// Every user has finished by the end of a run that reached the heal:
+/// the heal phase converged.
+pub fn convergence(
+    users: &Users,
+    heal_at: Option<Duration>,
+    end: Duration,
+    out: &mut Vec<Violation>,
+) {
+    let Some(heal_at) = heal_at else { return };
+    for (name, view) in users {
+        if stuck(view, Some(heal_at)) {
+            let detail = format!(
+                "still busy {}ms after the heal began: {}",
+                end.saturating_sub(heal_at).as_millis(),
+                waiting_on(view)
+            );
+            out.push(violation(
+                Cause::DidNotConverge,
+                name,
+                view,
+                end,
+                None,
+                detail,
+            ));
+        }
+    }
+}
+
+/// Whether the user was still busy when a run that reached the heal ended.
+fn stuck(view: &UserView, heal_at: Option<Duration>) -> bool {
+    heal_at.is_some() && view.finished.is_none()
+}
+
+/// What a user that did not finish was waiting on, from its last
+/// connection: admission, an answer (and from which run), or a reconnect.
+fn waiting_on(view: &UserView) -> String {
+    let Some((n, c)) = view.conns.iter().next_back() else {
+        return "its arrival (no connection attempt yet)".into();
+    };
+    if let Some((_, code, ..)) = c.closed {
+        return format!("a reconnect: c{n} closed {code}, backing off");
+    }
+    let established = c
+        .received
+        .iter()
+        .any(|(_, e)| e.kind == "connection_established");
+    if !c.opened {
+        return format!("admission: c{n} connecting");
+    }
+    if !established {
+        return format!("admission: c{n} open, no connection_established");
+    }
+    let Some((_, m)) = c.sent.last() else {
+        return format!("nothing visible on c{n}");
+    };
+    let last = c
+        .received
+        .iter()
+        .rev()
+        .find(|(_, e)| e.message_id.as_deref() == Some(m));
+    match last {
+        Some((_, e)) => format!(
+            "an answer to {m} on c{n} (run {}, last event {})",
+            e.run_id.as_deref().unwrap_or("?"),
+            e.kind
+        ),
+        None => format!("an answer to {m} on c{n} (no event of its run)"),
+    }
+}
+
 /// Every entitled user receives `connection_established`.
 pub fn admission(
     users: &Users,
     stripped: &BTreeSet<&str>,
+    heal_at: Option<Duration>,
     end: Duration,
     out: &mut Vec<Violation>,
 ) {
     for (name, view) in users {
-        if !owed(view, stripped) {
+        if !owed(view, stripped) || stuck(view, heal_at) {
             continue;
         }
         if !got_in(view) {
@@ -42,12 +119,20 @@ pub fn admission(
     }
 }
 
-/// Every message of every admitted, entitled user is answered.
-pub fn answers(users: &Users, stripped: &BTreeSet<&str>, end: Duration, out: &mut Vec<Violation>) {
+/// Every message of every admitted, entitled user is answered: all it
+/// declared, or, if it stopped at the heal, all it sent.
+pub fn answers(
+    users: &Users,
+    stripped: &BTreeSet<&str>,
+    heal_at: Option<Duration>,
+    end: Duration,
+    out: &mut Vec<Violation>,
+) {
     for (name, view) in users {
-        if !owed(view, stripped) {
+        if !owed(view, stripped) || stuck(view, heal_at) {
             continue;
         }
+        let messages = view.stopped_at_heal.unwrap_or(view.messages);
         let answered: BTreeSet<&str> = view
             .conns
             .values()
@@ -61,19 +146,19 @@ pub fn answers(users: &Users, stripped: &BTreeSet<&str>, end: Duration, out: &mu
         let answered_own = answered
             .iter()
             .filter_map(|m| m.strip_prefix(&prefix)?.parse::<u32>().ok())
-            .filter(|k| (1..=view.messages).contains(k))
+            .filter(|k| (1..=messages).contains(k))
             .count() as u32;
-        let missing = view.messages - answered_own;
+        let missing = messages - answered_own;
         if missing == 0 || !got_in(view) {
             continue;
         }
-        let first = (1..=view.messages)
+        let first = (1..=messages)
             .find(|k| !answered.contains(format!("{prefix}{k}").as_str()))
             .unwrap_or(1);
         let (at, why) = how_it_ended(view, end, "still waiting");
         let detail = format!(
             "{missing} of {} messages unanswered (first {prefix}{first}); {why}",
-            view.messages
+            messages
         );
         out.push(violation(Cause::Unanswered, name, view, at, None, detail));
     }

@@ -20,7 +20,7 @@ pub use auth_policy::auth_policy;
 pub use capacity::capacity;
 pub use grammar::event_grammar;
 pub use isolation::isolation;
-pub use liveness::{admission, answers};
+pub use liveness::{admission, answers, convergence};
 pub use no_1011::no_1011;
 pub use refusals::refusals;
 

@@ -239,6 +239,10 @@ impl Orchestrator {
                 ev.stats = Some(self.stats());
             }
             self.emit(&out, RunOutput::Event(ev));
+            if self.factory.bugs.mutant == Some(Mutant::RunHangsAfterTool) {
+                // The planted mistake: an upstream call with no timeout.
+                std::future::pending::<()>().await;
+            }
             self.think(&out).await;
         }
         let mut done = self.event("agent_completed");
