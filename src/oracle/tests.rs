@@ -93,7 +93,11 @@ impl Story {
     }
 
     fn close(&mut self, at: u64, user: &str, conn: u32, code: u16, by_client: bool) -> &mut Self {
-        let reason = format!("closed {code}");
+        // A 1013 names its dependency, as the protocol requires.
+        let reason = match code {
+            1013 => "connection limit 1 reached".to_string(),
+            _ => format!("closed {code}"),
+        };
         let kind = Kind::Closed {
             conn,
             code,
@@ -967,5 +971,44 @@ fn only_a_client_closes_with_1000() {
             (Some("u1"), Cause::Unanswered)
         ],
         "{v:#?}"
+    );
+}
+
+#[test]
+fn a_server_closes_only_with_the_protocol_s_codes_and_reasons() {
+    let closed_by_server = |code: u16, reason: &str| {
+        let mut s = Story::default();
+        s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+            .connect(10, "u1", 1);
+        let closed = Kind::Closed {
+            conn: 1,
+            code,
+            reason: reason.into(),
+            by_client: false,
+        };
+        s.client(20, "u1", closed);
+        check(&s.end(1000), &Expect::default())
+            .into_iter()
+            .filter(|v| v.invariant == Invariant::EventGrammar)
+            .map(|v| v.cause)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(closed_by_server(1013, "connection limit 5 reached"), []);
+    assert_eq!(
+        closed_by_server(1013, "agent pipeline not ready after 30000ms"),
+        []
+    );
+    assert_eq!(closed_by_server(1001, "gateway draining"), []);
+    assert_eq!(
+        closed_by_server(1006, "connection lost without close frame"),
+        []
+    );
+    assert_eq!(
+        closed_by_server(1013, "server busy"),
+        [Cause::CloseOutsideProtocol]
+    );
+    assert_eq!(
+        closed_by_server(4000, "custom"),
+        [Cause::CloseOutsideProtocol]
     );
 }

@@ -54,6 +54,7 @@ pub fn to_json(outcome: &Outcome, reproduce: &str) -> Value {
             Some(_) => Value::Null,
             None => crate::coverage::Coverage::of(&outcome.trace).json(),
         },
+        "warnings": outcome.warnings,
         "not_applied": outcome.target.as_ref().map(|t| t.not_applied.clone()),
         "set_aside": outcome.target.as_ref().map(|t| t.set_aside.clone()),
         "reproduce": reproduce,

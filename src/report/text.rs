@@ -33,6 +33,9 @@ pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String 
     for line in outcome.target.iter().flat_map(|t| t.lines()) {
         let _ = writeln!(out, "target     {line}");
     }
+    for warning in &outcome.warnings {
+        let _ = writeln!(out, "warning    {warning}");
+    }
     for (i, g) in &s.groups {
         let _ = writeln!(out, "  group {}: {}", i + 1, g.describe());
     }

@@ -6,6 +6,7 @@
 //! (`summary`); `report` renders an outcome and depends on this module,
 //! never the other way round.
 
+mod idle_faults;
 mod summary;
 
 use crate::oracle::{self, Verdict, Violation};
@@ -30,6 +31,9 @@ pub struct Outcome {
     pub trace_hash: String,
     /// The run was live (`crate::live`): its times are real, not simulated.
     pub live: bool,
+    /// Faults that hit nothing (`idle_faults`): a run that says nothing
+    /// about them, reported as warnings.
+    pub warnings: Vec<String>,
     /// The run drove someone else's backend (`live --target`): what it could
     /// not apply and what it set aside. The server's side is not in its
     /// trace, so its coverage is unknown, not zero.
@@ -65,6 +69,7 @@ pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
     let verdict = oracle::verdict(&violations, &scenario.expect);
     let summary = Summary::of(&trace, &users);
     let trace_hash = trace.hash();
+    let warnings = idle_faults::idle_faults(&trace);
     Outcome {
         scenario: scenario.name.clone(),
         seed,
@@ -73,6 +78,7 @@ pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
         verdict,
         summary,
         trace_hash,
+        warnings,
         live: false,
         target: None,
     }

@@ -234,6 +234,9 @@ named_enum! {
         /// only a client that is done sends (a shutdown or a failure that
         /// does not name its cause).
         ServerClosed1000 = "server_closed_1000",
+        /// event_grammar: the server closed with a code the protocol does
+        /// not have, or a 1013 whose reason names no dependency or budget.
+        CloseOutsideProtocol = "close_outside_protocol",
         /// accounting: an answer on a connection the message was not sent on.
         AnsweredElsewhere = "answered_elsewhere",
         /// accounting: a message answered more than once.
@@ -269,7 +272,10 @@ impl Cause {
             Cause::ForeignEvent | Cause::EventsMisdelivered | Cause::EventsLost => {
                 Invariant::Isolation
             }
-            Cause::BadSeq | Cause::OutOfOrder | Cause::ServerClosed1000 => Invariant::EventGrammar,
+            Cause::BadSeq
+            | Cause::OutOfOrder
+            | Cause::ServerClosed1000
+            | Cause::CloseOutsideProtocol => Invariant::EventGrammar,
             Cause::AnsweredElsewhere
             | Cause::AnsweredTwice
             | Cause::SilentlyDropped

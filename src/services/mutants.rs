@@ -32,10 +32,13 @@ pub enum Mutant {
     /// returns: the message is never answered, though the connection stays
     /// healthy (pings are answered).
     RunHangsAfterTool,
+    /// The connection limit's 1013 says "too many connections, try later",
+    /// a reason that names no dependency the protocol knows.
+    LimitReasonReworded,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 8] = [
         Mutant::RefuseEverything,
         Mutant::SeqStartsAt14,
         Mutant::AdmitOneOverLimit,
@@ -43,5 +46,6 @@ impl Mutant {
         Mutant::PoolOneTooLarge,
         Mutant::ShutdownClosesNormally,
         Mutant::RunHangsAfterTool,
+        Mutant::LimitReasonReworded,
     ];
 }

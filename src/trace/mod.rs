@@ -19,8 +19,8 @@ use std::time::Duration;
 pub use probe::Probe;
 pub use render::{describe, format_time, outgoing, render_event, write_event};
 pub use server::{
-    AuthEvent, Component, ConnEvent, ConnId, ConnState, FaultEvent, GatewayEvent, LbEvent,
-    PipelineEvent, RequestId, RunId, TransportEnd,
+    AuthEvent, Component, ConnEvent, ConnId, ConnState, ERROR_CODES, FaultEvent, GatewayEvent,
+    LbEvent, PipelineEvent, REASONS_1013, RequestId, RunId, SERVER_CLOSE_CODES, TransportEnd,
 };
 
 use crate::scenario::{Misbehave, TokenKind, TokenVia};

@@ -47,6 +47,24 @@ impl RequestId {
     }
 }
 
+/// The close codes a server may end a connection with
+/// (docs/wire-protocol.md, "Closing"; `tests/docs.rs` checks the table),
+/// besides what a user records itself (1000 when done, 1006 for a lost
+/// transport) and 1005 for a close frame without a code.
+pub const SERVER_CLOSE_CODES: [u16; 8] = [1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013];
+
+/// How a 1013's reason begins: it names the dependency that was not ready
+/// or the budget that was spent (docs/wire-protocol.md, "Closing").
+pub const REASONS_1013: [&str; 3] = [
+    "connection limit ",
+    "auth unreachable after ",
+    "agent pipeline not ready after ",
+];
+
+/// The `code`s an `error` event may carry (docs/wire-protocol.md, "Server
+/// events"); what makes each legitimate is `oracle::invariants::refusals`.
+pub const ERROR_CODES: [&str; 3] = ["unknown_message_type", "unknown_agent", "overloaded"];
+
 /// The load balancer's view of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LbEvent {
@@ -378,6 +396,12 @@ pub enum FaultEvent {
         by_ms: i64,
         beyond_leeway: bool,
     },
+    /// The run ended (every user had finished) before this fault was due to
+    /// start: `what` it was, and when it was due. It hit nothing.
+    NotReached {
+        what: String,
+        due: Duration,
+    },
     /// `duration` was reached: every fault still in force is lifted (their
     /// ends follow at the same time), users send no new messages, and the
     /// run goes on until every user is idle, for at most `converge_within`.
@@ -397,7 +421,7 @@ impl FaultEvent {
     pub fn hosts(&self) -> Vec<&str> {
         match self {
             FaultEvent::StripHeader { .. } => vec!["lb"],
-            FaultEvent::Heal { .. } => vec![],
+            FaultEvent::Heal { .. } | FaultEvent::NotReached { .. } => vec![],
             FaultEvent::Partition { a, b }
             | FaultEvent::LossyPartition { a, b }
             | FaultEvent::Repair { a, b }

@@ -205,6 +205,11 @@ impl Display for FaultEvent {
             FaultEvent::Hold { a, b } => link(f, "hold", a, b),
             FaultEvent::Release { a, b } => link(f, "release", a, b),
             FaultEvent::Crash { host } => write!(f, "crash {host}"),
+            FaultEvent::NotReached { what, due } => write!(
+                f,
+                "not reached: {what} due at {}ms (every user had finished)",
+                due.as_millis()
+            ),
             FaultEvent::Heal { converge_within } => write!(
                 f,
                 "heal: faults lifted, no new messages; converge within {}ms",

@@ -56,6 +56,19 @@ impl ByteFaults {
         self.changes.get(self.next).map(|c| c.at)
     }
 
+    /// The byte-level faults that were due to start but never did (the run
+    /// ended first): `(kind, when)`.
+    pub fn unreached(&self) -> Vec<(String, Duration)> {
+        self.changes[self.next..]
+            .iter()
+            .filter(|c| c.on)
+            .map(|c| {
+                let [a, b] = c.fault.between.clone().unwrap_or_default();
+                (format!("{} on {a}-{b}", c.fault.kind.as_str()), c.at)
+            })
+            .collect()
+    }
+
     /// Apply every change due at `now`; the trace events they make.
     pub fn apply_due(&mut self, now: Duration) -> Vec<FaultEvent> {
         let mut events = Vec::new();

@@ -42,6 +42,27 @@ enum Action {
     },
 }
 
+impl Action {
+    /// What a fault-starting action is, for a fault that never started;
+    /// `None` for an action that ends one.
+    fn start_name(&self) -> Option<String> {
+        match self {
+            Action::Partition(a, b) => Some(format!("partition {}-{}", a.join(","), b.join(","))),
+            Action::LossyPartition(a, b) => {
+                Some(format!("lossy_partition {}-{}", a.join(","), b.join(",")))
+            }
+            Action::Hold(a, b) => Some(format!("hold {}-{}", a.join(","), b.join(","))),
+            Action::Crash(h) => Some(format!("crash {h}")),
+            Action::Drain(h, 1001) => Some(format!("drain {h}")),
+            Action::Drain(h, _) => Some(format!("restart {h}")),
+            Action::Skew { written, by_ms, .. } if *by_ms != 0 => Some(format!("skew {written}")),
+            Action::Repair(..) | Action::Release(..) | Action::Bounce(_) | Action::Skew { .. } => {
+                None
+            }
+        }
+    }
+}
+
 /// A skew's start and end: the clocks set off by `by_ms`, then right.
 fn skew_window(
     written: String,
@@ -257,6 +278,20 @@ impl Driver {
             }
         }
         self.waiting = still;
+    }
+
+    /// The run ended before the heal because every user had finished:
+    /// record each fault that was still due to start, which hit nothing.
+    pub fn record_unreached(&self, now: Duration) {
+        let mut unreached: Vec<(String, Duration)> = self.schedule[self.next..]
+            .iter()
+            .filter_map(|s| s.action.start_name().map(|what| (what, s.at)))
+            .collect();
+        unreached.extend(self.bytes.unreached());
+        unreached.sort_by_key(|(_, due)| *due);
+        for (what, due) in unreached {
+            self.record(now, FaultEvent::NotReached { what, due });
+        }
     }
 
     /// The heal: record it, then apply every action still scheduled (only

@@ -186,7 +186,12 @@ fn drive(
         }
         driver.apply_due(sim);
         match sim.step() {
-            Ok(true) => return sim.elapsed(),
+            Ok(true) => {
+                if !healed {
+                    driver.record_unreached(sim.elapsed());
+                }
+                return sim.elapsed();
+            }
             Ok(false) => {}
             Err(e) => {
                 let stopped = Kind::Stopped {

@@ -94,3 +94,41 @@ fn a_drain_tells_users_still_being_admitted_that_the_gateway_is_draining() {
         "{reasons:?}; reproduce: {r}"
     );
 }
+
+/// A fault that hit nothing says so: a restart and a partition due after
+/// every user had finished are recorded as not reached, and the outcome
+/// warns; a restart that closed live connections does not.
+#[test]
+fn a_fault_that_hit_nothing_is_a_warning() {
+    let rel = "tests/fixtures/worlds/idle_fault.toml";
+    let seed = 1;
+    let outcome = support::run(rel, seed);
+    support::assert_pass(&outcome, rel);
+    let r = reproduce(rel, seed);
+    assert_eq!(
+        outcome.warnings.len(),
+        2,
+        "{:?}; reproduce: {r}",
+        outcome.warnings
+    );
+    assert!(
+        outcome.warnings[0].starts_with("the restart gateway due at 40.000s never happened"),
+        "{:?}; reproduce: {r}",
+        outcome.warnings
+    );
+    let json = stagesim::report::to_json(&outcome, &r);
+    assert_eq!(
+        json["warnings"].as_array().map(Vec::len),
+        Some(2),
+        "reproduce: {r}"
+    );
+
+    let rel = "scenarios/gateway_restart.toml";
+    let outcome = support::run(rel, seed);
+    assert!(
+        outcome.warnings.is_empty(),
+        "{:?}; reproduce: {}",
+        outcome.warnings,
+        reproduce(rel, seed)
+    );
+}

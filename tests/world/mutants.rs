@@ -120,3 +120,14 @@ fn a_run_that_hangs_fails_golden_path_at_convergence() {
         as_shipped,
     );
 }
+
+#[test]
+fn a_1013_without_its_dependency_fails_db_contention_with_a_limit() {
+    caught(
+        "scenarios/db_contention.toml",
+        1,
+        Mutant::LimitReasonReworded,
+        Cause::CloseOutsideProtocol,
+        |s| s.gateway.max_connections = 10,
+    );
+}

@@ -2,7 +2,8 @@
 //! tool_executing tool_completed)* (agent_completed | error)`; `seq` is
 //! exactly 1, 2, 3, ... per connection (docs/wire-protocol.md); nothing
 //! precedes `connection_established`, which comes once; and the server
-//! never closes with 1000, the code of a client that is done.
+//! closes only with the protocol's codes (never 1000, the code of a client
+//! that is done), a 1013 naming its dependency.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use super::violation;
 use crate::oracle::Violation;
 use crate::oracle::index::Users;
 use crate::scenario::Cause;
+use crate::trace::{REASONS_1013, SERVER_CLOSE_CODES};
 
 /// Where a run is in `agent_started (agent_thinking | tool_executing
 /// tool_completed)* (agent_completed | error)`.
@@ -25,19 +27,11 @@ enum RunState {
 pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
     for (name, view) in users {
         for (n, conn) in &view.conns {
-            if let Some((at, 1000, reason, false)) = &conn.closed {
-                let detail = format!(
-                    "c{n} the server closed with 1000 ({reason:?}): only a client that is done \
-                     closes normally; a server's close names its cause"
-                );
-                out.push(violation(
-                    Cause::ServerClosed1000,
-                    name,
-                    view,
-                    *at,
-                    Some(*n),
-                    detail,
-                ));
+            if let Some((at, code, reason, false)) = &conn.closed
+                && let Some((cause, detail)) = server_close_problem(*code, reason)
+            {
+                let detail = format!("c{n} {detail}");
+                out.push(violation(cause, name, view, *at, Some(*n), detail));
             }
             let mut last_seq: Option<Expected> = None;
             let mut established = false;
@@ -89,6 +83,36 @@ pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
                 }
             }
         }
+    }
+}
+
+/// What is wrong with a close the server sent, if anything: a 1000 (the
+/// code of a client that is done), a code the protocol does not have, or a
+/// 1013 whose reason names no dependency or budget.
+fn server_close_problem(code: u16, reason: &str) -> Option<(Cause, String)> {
+    match code {
+        1000 => Some((
+            Cause::ServerClosed1000,
+            format!(
+                "the server closed with 1000 ({reason:?}): only a client that is done closes \
+                 normally; a server's close names its cause"
+            ),
+        )),
+        1013 if !REASONS_1013.iter().any(|p| reason.starts_with(p)) => Some((
+            Cause::CloseOutsideProtocol,
+            format!(
+                "closed 1013 with reason {reason:?}, which names no dependency or budget of the \
+                 protocol (a connection limit, auth unreachable, the pipeline not ready)"
+            ),
+        )),
+        // 1005: a close frame without a code; 1006: recorded by the user
+        // when the transport ended without one.
+        1005 | 1006 => None,
+        _ if !SERVER_CLOSE_CODES.contains(&code) => Some((
+            Cause::CloseOutsideProtocol,
+            format!("closed {code} ({reason:?}), a code the protocol does not have"),
+        )),
+        _ => None,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::oracle::index::{ConnView, Users};
 use crate::oracle::server::Servers;
 use crate::scenario::Cause;
 use crate::services::pipeline::supervisor_pick;
-use crate::trace::Incoming;
+use crate::trace::{ERROR_CODES, Incoming};
 
 /// Every `error` a user received names a condition the trace shows.
 pub fn refusals(users: &Users, servers: &Servers, out: &mut Vec<Violation>) {
@@ -41,7 +41,10 @@ pub fn refusals(users: &Users, servers: &Servers, out: &mut Vec<Violation>) {
                         })
                     }
                     "" => Some("an error without a code".to_string()),
-                    other => Some(format!("code {other:?} is not in the protocol")),
+                    other => {
+                        debug_assert!(!ERROR_CODES.contains(&other), "every code is judged above");
+                        Some(format!("code {other:?} is not in the protocol"))
+                    }
                 };
                 if let Some(why) = why {
                     let about = ev.message_id.as_deref().unwrap_or("a frame");

@@ -482,10 +482,12 @@ async fn admit(
     let off_by_one = u32::from(bugs.mutant == Some(Mutant::AdmitOneOverLimit));
     if active > limit + off_by_one {
         conn.probe(Probe::ConnectionLimitRefused);
-        return Err(Refuse::Close(
-            1013,
-            format!("connection limit {limit} reached"),
-        ));
+        let reason = if bugs.mutant == Some(Mutant::LimitReasonReworded) {
+            "too many connections, try later".to_string()
+        } else {
+            format!("connection limit {limit} reached")
+        };
+        return Err(Refuse::Close(1013, reason));
     }
     let mut candidates = creds.candidates();
     if bugs.header_only_token {
