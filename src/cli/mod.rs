@@ -17,6 +17,7 @@ mod run;
 mod screen;
 mod serve;
 mod shrink;
+mod source;
 mod sweep;
 mod sweep_report;
 mod values;
@@ -61,7 +62,8 @@ enum Command {
     Token(serve::TokenArgs),
     /// List the scenarios in a directory with their descriptions.
     List {
-        /// Directory to list (default: scenarios).
+        /// Directory to list [default: scenarios, else the scenarios built
+        /// into the binary].
         dir: Option<PathBuf>,
     },
 }
@@ -140,15 +142,7 @@ pub fn main() -> ExitCode {
         Some(Command::Live(args)) => run::execute_live(args),
         Some(Command::Serve(args)) => serve::execute(args),
         Some(Command::Token(args)) => serve::token(args),
-        None => {
-            err(&format!(
-                "no command given: running the golden path ({}, seed {}).\n\
-                 See `stagesim --help` for run, list and the other commands.\n\n",
-                run::GOLDEN_PATH,
-                crate::run::DEFAULT_SEED
-            ));
-            run::execute(run::RunArgs::golden_path())
-        }
+        None => run::execute_default(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
