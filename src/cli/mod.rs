@@ -14,6 +14,7 @@ mod explore;
 mod list;
 mod progress;
 mod run;
+mod scenarios;
 mod screen;
 mod serve;
 mod shrink;
@@ -66,6 +67,11 @@ enum Command {
         /// into the binary].
         dir: Option<PathBuf>,
     },
+    /// The scenarios built into the binary: `export DIR` writes them out.
+    Scenarios {
+        #[command(subcommand)]
+        command: scenarios::ScenariosCommand,
+    },
 }
 
 /// Write to stdout, ignoring a closed pipe (`stagesim run ... | head` must
@@ -113,7 +119,13 @@ fn parse_failure(e: &clap::Error) -> u8 {
 fn simulates(command: &Option<Command>) -> bool {
     !matches!(
         command,
-        Some(Command::List { .. } | Command::Live(_) | Command::Serve(_) | Command::Token(_))
+        Some(
+            Command::List { .. }
+                | Command::Scenarios { .. }
+                | Command::Live(_)
+                | Command::Serve(_)
+                | Command::Token(_)
+        )
     )
 }
 
@@ -142,6 +154,7 @@ pub fn main() -> ExitCode {
         Some(Command::Live(args)) => run::execute_live(args),
         Some(Command::Serve(args)) => serve::execute(args),
         Some(Command::Token(args)) => serve::token(args),
+        Some(Command::Scenarios { command }) => scenarios::execute(command),
         None => run::execute_default(),
     };
     match result {
