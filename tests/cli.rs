@@ -524,3 +524,232 @@ fn bench_child_scale_is_bounded_like_a_scenario() {
     assert!(stderr.contains("at most 10000 users"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A fresh directory outside the checkout, as a user with only the
+/// installed binary has: the commands run there, in order, make up the
+/// reproduce line of any failure.
+struct Outside {
+    scratch: Scratch,
+    commands: Vec<String>,
+}
+
+impl Outside {
+    fn new(name: &str) -> Self {
+        let scratch = Scratch::new(name);
+        let root = std::fs::canonicalize(support::path("")).expect("the checkout");
+        let here = std::fs::canonicalize(&scratch.0).expect("the scratch dir");
+        assert!(
+            !here.starts_with(&root),
+            "{} is inside the checkout {}: set TMPDIR elsewhere",
+            here.display(),
+            root.display()
+        );
+        Outside {
+            scratch,
+            commands: Vec::new(),
+        }
+    }
+
+    /// Run the binary here: exit code, stdout, stderr.
+    fn stagesim(&mut self, args: &[&str]) -> (i32, String, String) {
+        self.commands.push(format!("stagesim {}", args.join(" ")));
+        let out = Command::new(env!("CARGO_BIN_EXE_stagesim"))
+            .args(args)
+            .current_dir(&self.scratch.0)
+            .env_remove("SEED")
+            .output()
+            .expect("run the stagesim binary");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// The commands so far, from an empty directory.
+    fn reproduce(&self) -> String {
+        format!(
+            "reproduce: cd \"$(mktemp -d)\" && {} (stagesim: {})",
+            self.commands.join(" && "),
+            env!("CARGO_BIN_EXE_stagesim")
+        )
+    }
+
+    /// Check `what`, printing the commands and the output on failure.
+    #[track_caller]
+    fn check(&self, what: bool, why: &str, output: &(i32, String, String)) {
+        let (code, stdout, stderr) = output;
+        assert!(
+            what,
+            "{why}\n{}\nexit {code}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            self.reproduce()
+        );
+    }
+}
+
+#[test]
+fn run_by_name_works_outside_the_checkout() {
+    let mut here = Outside::new("outside-run");
+    // Seed 1: golden_path passes.
+    let ran = here.stagesim(&["run", "golden_path", "--seed", "1"]);
+    here.check(ran.0 == 0, "golden_path seed 1 should pass", &ran);
+    here.check(
+        ran.1.contains("scenario   golden_path:"),
+        "names the scenario",
+        &ran,
+    );
+    here.check(
+        ran.1.contains("stagesim run golden_path --seed 1"),
+        "the reproduce line uses the name, which replays here",
+        &ran,
+    );
+    // Seed 1: the regression reproduces (exit 0), replayable by name.
+    let args = ["run", "regressions/unknown_type_crash", "--seed", "1"];
+    let ran = here.stagesim(&args);
+    here.check(ran.0 == 0, "unknown_type_crash seed 1 reproduces", &ran);
+    here.check(ran.1.contains("REPRODUCED"), "verdict reproduced", &ran);
+    here.check(
+        ran.1
+            .contains("stagesim run regressions/unknown_type_crash --seed 1"),
+        "the reproduce line uses the name",
+        &ran,
+    );
+}
+
+#[test]
+fn a_real_path_wins_over_a_built_in_name() {
+    let mut here = Outside::new("outside-path-wins");
+    // A one-user file called `golden_path`, beside no scenarios/.
+    here.scratch.scenario("golden_path", "golden_path");
+    let ran = here.stagesim(&["run", "golden_path", "--seed", "1"]);
+    here.check(ran.0 == 0, "tiny seed 1 passes", &ran);
+    here.check(
+        ran.1.contains("One user, one message"),
+        "the file ran, not the built-in golden_path",
+        &ran,
+    );
+}
+
+#[test]
+fn an_unknown_name_lists_the_near_misses_and_the_names() {
+    let mut here = Outside::new("outside-unknown");
+    for (typed, meant) in [
+        ("golden_pth", "golden_path"),
+        ("scenarios/golden_path.toml", "golden_path"),
+        ("unknown_type_crash", "regressions/unknown_type_crash"),
+    ] {
+        let ran = here.stagesim(&["run", typed, "--seed", "1"]);
+        here.check(ran.0 == 2, "an unknown name is a usage error", &ran);
+        here.check(
+            ran.2.contains(&format!("did you mean `{meant}`?")),
+            "names the near miss",
+            &ran,
+        );
+        here.check(
+            ran.2.contains("built-in scenarios") && ran.2.contains("many_users"),
+            "lists the names",
+            &ran,
+        );
+        here.check(!ran.2.contains("panicked"), "no panic", &ran);
+    }
+}
+
+#[test]
+fn no_arguments_run_the_built_in_golden_path_anywhere() {
+    let mut here = Outside::new("outside-default");
+    // No arguments: the golden path at the default seed, 1.
+    let ran = here.stagesim(&[]);
+    here.check(ran.0 == 0, "the golden path passes", &ran);
+    here.check(
+        ran.2.contains("the built-in golden_path, seed 1"),
+        "says what it runs",
+        &ran,
+    );
+    here.check(
+        ran.1.contains("stagesim run golden_path --seed 1"),
+        "a reproduce line that replays here",
+        &ran,
+    );
+}
+
+#[test]
+fn list_without_a_scenarios_directory_lists_the_built_in_ones() {
+    use stagesim::scenario::shipped::SHIPPED;
+    let mut here = Outside::new("outside-list");
+    let ran = here.stagesim(&["list"]);
+    here.check(ran.0 == 0, "every built-in scenario loads", &ran);
+    here.check(
+        ran.2.lines().count() == 1 && ran.2.contains("built into stagesim"),
+        "one line on stderr says where the list comes from",
+        &ran,
+    );
+    let names: Vec<&str> = ran.1.lines().filter_map(|l| l.split(' ').next()).collect();
+    let shipped: Vec<&str> = SHIPPED.iter().map(|s| s.name()).collect();
+    here.check(names == shipped, "one line per built-in name", &ran);
+    let columns = description_columns(&ran.1);
+    here.check(columns.iter().all(|&c| c == columns[0]), "aligned", &ran);
+}
+
+#[test]
+fn export_writes_the_scenarios_and_refuses_to_overwrite() {
+    let count = stagesim::scenario::shipped::SHIPPED.len();
+    let mut here = Outside::new("outside-export");
+    let ran = here.stagesim(&["scenarios", "export", "out"]);
+    here.check(ran.0 == 0, "export succeeds", &ran);
+    here.check(
+        ran.1
+            .contains(&format!("wrote {count} scenario files to out")),
+        "says how many",
+        &ran,
+    );
+    for rel in support::scenario_files() {
+        let exported = here.scratch.0.join("out").join(&rel["scenarios/".len()..]);
+        let same = std::fs::read(&exported).ok() == std::fs::read(support::path(&rel)).ok();
+        here.check(same, &format!("{} equals {rel}", exported.display()), &ran);
+    }
+    // Seed 1 of the exported file: it is a plain scenario file again.
+    let ran = here.stagesim(&["run", "out/golden_path.toml", "--seed", "1"]);
+    here.check(ran.0 == 0, "the exported golden path passes", &ran);
+    here.check(
+        ran.1.contains("stagesim run out/golden_path.toml --seed 1"),
+        "reproduce line names the file",
+        &ran,
+    );
+    // An edited file is not overwritten without --force.
+    let edited = here.scratch.0.join("out/golden_path.toml");
+    std::fs::write(&edited, "# mine\n").expect("edit a file");
+    let ran = here.stagesim(&["scenarios", "export", "out"]);
+    here.check(ran.0 == 2, "refuses to overwrite", &ran);
+    here.check(
+        ran.2.contains("already exist") && ran.2.contains("--force"),
+        "says why and how",
+        &ran,
+    );
+    let kept = std::fs::read_to_string(&edited).ok();
+    here.check(kept.as_deref() == Some("# mine\n"), "left as it was", &ran);
+    let ran = here.stagesim(&["scenarios", "export", "out", "--force"]);
+    here.check(ran.0 == 0, "--force overwrites", &ran);
+    let overwritten = format!("{count} of them overwritten");
+    here.check(ran.1.contains(&overwritten), "says so", &ran);
+    let restored = std::fs::read(&edited).ok();
+    let original = std::fs::read(support::path("scenarios/golden_path.toml")).ok();
+    here.check(restored == original, "restored", &ran);
+}
+
+#[test]
+fn bench_outside_the_checkout_finds_the_golden_path_and_asks_for_the_soak() {
+    let mut here = Outside::new("outside-bench");
+    // Refused before any run: the golden path is built in, the soak is not.
+    let ran = here.stagesim(&["bench"]);
+    here.check(ran.0 == 2, "no soak file here", &ran);
+    here.check(
+        ran.2.contains("bench/soak.toml") && ran.2.contains("--quick"),
+        "names the soak and the ways out",
+        &ran,
+    );
+    here.check(
+        !ran.2.contains("golden_path"),
+        "the golden path was found",
+        &ran,
+    );
+}

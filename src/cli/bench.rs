@@ -2,12 +2,17 @@
 //! soak (fast-forwarded and stepped every tick, side by side), property-test
 //! cases per second (both ways), sweep throughput, and scale (wall time and
 //! peak memory per user count).
+//!
+//! The golden path is the checkout's `scenarios/golden_path.toml`, else the
+//! copy built into the binary, so `bench --quick` runs from any directory;
+//! the soak (`--soak`, not built in) is read before anything is measured.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::json;
 
+use super::source::Source;
 use super::{UsageError, out};
 use crate::bench;
 use crate::scenario::{self, Scenario};
@@ -34,19 +39,7 @@ pub struct BenchArgs {
 
 pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     if let Some(users) = args.child_scale {
-        // The same bound a scenario file has: the load balancer's ports.
-        let max = crate::scenario::MAX_USERS;
-        if u64::from(users) > max {
-            return Err(UsageError(format!(
-                "error: `--child-scale` takes at most {max} users; got {users}"
-            )));
-        }
-        let point = bench::scale_point(users, args.seed);
-        out(&format!(
-            "{}\n",
-            serde_json::to_string(&point).expect("plain struct")
-        ));
-        return Ok(0);
+        return child_scale(users, args.seed);
     }
     let say = |line: String| {
         if !args.json {
@@ -60,15 +53,20 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         "stagesim bench: {cores} cores, release build: {}",
         !cfg!(debug_assertions)
     ));
-    let golden = scenario::load(GOLDEN_PATH.as_ref()).map_err(|e| UsageError(e.render()))?;
+    let source = Source::golden_path();
+    let golden = source.load("bench")?;
+    let soak_scenario = load_soak(&args)?;
     let doc = json!({
         "cores": cores,
         "compression": compression(&golden, &say),
         "golden_path_by_tick": by_tick(&golden, &say),
         "property_cases": property_cases(args.quick, &say),
-        "throughput": throughput(&golden, args.quick, cores, &say),
+        "throughput": throughput(&source, &golden, args.quick, cores, &say),
         "scale": scale(args.quick, &say)?,
-        "soak": if args.quick { serde_json::Value::Null } else { soak(&args, &say)? },
+        "soak": match &soak_scenario {
+            None => serde_json::Value::Null,
+            Some(soak_scenario) => soak(&args, soak_scenario, &say),
+        },
     });
     if args.json {
         out(&format!("{doc}\n"));
@@ -76,7 +74,38 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     Ok(0)
 }
 
-const GOLDEN_PATH: &str = "scenarios/golden_path.toml";
+/// `--child-scale N`: one scale point, as JSON for the parent.
+fn child_scale(users: u32, seed: u64) -> Result<u8, UsageError> {
+    // The same bound a scenario file has: the load balancer's ports.
+    let max = crate::scenario::MAX_USERS;
+    if u64::from(users) > max {
+        return Err(UsageError(format!(
+            "error: `--child-scale` takes at most {max} users; got {users}"
+        )));
+    }
+    let point = bench::scale_point(users, seed);
+    out(&format!(
+        "{}\n",
+        serde_json::to_string(&point).expect("plain struct")
+    ));
+    Ok(0)
+}
+
+/// The soak scenario, unless `--quick`. Read before anything is measured:
+/// a missing file found after minutes of measuring would waste them.
+fn load_soak(args: &BenchArgs) -> Result<Option<Scenario>, UsageError> {
+    if args.quick {
+        return Ok(None);
+    }
+    let soak = scenario::load(&args.soak).map_err(|e| {
+        UsageError(format!(
+            "{}\nThe soak is not built into the binary: run bench in the checkout, \
+             give `--soak FILE`, or use `--quick`.",
+            e.render()
+        ))
+    })?;
+    Ok(Some(soak))
+}
 
 /// Runs per figure in the compression table, keeping the fastest: a short
 /// run on a shared machine is often descheduled, and the best of many is
@@ -158,6 +187,7 @@ fn property_cases(quick: bool, say: &dyn Fn(String)) -> serde_json::Value {
 
 /// Sweep throughput of `golden_path` with 1 and with every core.
 fn throughput(
+    source: &Source,
     golden: &Scenario,
     quick: bool,
     cores: usize,
@@ -165,7 +195,7 @@ fn throughput(
 ) -> serde_json::Value {
     let seeds = if quick { 8 } else { 24 };
     let target = Target {
-        path: GOLDEN_PATH.into(),
+        path: source.display(),
         scenario: golden.clone(),
         flags: String::new(),
     };
@@ -221,9 +251,8 @@ fn scale(quick: bool, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageEr
 }
 
 /// The staging soak, fast-forwarded and stepped every tick.
-fn soak(args: &BenchArgs, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageError> {
-    let soak = scenario::load(&args.soak).map_err(|e| UsageError(e.render()))?;
-    let b = bench::before_after(&soak, 1, 1);
+fn soak(args: &BenchArgs, soak: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
+    let b = bench::before_after(soak, 1, 1);
     say(format!(
         "\nstaging soak ({}: {} users, tick {}ms, {:.1} simulated hours)\n  \
          fast-forward {:.1}s ({:.0}x, verdict {})   every tick {:.1}s ({:.0}x, verdict {})   speedup {:.1}x",
@@ -239,10 +268,8 @@ fn soak(args: &BenchArgs, say: &dyn Fn(String)) -> Result<serde_json::Value, Usa
         b.every_tick.verdict,
         b.speedup()
     ));
-    Ok(
-        json!({"sim_s": b.fast.sim.as_secs_f64(), "tick_ms": soak.network.tick.as_millis() as u64,
-              "wall_s": b.fast.wall.as_secs_f64(), "ratio": b.fast.ratio(), "verdict": b.fast.verdict.to_string(),
-              "every_tick_wall_s": b.every_tick.wall.as_secs_f64(), "every_tick_verdict": b.every_tick.verdict.to_string(),
-              "speedup": b.speedup()}),
-    )
+    json!({"sim_s": b.fast.sim.as_secs_f64(), "tick_ms": soak.network.tick.as_millis() as u64,
+          "wall_s": b.fast.wall.as_secs_f64(), "ratio": b.fast.ratio(), "verdict": b.fast.verdict.to_string(),
+          "every_tick_wall_s": b.every_tick.wall.as_secs_f64(), "every_tick_verdict": b.every_tick.verdict.to_string(),
+          "speedup": b.speedup()})
 }

@@ -14,9 +14,11 @@ mod explore;
 mod list;
 mod progress;
 mod run;
+mod scenarios;
 mod screen;
 mod serve;
 mod shrink;
+mod source;
 mod sweep;
 mod sweep_report;
 mod values;
@@ -61,8 +63,14 @@ enum Command {
     Token(serve::TokenArgs),
     /// List the scenarios in a directory with their descriptions.
     List {
-        /// Directory to list (default: scenarios).
+        /// Directory to list [default: scenarios, else the scenarios built
+        /// into the binary].
         dir: Option<PathBuf>,
+    },
+    /// The scenarios built into the binary: `export DIR` writes them out.
+    Scenarios {
+        #[command(subcommand)]
+        command: scenarios::ScenariosCommand,
     },
 }
 
@@ -111,7 +119,13 @@ fn parse_failure(e: &clap::Error) -> u8 {
 fn simulates(command: &Option<Command>) -> bool {
     !matches!(
         command,
-        Some(Command::List { .. } | Command::Live(_) | Command::Serve(_) | Command::Token(_))
+        Some(
+            Command::List { .. }
+                | Command::Scenarios { .. }
+                | Command::Live(_)
+                | Command::Serve(_)
+                | Command::Token(_)
+        )
     )
 }
 
@@ -140,15 +154,8 @@ pub fn main() -> ExitCode {
         Some(Command::Live(args)) => run::execute_live(args),
         Some(Command::Serve(args)) => serve::execute(args),
         Some(Command::Token(args)) => serve::token(args),
-        None => {
-            err(&format!(
-                "no command given: running the golden path ({}, seed {}).\n\
-                 See `stagesim --help` for run, list and the other commands.\n\n",
-                run::GOLDEN_PATH,
-                crate::run::DEFAULT_SEED
-            ));
-            run::execute(run::RunArgs::golden_path())
-        }
+        Some(Command::Scenarios { command }) => scenarios::execute(command),
+        None => run::execute_default(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

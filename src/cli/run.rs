@@ -1,13 +1,15 @@
 //! `stagesim run SCENARIO [--seed N] [--json] [--trace FILE] [--report FILE.html]
 //! [--chrome-trace FILE.json] [--bug NAME[=off]]... [--fixed] [--step MODE]`
 //!
-//! Arguments (checked by clap and `values`) -> scenario file -> one
-//! simulation -> summary on stdout and the requested files.
+//! Arguments (checked by clap and `values`) -> scenario file or built-in
+//! name (`source`) -> one simulation -> summary on stdout and the requested
+//! files.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::source::Source;
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError};
 use crate::oracle::Verdict;
@@ -15,11 +17,11 @@ use crate::report;
 use crate::report::timeline::Timeline;
 use crate::scenario::{self, Scenario};
 
-pub const GOLDEN_PATH: &str = "scenarios/golden_path.toml";
-
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
+    /// The scenario file (TOML), or the name of a built-in scenario
+    /// (`golden_path`, `regressions/unknown_type_crash`; `stagesim list`
+    /// shows them) when no such file exists here.
     pub scenario: PathBuf,
     /// The seed, 0 to 18446744073709551615 [default: the SEED environment
     /// variable, else 1].
@@ -73,9 +75,10 @@ impl From<StepMode> for crate::run::Stepping {
 }
 
 impl RunArgs {
-    pub fn golden_path() -> Self {
+    /// A plain run of `source` at the default seed.
+    fn default_run(source: &Source) -> Self {
         Self {
-            scenario: PathBuf::from(GOLDEN_PATH),
+            scenario: PathBuf::from(source.display()),
             seed: Some(crate::run::DEFAULT_SEED),
             json: false,
             trace: None,
@@ -137,21 +140,6 @@ fn seed(args: &RunArgs) -> Result<u64, UsageError> {
     }
 }
 
-/// The scenario file, refusing a directory with the command that takes one.
-fn load(path: &std::path::Path) -> Result<Scenario, UsageError> {
-    if path.is_dir() {
-        return Err(UsageError(format!(
-            "error: {} is a directory; `stagesim run` takes one scenario file.\n\
-             To run every scenario in it: stagesim sweep {}\n\
-             To see them: stagesim list {}",
-            path.display(),
-            path.display(),
-            path.display()
-        )));
-    }
-    scenario::load(path).map_err(|e| UsageError(e.render()))
-}
-
 /// Write an output file; a path that cannot be written is a usage error.
 fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageError> {
     std::fs::write(path, text).map_err(|e| {
@@ -164,18 +152,38 @@ fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageErro
 
 pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     let seed = seed(&args)?;
-    let mut scenario = load(&args.scenario)?;
+    let source = Source::resolve(&args.scenario)?;
+    execute_source(&args, &source, seed)
+}
+
+/// `stagesim` with no arguments: the golden path at the default seed (the
+/// checkout's file, else the built-in copy), saying so first.
+pub fn execute_default() -> Result<u8, UsageError> {
+    let source = Source::golden_path();
+    let seed = crate::run::DEFAULT_SEED;
+    super::err(&format!(
+        "no command given: running the golden path ({}, seed {seed}).\n\
+         See `stagesim --help` for run, list and the other commands.\n\n",
+        source.describe()
+    ));
+    execute_source(&RunArgs::default_run(&source), &source, seed)
+}
+
+/// One run of `source`, reported as `args` ask.
+fn execute_source(args: &RunArgs, source: &Source, seed: u64) -> Result<u8, UsageError> {
+    let mut scenario = source.load("run")?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
     let step = match args.step {
         StepMode::FastForward => "",
         StepMode::EveryTick => " --step every-tick",
     };
+    // The source's own form, so a built-in scenario replays by its name.
     let reproduce = format!(
         "stagesim run {} --seed {seed}{flags}{step}",
-        args.scenario.display(),
+        source.display(),
     );
     let outcome = crate::run::run_stepping(&scenario, seed, args.step.into());
-    report_outcome(&args, &scenario, &outcome, &reproduce)
+    report_outcome(args, &scenario, &outcome, &reproduce)
 }
 
 /// `stagesim live`: `run`'s arguments, a target and a secret.
@@ -215,7 +223,8 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
         ));
     }
     let seed = seed(&args)?;
-    let mut scenario = load(&args.scenario)?;
+    let source = Source::resolve(&args.scenario)?;
+    let mut scenario = source.load("live")?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
     let target = live
         .target
@@ -223,7 +232,7 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
         .map_or(String::new(), |url| format!(" --target {url}"));
     let reproduce = format!(
         "stagesim live {} --seed {seed}{flags}{target} (the seed fixes the plan, not the timing)",
-        args.scenario.display(),
+        source.display(),
     );
     if options.target.is_some() {
         // Said before the run, so nobody waits to learn what it cannot do.
@@ -232,7 +241,7 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
         }
     }
     let outcome = crate::live::run(&scenario, seed, &options)
-        .map_err(|why| UsageError(format!("error: {}: {why}", args.scenario.display())))?;
+        .map_err(|why| UsageError(format!("error: {}: {why}", source.display())))?;
     report_outcome(&args, &scenario, &outcome, &reproduce)
 }
 

@@ -24,9 +24,10 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// A scenario file whose backend settings to serve with (startups,
-    /// latencies, pool and connection limits, [load_balancer], [bugs]); its
-    /// users and faults are not used. Default: every setting at its default.
+    /// A scenario file (or the name of a built-in scenario) whose backend
+    /// settings to serve with (startups, latencies, pool and connection
+    /// limits, [load_balancer], [bugs]); its users and faults are not used.
+    /// Default: every setting at its default.
     pub scenario: Option<PathBuf>,
     /// The address lb listens on (port 0: a free port).
     #[arg(long, default_value = DEFAULT_LISTEN)]
@@ -41,7 +42,7 @@ pub struct ServeArgs {
 
 pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
     let scenario = match &args.scenario {
-        Some(path) => scenario::load(path).map_err(|e| UsageError(e.render()))?,
+        Some(path) => super::source::Source::resolve(path)?.load("serve")?,
         None => Scenario::with_defaults("serve"),
     };
     let internal: SocketAddr = ([127, 0, 0, 1], 0).into();

@@ -188,7 +188,7 @@ fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Levenshtein distance over characters; keys are short, so O(n*m) is fine.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

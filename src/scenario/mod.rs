@@ -15,7 +15,8 @@
 //!
 //! Files: `model` (the `Scenario`), `world`, `users`, `faults`, `bugs`,
 //! `expect` (one per group of tables), `duration`, `range`, `names` (value
-//! formats), `error`, `messages`, `locate`, `validate` (reporting).
+//! formats), `error`, `messages`, `locate`, `validate` (reporting);
+//! `shipped` (the files of `scenarios/`, built into the binary).
 
 mod bugs;
 mod byte_faults;
@@ -30,6 +31,7 @@ pub(crate) mod names;
 mod range;
 mod rate;
 mod shape;
+pub mod shipped;
 mod users;
 mod validate;
 
