@@ -359,3 +359,50 @@ fn the_readme_worked_example_holds() {
     assert_eq!(users(&shrunk.scenario), 1);
     assert!(shrunk.fixed_passes);
 }
+
+/// A defect that fails most runs prints each cause once, not a line per
+/// failing run: stderr stays a few lines however many runs fail.
+#[test]
+fn progress_names_each_failure_cause_once() {
+    let out = std::env::temp_dir().join(format!("stagesim-progress-{}", std::process::id()));
+    let out_arg = out.display().to_string();
+    let args = [
+        "explore",
+        "--runs",
+        "200",
+        "--start",
+        "1",
+        "--jobs",
+        "2",
+        "--bug",
+        "missing_component_at_runtime",
+        "--out",
+        &out_arg,
+    ];
+    let (code, stdout, stderr) = support::stagesim(&args);
+    let _ = std::fs::remove_dir_all(&out);
+    let replay = format!("reproduce: stagesim {}", args.join(" "));
+    assert_eq!(code, 1, "{stderr}\n{replay}");
+    let failed: u64 = stdout
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no failure count in {stdout}\n{replay}"));
+    assert!(
+        failed > 100,
+        "the defect fails most runs: {failed}\n{replay}"
+    );
+    let lines = stderr.lines().count();
+    assert!(
+        lines <= 13,
+        "{lines} lines of progress for {failed} failing runs:\n{stderr}\n{replay}"
+    );
+    assert_eq!(
+        stderr
+            .matches("first failure of cause closed_1011 (agent_pipeline)")
+            .count(),
+        1,
+        "{stderr}\n{replay}"
+    );
+}

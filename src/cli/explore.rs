@@ -8,11 +8,11 @@
 //! failed.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
 use serde_json::json;
 
+use super::explore_progress::ExploreProgress;
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError, err, out};
 use crate::explore::{self, Exploration, Found, Options, Stop};
@@ -108,17 +108,12 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
             on.join(", ")
         }
     ));
-    let done = AtomicU64::new(0);
-    let progress = |failed: bool| {
-        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if failed || n.is_multiple_of(100) {
-            err(&format!(
-                "  {n} runs{}\n",
-                if failed { ", one failed" } else { "" }
-            ));
-        }
-    };
-    let exploration = explore::explore(&options, &progress);
+    let progress = ExploreProgress::new(match stop {
+        Stop::Runs(n) => Some(n),
+        Stop::Budget(_) => None,
+    });
+    let exploration = explore::explore(&options, &|note| progress.record(note));
+    progress.finish();
     let files = write_failures(&exploration, &args.out)?;
     if args.json {
         out(&format!("{}\n", to_json(&exploration, &files)));

@@ -11,6 +11,7 @@
 
 mod bench;
 mod explore;
+mod explore_progress;
 mod list;
 mod progress;
 mod run;

@@ -103,7 +103,14 @@ struct Collector {
 }
 
 /// Draw, run and judge; then shrink one failing run per signature.
-pub fn explore(options: &Options, progress: &(dyn Fn(bool) + Sync)) -> Exploration {
+/// What the progress callback hears of each finished run: the signature
+/// of its failure, if it failed, and the probes it reached.
+pub struct RunNote<'a> {
+    pub failure: Option<Signature>,
+    pub coverage: &'a Coverage,
+}
+
+pub fn explore(options: &Options, progress: &(dyn Fn(RunNote<'_>) + Sync)) -> Exploration {
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let collector = Mutex::new(Collector {
@@ -115,7 +122,10 @@ pub fn explore(options: &Options, progress: &(dyn Fn(bool) + Sync)) -> Explorati
     let worker = || {
         while let Some(n) = take(options, &next, started) {
             let (coverage, failing) = run_one(n, &options.bugs);
-            progress(failing.is_some());
+            progress(RunNote {
+                failure: failing.as_ref().map(|f| f.signature),
+                coverage: &coverage,
+            });
             let mut c = collector.lock().unwrap_or_else(PoisonError::into_inner);
             c.runs += 1;
             c.coverage.merge(&coverage);

@@ -1,5 +1,5 @@
 //! `event_grammar`: each run follows `agent_started (agent_thinking |
-//! tool_executing tool_completed)* (agent_completed | error)`; `seq` is
+//! tool_executing tool_completed)* (agent_completed | tool_executing? error)`; `seq` is
 //! exactly 1, 2, 3, ... per connection (docs/wire-protocol.md); nothing
 //! precedes `connection_established`, which comes once; and the server
 //! closes only with the protocol's codes (never 1000, the code of a client
@@ -14,7 +14,7 @@ use crate::scenario::Cause;
 use crate::trace::{REASONS_1013, SERVER_CLOSE_CODES};
 
 /// Where a run is in `agent_started (agent_thinking | tool_executing
-/// tool_completed)* (agent_completed | error)`.
+/// tool_completed)* (agent_completed | tool_executing? error)`.
 #[derive(Clone, Copy, PartialEq)]
 enum RunState {
     Open,
