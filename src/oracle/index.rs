@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crate::scenario::{TokenKind, TokenVia};
 use crate::trace::{
-    Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming, Kind,
-    PipelineEvent, RunId, Trace,
+    AuthEvent, Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming,
+    Kind, PipelineEvent, RunId, Trace,
 };
 
 /// What one user declared and observed.
@@ -102,6 +102,20 @@ pub fn stripped_headers(trace: &Trace) -> BTreeSet<&str> {
             _ => None,
         })
         .collect()
+}
+
+/// The leeway auth allows past a token's `exp` (the largest any boot
+/// recorded): a token that expired less than this ago may be admitted.
+pub fn auth_leeway(trace: &Trace) -> Duration {
+    trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Auth(AuthEvent::Booting { leeway, .. }) => Some(*leeway),
+            _ => None,
+        })
+        .max()
+        .unwrap_or_default()
 }
 
 /// When the heal phase began, if the run reached it.

@@ -101,7 +101,8 @@ pub fn check_indexed(users: &Users, trace: &Trace, expect: &Expect) -> Vec<Viola
     let skews = index::Skews::of(trace);
     let mut causes = Vec::new();
     invariants::no_1011(users, &mut causes);
-    invariants::auth_policy(users, &stripped, &skews, trace.end, &mut causes);
+    let leeway = index::auth_leeway(trace);
+    invariants::auth_policy(users, &stripped, &skews, leeway, trace.end, &mut causes);
     invariants::isolation(users, &mut causes);
     invariants::event_grammar(users, &mut causes);
     let servers = server::Servers::of(trace);

@@ -1012,3 +1012,37 @@ fn a_server_closes_only_with_the_protocol_s_codes_and_reasons() {
         [Cause::CloseOutsideProtocol]
     );
 }
+
+#[test]
+fn auth_s_leeway_forgives_admitting_a_token_that_just_expired() {
+    // u1's token expires at 1 h; it reconnects 30 s later and is admitted.
+    let story = |leeway_s: u64| {
+        let mut s = Story::default();
+        let booting = crate::trace::AuthEvent::Booting {
+            startup: ms(0),
+            leeway: Duration::from_secs(leeway_s),
+        };
+        s.push(ms(0), "auth", None, Kind::Auth(booting));
+        let late = HOUR.as_millis() as u64 + 30_000;
+        s.user("u1", TokenKind::Valid, &[TokenVia::Header], 0)
+            .connect(late, "u1", 1)
+            .accepted(late + 10, "u1", 1, 1)
+            .gateway(
+                late + 20,
+                "u1",
+                1,
+                ConnEvent::State(ConnState::Authenticated),
+            );
+        let expect = Expect {
+            all_answered: false,
+            ..Expect::default()
+        };
+        check(&s.end(late + 1000), &expect)
+            .into_iter()
+            .filter(|v| v.invariant == Invariant::AuthPolicy)
+            .map(|v| v.cause)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(story(60), []);
+    assert_eq!(story(10), [Cause::AdmittedWithoutValidToken]);
+}

@@ -54,6 +54,7 @@ impl AuthService {
             None,
             AuthEvent::Booting {
                 startup: self.startup,
+                leeway: self.leeway,
             },
         );
         tokio::time::sleep(self.startup).await;

@@ -296,8 +296,11 @@ pub enum PipelineEvent {
 /// The auth service.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthEvent {
+    /// A boot, with how long it starts and the leeway it allows on `exp`
+    /// and `iat` (the oracle forgives admitting a token within it).
     Booting {
         startup: Duration,
+        leeway: Duration,
     },
     Ready,
     /// `POST /v1/validate` answered 200 with the user id.

@@ -176,9 +176,17 @@ impl Display for PipelineEvent {
 impl Display for AuthEvent {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            AuthEvent::Booting { startup } => {
+            // The leeway is shown only when set, so traces without one read
+            // (and hash) as before it was recorded.
+            AuthEvent::Booting { startup, leeway } if leeway.is_zero() => {
                 write!(f, "auth booting (startup {}ms)", startup.as_millis())
             }
+            AuthEvent::Booting { startup, leeway } => write!(
+                f,
+                "auth booting (startup {}ms, leeway {}ms)",
+                startup.as_millis(),
+                leeway.as_millis()
+            ),
             AuthEvent::Ready => f.write_str("auth ready"),
             AuthEvent::Validated { user } => write!(f, "POST /v1/validate -> 200 {user}"),
             AuthEvent::Refused { reason } => {

@@ -45,3 +45,27 @@ fn a_skew_within_the_leeway_refuses_nobody() {
     support::assert_pass(&outcome, rel);
     assert_eq!(outcome.summary.close_codes.get(&1008), None);
 }
+
+/// `[auth] leeway` forgives an expired token: users whose 2-minute tokens
+/// expired 30 s before they reconnect (refresh off) are admitted by auth's
+/// 5-minute leeway, which is not a policy violation (it was a false alarm
+/// before the leeway was recorded in the trace).
+#[test]
+fn a_token_within_auth_s_leeway_may_be_admitted() {
+    let rel = "tests/fixtures/worlds/leeway_reconnect.toml";
+    let seed = 1;
+    let outcome = support::run(rel, seed);
+    support::assert_pass(&outcome, rel);
+    let reconnected = outcome
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, stagesim::trace::Kind::Connecting { conn: 2, .. }))
+        .count();
+    assert_eq!(
+        reconnected,
+        3,
+        "every user reconnects after the restart; reproduce: {}",
+        support::reproduce(rel, seed)
+    );
+}

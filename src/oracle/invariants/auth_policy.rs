@@ -5,7 +5,8 @@
 //! An attempt whose token was not valid when it started (wrong kind,
 //! expired, or sent only by a channel the load balancer strips) must never
 //! be admitted, by the gateway (an identity accepted, a run started) or as
-//! the user saw it, and must be refused with 1008. An attempt whose token
+//! the user saw it (unless it expired less than auth's `[auth] leeway`
+//! before, which auth may forgive), and must be refused with 1008. An attempt whose token
 //! stayed valid to its end must not be refused with 1008. A token that
 //! expired during the attempt may be answered either way.
 
@@ -26,6 +27,7 @@ pub fn auth_policy(
     users: &Users,
     stripped: &BTreeSet<&str>,
     skews: &Skews,
+    leeway: Duration,
     end: Duration,
     out: &mut Vec<Violation>,
 ) {
@@ -38,7 +40,9 @@ pub fn auth_policy(
             let valid = |at| valid_at(view, stripped, token, at);
             let refused = conn.closed.as_ref().filter(|c| !c.3);
             if !valid(start) {
-                if let Some((at, what)) = admitted(conn) {
+                // Auth may admit a token up to its leeway past `exp`.
+                let forgiven = valid_at(view, stripped, token, start.saturating_sub(leeway));
+                if let Some((at, what)) = admitted(conn).filter(|_| !forgiven) {
                     let detail = format!(
                         "c{n} admitted with {}: {what}",
                         describe(view, stripped, token, start)

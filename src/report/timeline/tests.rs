@@ -85,7 +85,10 @@ fn one_user() -> Vec<Event> {
 }
 
 fn startups() -> Vec<Event> {
-    let booting = Kind::Auth(AuthEvent::Booting { startup: ms(5) });
+    let booting = Kind::Auth(AuthEvent::Booting {
+        startup: ms(5),
+        leeway: Duration::ZERO,
+    });
     let initialising = Kind::Pipeline(PipelineEvent::Initialising {
         startup: ms(10),
         db_pool: 10,
