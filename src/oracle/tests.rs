@@ -1046,3 +1046,30 @@ fn auth_s_leeway_forgives_admitting_a_token_that_just_expired() {
     assert_eq!(story(60), []);
     assert_eq!(story(10), [Cause::AdmittedWithoutValidToken]);
 }
+
+#[test]
+fn a_user_still_busy_when_the_heal_ran_out_did_not_converge_once() {
+    // u1 sent m1 and waits; the heal began at 50 ms and the run ended at
+    // 1 s with u1 unfinished. u2 stopped at the heal and finished.
+    let mut s = Story::default();
+    chatting(&mut s, "u1", 1, 3);
+    let heal = FaultEvent::Heal {
+        converge_within: ms(950),
+    };
+    s.push(ms(50), "sim", None, Kind::Fault(heal));
+    happy(&mut s, "u2", 2);
+    s.client(80, "u2", Kind::StoppedAtHeal { answered: 1 });
+    s.client(
+        81,
+        "u2",
+        Kind::Finished {
+            outcome: "stopped at the heal".into(),
+        },
+    );
+    let v = check(&s.end(1000), &Expect::default());
+    assert_eq!(causes(&v), [(Some("u1"), Cause::DidNotConverge)], "{v:#?}");
+    assert_eq!(
+        v[0].detail,
+        "still busy 950ms after the heal began: an answer to u1-m1 on c1 (no event of its run)"
+    );
+}

@@ -68,11 +68,12 @@ fn waiting_on(view: &UserView) -> String {
         .received
         .iter()
         .any(|(_, e)| e.kind == "connection_established");
-    if !c.opened {
-        return format!("admission: c{n} connecting");
-    }
+    // Established implies open, whatever else was recorded.
     if !established {
-        return format!("admission: c{n} open, no connection_established");
+        return match c.opened {
+            false => format!("admission: c{n} connecting"),
+            true => format!("admission: c{n} open, no connection_established"),
+        };
     }
     let Some((_, m)) = c.sent.last() else {
         return format!("nothing visible on c{n}");
