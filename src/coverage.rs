@@ -59,6 +59,16 @@ impl Coverage {
         self.runs_reaching[probe.index()]
     }
 
+    /// The probe gate (`--require-probes`): the probes no run reached that
+    /// these runs could have reached. With every defect off, the probes
+    /// only a defect reaches are not required.
+    pub fn missing(&self, defects_on: bool) -> Vec<Probe> {
+        self.never_reached()
+            .into_iter()
+            .filter(|p| defects_on || !p.needs_defect())
+            .collect()
+    }
+
     /// The probes no run reached, in declaration order.
     pub fn never_reached(&self) -> Vec<Probe> {
         Probe::ALL
@@ -146,5 +156,22 @@ mod tests {
         let json = total.json();
         assert_eq!(json["probes"]["auth_retried"]["runs"], 2);
         assert!(total.text().contains("never reached: auth_unreachable"));
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_leaves_out_defect_only_probes_for_the_fixed_backend() {
+        let none = Coverage {
+            runs: 1,
+            ..Coverage::default()
+        };
+        let fixed = none.missing(false);
+        assert!(!fixed.contains(&Probe::OutputLost));
+        assert!(fixed.contains(&Probe::ReadyTimedOut));
+        assert_eq!(none.missing(true).len(), Probe::ALL.len());
     }
 }

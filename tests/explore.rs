@@ -406,3 +406,34 @@ fn progress_names_each_failure_cause_once() {
         "{stderr}\n{replay}"
     );
 }
+
+/// The probe gate names what the runs never reached, and, with every defect
+/// off, leaves out the probes only a defect reaches.
+#[test]
+fn the_probe_gate_fails_naming_the_probes_never_reached() {
+    let out = std::env::temp_dir().join(format!("stagesim-gate-{}", std::process::id()));
+    let out_arg = out.display().to_string();
+    let args = [
+        "explore",
+        "--runs",
+        "20",
+        "--start",
+        "1",
+        "--require-probes",
+        "--out",
+        &out_arg,
+    ];
+    let (code, _, stderr) = support::stagesim(&args);
+    let _ = std::fs::remove_dir_all(&out);
+    let replay = format!("reproduce: stagesim {}", args.join(" "));
+    assert_eq!(code, 1, "{stderr}\n{replay}");
+    let gate = stderr
+        .lines()
+        .find(|l| l.starts_with("probe gate: "))
+        .unwrap_or_else(|| panic!("no gate line in {stderr}\n{replay}"));
+    assert!(gate.contains("ready_timed_out"), "{gate}\n{replay}");
+    assert!(
+        !gate.contains("output_lost"),
+        "a defect-only probe is not required: {gate}\n{replay}"
+    );
+}

@@ -47,6 +47,11 @@ pub struct ExploreArgs {
     /// Candidate runs each shrink may spend, 1 to 100000.
     #[arg(long, default_value_t = crate::shrink::DEFAULT_MAX_RUNS, value_parser = super::shrink::max_runs, allow_negative_numbers = true)]
     pub shrink_runs: usize,
+    /// The probe gate: exit 1 when a probe these runs could reach was never
+    /// reached, naming it (with every defect off, the probes only a defect
+    /// reaches are not required).
+    #[arg(long)]
+    pub require_probes: bool,
     /// Print one JSON object instead of the text.
     #[arg(long)]
     pub json: bool,
@@ -120,11 +125,28 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
     } else {
         out(&to_text(&exploration, &files, on.is_empty()));
     }
-    Ok(if exploration.failed == 0 {
+    let gate_open = !args.require_probes || probe_gate(&exploration.coverage, !on.is_empty());
+    Ok(if exploration.failed == 0 && gate_open {
         0
     } else {
         EXIT_VIOLATION
     })
+}
+
+/// `--require-probes`: whether every probe the runs could reach was
+/// reached; otherwise says which were not, on stderr.
+pub fn probe_gate(coverage: &crate::coverage::Coverage, defects_on: bool) -> bool {
+    let missing = coverage.missing(defects_on);
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
+        err(&format!(
+            "probe gate: {} probe(s) never reached in {} runs: {}\n",
+            names.len(),
+            coverage.runs,
+            names.join(", ")
+        ));
+    }
+    missing.is_empty()
 }
 
 /// One shrunk scenario per distinct failure: `DIR/CAUSE[_COMPONENT]_runN.toml`.

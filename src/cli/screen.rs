@@ -45,6 +45,12 @@ pub fn requested(args: &SweepArgs) -> Result<bool, UsageError> {
             "a screening writes no JUnit file; sweep without `--bug all` for one",
         );
     }
+    if args.require_probes {
+        return refuse(
+            "`--require-probes`",
+            "a screening judges defects, not coverage; sweep without `--bug all` for the probe gate",
+        );
+    }
     if args.report_dir.is_some() {
         return refuse(
             "`--report-dir`",

@@ -51,6 +51,11 @@ pub struct SweepArgs {
     /// to DIR/<scenario>-seed-<N>.html; DIR is created.
     #[arg(long = "report-dir", value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// The probe gate: exit 1 when a probe these runs could reach was never
+    /// reached, naming it (without any defect on, the probes only a defect
+    /// reaches are not required).
+    #[arg(long)]
+    pub require_probes: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -177,5 +182,14 @@ fn sweep(args: &SweepArgs, targets: &[Target], seeds: &[u64]) -> Result<u8, Usag
     if let Some(e) = &result.report_error {
         return Err(UsageError(format!("error: --report-dir: {e}")));
     }
-    Ok(if report.passed() { 0 } else { EXIT_VIOLATION })
+    let defects_on = targets
+        .iter()
+        .any(|t| t.scenario.bugs != crate::scenario::Bugs::default());
+    let gate_open =
+        !args.require_probes || super::explore::probe_gate(&report.total_coverage(), defects_on);
+    Ok(if report.passed() && gate_open {
+        0
+    } else {
+        EXIT_VIOLATION
+    })
 }

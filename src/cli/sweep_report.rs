@@ -175,7 +175,7 @@ impl<'a> Report<'a> {
     }
 
     /// The probes reached over every scenario of the sweep.
-    fn total_coverage(&self) -> crate::coverage::Coverage {
+    pub fn total_coverage(&self) -> crate::coverage::Coverage {
         let mut total = crate::coverage::Coverage::default();
         for c in &self.result.coverage {
             total.merge(c);

@@ -55,6 +55,15 @@ crate::scenario::names::named_enum! {
 }
 
 impl Probe {
+    /// Whether only a defect can reach the probe: the fixed gateway admits
+    /// nobody before the pipeline is ready (so no message arrives during
+    /// initialisation), and cancels a connection's runs together with its
+    /// context (so no output is handed to a closed one). A probe gate over
+    /// the fixed backend leaves these out.
+    pub fn needs_defect(self) -> bool {
+        matches!(self, Probe::MessageDuringInitialisation | Probe::OutputLost)
+    }
+
     /// One line on what reaching the probe means, for reports.
     pub fn what(self) -> &'static str {
         match self {
