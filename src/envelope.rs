@@ -219,6 +219,11 @@ pub struct WorldDraft {
     /// skew stays within it, and both together under the 2 minutes an
     /// expired token has been dead).
     pub leeway_s: u64,
+    /// `[gateway] ready_timeout` when drawn (with slow startups, 1-10 s, so
+    /// often below the pipeline's startup: connections are then closed 1013
+    /// `agent pipeline not ready` and users come back); `None` keeps 30 s,
+    /// longer than any drawn startup.
+    pub ready_timeout_ms: Option<u64>,
 }
 
 /// A value of `on`, or `Just(off)` when its family is switched off.
@@ -237,7 +242,13 @@ fn drawn<T: Clone + std::fmt::Debug + 'static>(
 fn world_draft(f: Families) -> impl Strategy<Value = WorldDraft> {
     let latency = (1..=LATENCY_MAX_MS).prop_flat_map(|max| (1..=max, Just(max)));
     let startup = || drawn(f.slow_startups, 0..=STARTUP_MAX_MS, 0);
-    let startups = (startup(), startup(), startup());
+    let ready = prop_oneof![2 => Just(None), 1 => (1_000..=10_000u64).prop_map(Some)];
+    let startups = (
+        startup(),
+        startup(),
+        startup(),
+        drawn(f.slow_startups, ready, None),
+    );
     let auth = (2..=4u32, 500..=1_500u64);
     let pool = drawn(f.pool_pressure, (1..=20u32, 1_000..=10_000u64), (10, 5_000));
     let llm = (100..=900u64).prop_flat_map(|max| (50..=max, Just(max)));
@@ -251,7 +262,7 @@ fn world_draft(f: Families) -> impl Strategy<Value = WorldDraft> {
         |(
             strip,
             latency_ms,
-            (a, g, p),
+            (a, g, p, ready_timeout_ms),
             (retries, backoff),
             (pool, acquire),
             llm,
@@ -261,6 +272,7 @@ fn world_draft(f: Families) -> impl Strategy<Value = WorldDraft> {
             WorldDraft {
                 connection_limit_permille: limit,
                 leeway_s,
+                ready_timeout_ms,
                 strip_authorization: strip,
                 latency_ms,
                 auth_startup_ms: a,
@@ -296,6 +308,11 @@ pub struct GroupDraft {
     /// Tokens that live the shortest allowed time (2 minutes), so that runs
     /// longer than that need the users' token refresh.
     pub short_tokens: bool,
+    /// The longest pause between an answer and the next message, 0 for
+    /// none; drawn with the short tokens (20-70 s), so that users fall
+    /// silent long enough for keepalive pings and chat past their token's
+    /// expiry on an open connection.
+    pub think_max_ms: u64,
     /// The invalid frame the group's users send once.
     pub misbehave: Misbehave,
 }
@@ -324,7 +341,11 @@ fn group_draft(
         agent(),
         200..=2_000u64,
         0..=3u32,
-        drawn(f.short_tokens, any::<bool>(), false),
+        drawn(
+            f.short_tokens,
+            (any::<bool>(), prop_oneof![Just(0u64), 20_000..=70_000u64]),
+            (false, 0),
+        ),
     )
         .prop_map(
             move |(
@@ -336,7 +357,7 @@ fn group_draft(
                 agent,
                 backoff_ms,
                 extra_attempts,
-                short_tokens,
+                (short_tokens, think_max_ms),
             )| {
                 GroupDraft {
                     count,
@@ -349,6 +370,7 @@ fn group_draft(
                     extra_attempts,
                     refused,
                     short_tokens,
+                    think_max_ms,
                     misbehave: Misbehave::None,
                 }
             },
@@ -878,11 +900,25 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
         .unwrap_or(0);
     let total_users: u64 = groups.iter().map(|g| u64::from(g.count)).sum();
     let limit = connection_limit(world, total_users);
-    let session_ms = (messages_max + laid.stops + 1) * per_message_ms + retry_max;
+    // Every pause between messages at its longest.
+    let think_ms = groups
+        .iter()
+        .map(|g| u64::from(g.messages) * g.think_max_ms)
+        .max()
+        .unwrap_or(0);
+    let session_ms = (messages_max + laid.stops + 1) * per_message_ms + think_ms + retry_max;
 
     // The longest a user may be kept from an established connection, all
     // outages back to back and every wave ahead of it, plus a margin.
-    let startup_ms = world.auth_startup_ms.max(world.gateway_startup_ms);
+    // Under a short ready timeout, users are refused 1013 until the
+    // pipeline is ready, not kept waiting on an open connection.
+    let pipeline_ms = match world.ready_timeout_ms {
+        Some(_) => world.agents_startup_ms,
+        None => 0,
+    };
+    let startup_ms = world
+        .auth_startup_ms
+        .max(world.gateway_startup_ms + pipeline_ms);
     let need_ms =
         startup_ms + laid.outage_ms + retry_max + queue_ms(limit, total_users, session_ms) + 10_000;
 
@@ -905,6 +941,7 @@ pub fn build(world: &WorldDraft, groups: &[GroupDraft], faults: &[FaultDraft]) -
         + retry_max
         + backoff_total_ms
         + (messages_max + laid.stops) * per_message_ms
+        + think_ms
         + laid.close_extra_ms
         + 60_000;
 
@@ -938,6 +975,7 @@ fn user_group(g: &GroupDraft, strip_authorization: bool, need_ms: u64) -> UserGr
             DEFAULT_TOKEN_LIFETIME
         },
         misbehave: g.misbehave,
+        think: Range::new(ms(g.think_max_ms / 2), ms(g.think_max_ms)),
         ..UserGroup::default()
     }
 }
@@ -962,6 +1000,9 @@ fn world_scenario(world: &WorldDraft) -> Scenario {
     gateway.startup = ms(world.gateway_startup_ms);
     gateway.auth_retries = world.auth_retries;
     gateway.auth_backoff = ms(world.auth_backoff_ms);
+    if let Some(ready) = world.ready_timeout_ms {
+        gateway.ready_timeout = ms(ready);
+    }
     let agents = &mut scenario.agents;
     agents.startup = ms(world.agents_startup_ms);
     agents.db_pool = world.db_pool;

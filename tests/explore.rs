@@ -413,10 +413,11 @@ fn progress_names_each_failure_cause_once() {
 fn the_probe_gate_fails_naming_the_probes_never_reached() {
     let out = std::env::temp_dir().join(format!("stagesim-gate-{}", std::process::id()));
     let out_arg = out.display().to_string();
+    // Two runs cannot reach every probe.
     let args = [
         "explore",
         "--runs",
-        "20",
+        "2",
         "--start",
         "1",
         "--require-probes",
@@ -431,9 +432,33 @@ fn the_probe_gate_fails_naming_the_probes_never_reached() {
         .lines()
         .find(|l| l.starts_with("probe gate: "))
         .unwrap_or_else(|| panic!("no gate line in {stderr}\n{replay}"));
-    assert!(gate.contains("ready_timed_out"), "{gate}\n{replay}");
-    assert!(
-        !gate.contains("output_lost"),
-        "a defect-only probe is not required: {gate}\n{replay}"
-    );
+    for defect_only in ["output_lost", "message_during_initialisation"] {
+        assert!(
+            !gate.contains(defect_only),
+            "a defect-only probe is not required: {gate}\n{replay}"
+        );
+    }
+}
+
+/// The long form of the gate (`cargo test --release --test explore --
+/// --ignored`): 1,000 runs of the fixed backend reach every probe a run
+/// without a defect can reach.
+#[test]
+#[ignore]
+fn a_thousand_runs_of_the_fixed_backend_pass_the_probe_gate() {
+    let out = std::env::temp_dir().join(format!("stagesim-gate-long-{}", std::process::id()));
+    let out_arg = out.display().to_string();
+    let args = [
+        "explore",
+        "--runs",
+        "1000",
+        "--start",
+        "1",
+        "--require-probes",
+        "--out",
+        &out_arg,
+    ];
+    let (code, _, stderr) = support::stagesim(&args);
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(code, 0, "{stderr}\nreproduce: stagesim {}", args.join(" "));
 }
