@@ -107,3 +107,42 @@ fn the_design_s_cause_table_is_the_oracle_s() {
 fn the_scenario_format_s_cause_table_is_the_oracle_s() {
     causes_table_matches_the_oracle("docs/scenario-format.md");
 }
+
+/// The CI recipe passes actionlint (installed into .venv by .ci/run from
+/// PyPI, a binary in the wheel).
+#[test]
+fn the_ci_workflow_passes_actionlint() {
+    let actionlint = support::path(".venv/bin/actionlint");
+    if !actionlint.exists() {
+        assert!(
+            !support::in_ci(),
+            "CI is set but .venv/bin/actionlint is missing: .ci/run installs tests/requirements.txt"
+        );
+        eprintln!("SKIPPED: actionlint is not in .venv (pip install -r tests/requirements.txt)");
+        return;
+    }
+    let out = std::process::Command::new(&actionlint)
+        .arg(".github/workflows/stagesim.yml")
+        .current_dir(support::path(""))
+        .output()
+        .expect("run actionlint");
+    assert!(
+        out.status.success(),
+        "{}{}\nreproduce: .venv/bin/actionlint .github/workflows/stagesim.yml",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The README shows the workflow exactly as it is, so its copy cannot go
+/// stale.
+#[test]
+fn the_readme_shows_the_ci_workflow_as_it_is() {
+    let workflow = doc(".github/workflows/stagesim.yml");
+    let readme = doc("README.md");
+    let block = format!("```yaml\n{workflow}```\n");
+    assert!(
+        readme.contains(&block),
+        "README.md's copy of .github/workflows/stagesim.yml differs from the file"
+    );
+}
