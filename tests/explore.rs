@@ -462,3 +462,45 @@ fn a_thousand_runs_of_the_fixed_backend_pass_the_probe_gate() {
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(code, 0, "{stderr}\nreproduce: stagesim {}", args.join(" "));
 }
+
+/// The harness's own mutation score over the planted mistakes
+/// (`stagesim::services::mutants`): explore, told nothing about where each
+/// mistake is, finds it in 300 runs. The long form
+/// (`cargo test --release --test explore -- --ignored --nocapture`) prints
+/// the table the README quotes.
+#[test]
+#[ignore]
+fn explore_finds_every_planted_mistake() {
+    use stagesim::services::mutants::Mutant;
+    let mut missed = Vec::new();
+    for mutant in Mutant::ALL {
+        let bugs = Bugs {
+            mutant: Some(mutant),
+            ..Bugs::default()
+        };
+        let options = Options {
+            stop: Stop::Runs(300),
+            start: 1,
+            jobs: 2,
+            bugs,
+            shrink_runs: 1,
+        };
+        let e = explore::explore(&options, &|_| {});
+        let causes: Vec<String> = e.found.iter().map(|f| f.shrunk.signature.label()).collect();
+        let first = e.found.iter().map(|f| f.first.run).min();
+        println!(
+            "| `{mutant:?}` | {} / {} | {} | {} |",
+            e.failed,
+            e.runs,
+            first.map_or("-".into(), |r| r.to_string()),
+            causes.join(", ")
+        );
+        if e.failed == 0 {
+            missed.push(mutant);
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "explore missed {missed:?} in 300 runs; reproduce: cargo test --release --test explore -- --ignored explore_finds_every_planted_mistake"
+    );
+}
