@@ -56,7 +56,24 @@ pub struct RunArgs {
     /// not always the same trace).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = StepMode::FastForward)]
     pub step: StepMode,
+    /// Check the run is deterministic: run it again and name the first
+    /// event where the two traces part (exit 3). `--verify=steps` also runs
+    /// it stepping every tick and compares the verdict and violations.
+    #[arg(long, value_enum, value_name = "WHAT", num_args = 0..=1, default_missing_value = "twice")]
+    pub verify: Option<VerifyMode>,
 }
+
+/// What `--verify` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    /// The same run twice, byte for byte.
+    Twice,
+    /// Twice, and once stepped every tick: the same verdict and violations.
+    Steps,
+}
+
+/// The exit code for a run that is not deterministic.
+pub const EXIT_NONDETERMINISTIC: u8 = 3;
 
 /// `--step`: the CLI's name for [`crate::run::Stepping`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +104,7 @@ impl RunArgs {
             bugs: Vec::new(),
             fixed: false,
             step: StepMode::FastForward,
+            verify: None,
         }
     }
 }
@@ -183,7 +201,66 @@ fn execute_source(args: &RunArgs, source: &Source, seed: u64) -> Result<u8, Usag
         source.display(),
     );
     let outcome = crate::run::run_stepping(&scenario, seed, args.step.into());
-    report_outcome(args, &scenario, &outcome, &reproduce)
+    let code = report_outcome(args, &scenario, &outcome, &reproduce)?;
+    match args.verify {
+        None => Ok(code),
+        Some(mode) => {
+            Ok(verify(&scenario, seed, args.step, mode, &outcome, &reproduce).unwrap_or(code))
+        }
+    }
+}
+
+/// `--verify`: run again (and stepped every tick for `steps`); on a
+/// difference, say where on stderr and return the exit code 3.
+fn verify(
+    scenario: &Scenario,
+    seed: u64,
+    step: StepMode,
+    mode: VerifyMode,
+    first: &crate::run::Outcome,
+    reproduce: &str,
+) -> Option<u8> {
+    let again = crate::run::run_stepping(scenario, seed, step.into());
+    if let Some(d) = crate::run::verify::first_divergence(&first.trace, &again.trace) {
+        super::err(&format!(
+            "nondeterminism: two runs of the same scenario and seed differ ({} vs {}); {}\n\
+             reproduce: {reproduce} --verify\n",
+            &first.trace_hash[..16],
+            &again.trace_hash[..16],
+            d.describe()
+        ));
+        return Some(EXIT_NONDETERMINISTIC);
+    }
+    if mode == VerifyMode::Steps {
+        let stepped = crate::run::run_stepping(scenario, seed, crate::run::Stepping::EveryTick);
+        let kinds = |o: &crate::run::Outcome| -> Vec<String> {
+            o.violations
+                .iter()
+                .map(|v| format!("{} {:?}", v.cause, v.user))
+                .collect()
+        };
+        if stepped.verdict != first.verdict || kinds(&stepped) != kinds(first) {
+            super::err(&format!(
+                "nondeterminism: stepping every tick judges the run differently: {} {:?} vs {} {:?}\n\
+                 reproduce: {reproduce} --verify=steps\n",
+                first.verdict,
+                kinds(first),
+                stepped.verdict,
+                kinds(&stepped)
+            ));
+            return Some(EXIT_NONDETERMINISTIC);
+        }
+    }
+    super::err(&format!(
+        "verified: {} runs of this scenario and seed agree (trace {})\n",
+        if mode == VerifyMode::Steps {
+            "three"
+        } else {
+            "two"
+        },
+        &first.trace_hash[..16]
+    ));
+    None
 }
 
 /// `stagesim live`: `run`'s arguments, a target and a secret.
@@ -219,6 +296,13 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
     if args.step != StepMode::FastForward {
         return Err(UsageError(
             "error: `--step` chooses how simulated time advances; a live run uses the wall clock"
+                .into(),
+        ));
+    }
+    if args.verify.is_some() {
+        return Err(UsageError(
+            "error: `--verify` reruns a simulation to check it is deterministic; a live run \
+             on the wall clock is not, by design"
                 .into(),
         ));
     }

@@ -8,6 +8,7 @@
 
 mod idle_faults;
 mod summary;
+pub mod verify;
 
 use crate::oracle::{self, Verdict, Violation};
 use crate::scenario::Scenario;

@@ -35,10 +35,14 @@ pub enum Mutant {
     /// The connection limit's 1013 says "too many connections, try later",
     /// a reason that names no dependency the protocol knows.
     LimitReasonReworded,
+    /// A run picks its tools by iterating a `HashMap` (whose order is
+    /// randomised per map): the one determinism rule broken, for
+    /// `run --verify` to find.
+    HashMapOrder,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 8] = [
+    pub const ALL: [Mutant; 9] = [
         Mutant::RefuseEverything,
         Mutant::SeqStartsAt14,
         Mutant::AdmitOneOverLimit,
@@ -47,5 +51,6 @@ impl Mutant {
         Mutant::ShutdownClosesNormally,
         Mutant::RunHangsAfterTool,
         Mutant::LimitReasonReworded,
+        Mutant::HashMapOrder,
     ];
 }

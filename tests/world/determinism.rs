@@ -36,3 +36,70 @@ fn every_scenario_is_deterministic_and_seed_sensitive() {
         );
     }
 }
+
+/// `run --verify`'s comparison finds a planted break of the determinism
+/// rules (a tool picked from a `HashMap`'s iteration order, whose seed
+/// differs per map) and names the first event where two runs part.
+#[test]
+fn verify_names_the_first_event_of_a_planted_nondeterminism() {
+    use stagesim::run::verify::first_divergence;
+    use stagesim::services::mutants::Mutant;
+    let rel = "scenarios/golden_path.toml";
+    let seed = 1;
+    let mut scenario = support::load(rel);
+    let clean = (
+        stagesim::run::run(&scenario, seed),
+        stagesim::run::run(&scenario, seed),
+    );
+    assert_eq!(first_divergence(&clean.0.trace, &clean.1.trace), None);
+    scenario.bugs.mutant = Some(Mutant::HashMapOrder);
+    // A map's order is random: a few tries make a difference all but
+    // certain (each of 20 users draws tools from three).
+    let first = stagesim::run::run(&scenario, seed);
+    let parted = (0..5).find_map(|_| {
+        let again = stagesim::run::run(&scenario, seed);
+        first_divergence(&first.trace, &again.trace)
+    });
+    let d = parted.unwrap_or_else(|| {
+        panic!("five reruns agreed despite the planted HashMap order; reproduce: {} --verify (with Mutant::HashMapOrder set in code)", support::reproduce(rel, seed))
+    });
+    let described = d.describe();
+    assert!(
+        described.contains("tool_executing") || described.contains("tool="),
+        "the first difference is a tool choice: {described}"
+    );
+}
+
+/// `stagesim run --verify` on a deterministic run says so and keeps the
+/// run's exit code; `--verify=steps` also compares the stepped run; `live`
+/// refuses it.
+#[test]
+fn run_verify_confirms_a_deterministic_run() {
+    for (args, words) in [
+        (
+            &["run", "golden_path", "--seed", "1", "--verify"][..],
+            "verified: two runs",
+        ),
+        (
+            &[
+                "run",
+                "scenarios/gateway_restart.toml",
+                "--seed",
+                "2",
+                "--verify=steps",
+            ][..],
+            "verified: three runs",
+        ),
+    ] {
+        let (code, _, stderr) = support::stagesim(args);
+        let replay = format!("reproduce: stagesim {}", args.join(" "));
+        assert_eq!(code, 0, "{stderr}\n{replay}");
+        assert!(stderr.contains(words), "{stderr}\n{replay}");
+    }
+    let (code, _, stderr) = support::stagesim(&["live", "golden_path", "--verify"]);
+    assert_eq!(
+        code, 2,
+        "{stderr}\nreproduce: stagesim live golden_path --verify"
+    );
+    assert!(stderr.contains("`--verify`"), "{stderr}");
+}

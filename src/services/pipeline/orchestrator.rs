@@ -165,7 +165,14 @@ impl Orchestrator {
         let tools = &self.factory.config.tools_per_run;
         let calls = self.rng.random_range(tools.min..=tools.max);
         for _ in 0..calls {
-            let tool = self.request.agent.tools[self.rng.random_range(0..3)];
+            let mut tool = self.request.agent.tools[self.rng.random_range(0..3)];
+            if self.factory.bugs.mutant == Some(Mutant::HashMapOrder) {
+                // The planted mistake: the first key of a HashMap, whose
+                // iteration order differs from map to map.
+                let by_name: std::collections::HashMap<&str, ()> =
+                    self.request.agent.tools.iter().map(|t| (*t, ())).collect();
+                tool = by_name.keys().next().copied().unwrap_or(tool);
+            }
             let work = self.rng.random_range(TOOL_WORK.0..=TOOL_WORK.1);
             let mut ev = self.event("tool_executing");
             ev.tool = Some(tool);
