@@ -10,6 +10,7 @@
 //! [`err`], which ignore a closed pipe (`println!` would panic on one).
 
 mod bench;
+mod diff;
 mod explore;
 mod explore_progress;
 mod list;
@@ -55,6 +56,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run scenarios on many seeds in parallel (CI's command).
     Sweep(sweep::SweepArgs),
+    /// Where two runs part, user by user: two trace files, or one scenario
+    /// at two seeds.
+    Diff(diff::DiffArgs),
     /// Run one scenario in real time on 127.0.0.1 (real sockets, real
     /// clients, the wall clock) and judge it as `run` does.
     Live(run::LiveArgs),
@@ -149,6 +153,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::execute(args),
         Some(Command::List { dir }) => list::execute(dir),
         Some(Command::Sweep(args)) => sweep::execute(args),
+        Some(Command::Diff(args)) => diff::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
         Some(Command::Shrink(args)) => shrink::execute(args),
         Some(Command::Explore(args)) => explore::execute(args),
