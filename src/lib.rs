@@ -22,6 +22,7 @@ pub mod cli;
 pub mod client;
 pub mod coverage;
 pub mod determinism;
+pub mod diagnose;
 pub mod diff;
 pub mod envelope;
 pub mod explore;

@@ -10,6 +10,7 @@
 //! [`err`], which ignore a closed pipe (`println!` would panic on one).
 
 mod bench;
+mod diagnose;
 mod diff;
 mod explore;
 mod explore_progress;
@@ -59,6 +60,9 @@ enum Command {
     /// Where two runs part, user by user: two trace files, or one scenario
     /// at two seeds.
     Diff(diff::DiffArgs),
+    /// Which catalogued mechanism explains an observed failure: every
+    /// defect simulated over some seeds, ranked by likeness.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Run one scenario in real time on 127.0.0.1 (real sockets, real
     /// clients, the wall clock) and judge it as `run` does.
     Live(run::LiveArgs),
@@ -154,6 +158,7 @@ pub fn main() -> ExitCode {
         Some(Command::List { dir }) => list::execute(dir),
         Some(Command::Sweep(args)) => sweep::execute(args),
         Some(Command::Diff(args)) => diff::execute(args),
+        Some(Command::Diagnose(args)) => diagnose::execute(args),
         Some(Command::Bench(args)) => bench::execute(args),
         Some(Command::Shrink(args)) => shrink::execute(args),
         Some(Command::Explore(args)) => explore::execute(args),

@@ -8,6 +8,7 @@ mod support;
 
 mod close_codes;
 mod determinism;
+mod diagnose;
 mod diff;
 mod faults;
 mod gateway;
