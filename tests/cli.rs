@@ -3,10 +3,15 @@
 //! exit 2 (or the run's own exit code), never a panic, a hang or an abort.
 //!
 //! Runs the built binary. The runs that simulate use the tiny fixtures
-//! under `tests/fixtures/` and state their seeds.
+//! under `tests/fixtures/` and state their seeds. `cli/outputs.rs` (no file
+//! clobbered) is a module of this binary.
 
 #[path = "support/mod.rs"]
 mod support;
+
+// Issue 21, in this binary so that it links once: output files.
+#[path = "cli/outputs.rs"]
+mod outputs;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
