@@ -4,12 +4,16 @@
 //!
 //! Runs the built binary. The runs that simulate use the tiny fixtures
 //! under `tests/fixtures/` and state their seeds. `cli/outputs.rs` (no file
-//! clobbered) is a module of this binary.
+//! clobbered) and `cli/limits.rs` (secrets, tokens, targets, durations, run
+//! numbers at their edges) are modules of this binary.
 
 #[path = "support/mod.rs"]
 mod support;
 
-// Issue 21, in this binary so that it links once: output files.
+// Issue 21, in this binary so that it links once: output files, and flag
+// values at their edges.
+#[path = "cli/limits.rs"]
+mod limits;
 #[path = "cli/outputs.rs"]
 mod outputs;
 

@@ -19,6 +19,7 @@ mod progress;
 mod run;
 mod scenarios;
 mod screen;
+mod secret;
 mod serve;
 mod shrink;
 mod source;

@@ -246,7 +246,7 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
     };
     let options = crate::live::LiveOptions {
         target,
-        secret: live.secret,
+        secret: super::secret::resolve(live.secret)?,
     };
     let args = live.run;
     if args.step != StepMode::FastForward {
