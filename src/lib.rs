@@ -17,6 +17,7 @@ compile_error!(
      replaces .cargo/config.toml's flags; build with RUSTFLAGS=\"$RUSTFLAGS --cfg tokio_unstable\""
 );
 
+pub mod atomic_file;
 pub mod bench;
 pub mod cli;
 pub mod client;

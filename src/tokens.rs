@@ -36,6 +36,23 @@ struct Claims {
     sub: String,
     iat: u64,
     exp: u64,
+    /// Not before: stagesim never mints it (so minted bytes, and every
+    /// trace hash, stay as they were), but honours it when a token has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+}
+
+/// The longest `sub` a token may carry, in characters. A user id is
+/// printed in every trace line and event of its connection; 128 is far past
+/// any real id and keeps a hostile 32 KiB `sub` out of all of them.
+pub const MAX_SUBJECT_CHARS: usize = 128;
+
+/// Whether `sub` can be a user id: 1 to [`MAX_SUBJECT_CHARS`] printable
+/// ASCII characters without spaces (`!` to `~`). Trace lines are columns
+/// split by spaces, and a control character or an empty id would make a
+/// line lie about whom it concerns.
+pub fn valid_subject(sub: &str) -> bool {
+    (1..=MAX_SUBJECT_CHARS).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// When a valid token minted at `now` (since the Unix epoch) with
@@ -54,6 +71,7 @@ pub fn mint(kind: TokenKind, user: &str, now: Duration, lifetime: Duration) -> O
         sub: user.to_string(),
         iat,
         exp,
+        nbf: None,
     };
     let sign = |claims: &Claims, key: &[u8]| {
         encode(
@@ -83,9 +101,9 @@ pub enum Refusal {
     Malformed,
     BadSignature,
     Expired,
-    /// Issued in the future, by the verifier's clock (`iat` past it by more
-    /// than the leeway): the minter's clock is ahead, or the verifier's
-    /// behind.
+    /// Issued in the future, or valid only from a later time, by the
+    /// verifier's clock (`iat` or `nbf` past it by more than the leeway):
+    /// the minter's clock is ahead, or the verifier's behind.
     NotYetValid,
 }
 
@@ -104,8 +122,10 @@ impl Refusal {
 /// allowing `leeway` either way; the user id on success.
 pub fn verify(token: &str, now: Duration, leeway: Duration) -> Result<String, Refusal> {
     let mut validation = Validation::new(Algorithm::HS256);
-    // exp is checked below against the simulated clock, not the wall clock.
+    // exp and nbf are checked below against the simulated clock, not the
+    // wall clock.
     validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.required_spec_claims.clear();
     let key = DecodingKey::from_secret(&secret());
     let data = decode::<Claims>(token, &key, &validation).map_err(|e| {
@@ -115,14 +135,27 @@ pub fn verify(token: &str, now: Duration, leeway: Duration) -> Result<String, Re
             _ => Refusal::Malformed,
         }
     })?;
-    let (now, leeway) = (now.as_secs(), leeway.as_secs());
-    if data.claims.exp.saturating_add(leeway) <= now {
+    // RFC 7515 4.1.11: a header parameter listed in `crit` must be
+    // understood or the token refused. This verifier understands no
+    // extension, and an empty list is itself invalid, so any `crit` is.
+    if data.header.crit.is_some() || !valid_subject(&data.claims.sub) {
+        return Err(Refusal::Malformed);
+    }
+    check_times(&data.claims, now.as_secs(), leeway.as_secs())?;
+    Ok(data.claims.sub)
+}
+
+/// `exp`, `iat` and `nbf` against `now`, each with the same `leeway` (in
+/// whole seconds).
+fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), Refusal> {
+    if claims.exp.saturating_add(leeway) <= now {
         return Err(Refusal::Expired);
     }
-    if data.claims.iat > now.saturating_add(leeway) {
+    let not_before = claims.iat.max(claims.nbf.unwrap_or(0));
+    if not_before > now.saturating_add(leeway) {
         return Err(Refusal::NotYetValid);
     }
-    Ok(data.claims.sub)
+    Ok(())
 }
 
 /// The `sub` claim read WITHOUT checking signature or expiry. Only the
@@ -183,5 +216,95 @@ mod tests {
         let late = NOW + LIFETIME + Duration::from_secs(30);
         assert_eq!(verify(&ok, late, Duration::ZERO), Err(Refusal::Expired));
         assert_eq!(verify(&ok, late, minute), Ok("u".to_string()));
+    }
+
+    /// A token signed with the test secret, with these claims and header.
+    fn signed(header: &Header, claims: &serde_json::Value) -> String {
+        encode(
+            header,
+            claims,
+            &EncodingKey::from_secret(DEFAULT_SECRET.as_bytes()),
+        )
+        .expect("HS256 encoding")
+    }
+
+    fn claims(sub: &str) -> serde_json::Value {
+        let now = NOW.as_secs();
+        serde_json::json!({"sub": sub, "iat": now, "exp": now + 3600})
+    }
+
+    #[test]
+    fn the_subject_must_be_a_short_printable_id() {
+        let hs256 = Header::new(Algorithm::HS256);
+        let max = "u".repeat(MAX_SUBJECT_CHARS);
+        for good in ["a", "user-0001", "~!x@y", max.as_str()] {
+            let token = signed(&hs256, &claims(good));
+            assert_eq!(verify(&token, NOW, Duration::ZERO), Ok(good.to_string()));
+        }
+        let long = "u".repeat(32 * 1024);
+        let too_long = "u".repeat(MAX_SUBJECT_CHARS + 1);
+        for bad in [
+            "",
+            " ",
+            "a b",
+            "tab\t",
+            "nl\n",
+            "é",
+            long.as_str(),
+            too_long.as_str(),
+        ] {
+            let token = signed(&hs256, &claims(bad));
+            assert_eq!(
+                verify(&token, NOW, Duration::ZERO),
+                Err(Refusal::Malformed),
+                "{bad:?}"
+            );
+        }
+        let mut no_sub = claims("x");
+        no_sub.as_object_mut().unwrap().remove("sub");
+        let token = signed(&hs256, &no_sub);
+        assert_eq!(verify(&token, NOW, Duration::ZERO), Err(Refusal::Malformed));
+    }
+
+    #[test]
+    fn nbf_is_honoured_with_the_leeway() {
+        let mut later = claims("u");
+        later["nbf"] = serde_json::json!(NOW.as_secs() + 90);
+        let token = signed(&Header::new(Algorithm::HS256), &later);
+        let minute = Duration::from_secs(60);
+        assert_eq!(verify(&token, NOW, minute), Err(Refusal::NotYetValid));
+        assert_eq!(verify(&token, NOW, minute * 2), Ok("u".to_string()));
+        let at = NOW + Duration::from_secs(90);
+        assert_eq!(verify(&token, at, Duration::ZERO), Ok("u".to_string()));
+        later["nbf"] = serde_json::json!("soon");
+        let token = signed(&Header::new(Algorithm::HS256), &later);
+        assert_eq!(verify(&token, at, Duration::ZERO), Err(Refusal::Malformed));
+    }
+
+    #[test]
+    fn a_critical_header_parameter_is_refused() {
+        for crit in [vec!["exp".to_string()], vec!["b64".into()], vec![]] {
+            let mut header = Header::new(Algorithm::HS256);
+            header.crit = Some(crit.clone());
+            let token = signed(&header, &claims("u"));
+            assert_eq!(
+                verify(&token, NOW, Duration::ZERO),
+                Err(Refusal::Malformed),
+                "{crit:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn minted_tokens_carry_no_nbf() {
+        // The minted bytes feed every trace hash: adding `nbf` to the
+        // claims must not change them.
+        let ok = mint(TokenKind::Valid, "u", NOW, LIFETIME).unwrap();
+        let claims = jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Value>(&ok)
+            .expect("claims");
+        assert_eq!(
+            claims,
+            serde_json::json!({"sub": "u", "iat": NOW.as_secs(), "exp": NOW.as_secs() + 3600})
+        );
     }
 }

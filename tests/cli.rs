@@ -3,10 +3,19 @@
 //! exit 2 (or the run's own exit code), never a panic, a hang or an abort.
 //!
 //! Runs the built binary. The runs that simulate use the tiny fixtures
-//! under `tests/fixtures/` and state their seeds.
+//! under `tests/fixtures/` and state their seeds. `cli/outputs.rs` (no file
+//! clobbered) and `cli/limits.rs` (secrets, tokens, targets, durations, run
+//! numbers at their edges) are modules of this binary.
 
 #[path = "support/mod.rs"]
 mod support;
+
+// Issue 21, in this binary so that it links once: output files, and flag
+// values at their edges.
+#[path = "cli/limits.rs"]
+mod limits;
+#[path = "cli/outputs.rs"]
+mod outputs;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -2,10 +2,12 @@
 //! [--out DIR] [--bug NAME[=off]]... [--fixed] [--json]`: find the failure
 //! nobody wrote a scenario for.
 //!
-//! Arguments -> `crate::explore::explore` (draw, run, judge, shrink) -> one
-//! shrunk scenario file per distinct failure in DIR -> the failures with
-//! their replay commands and the coverage on stdout -> exit 1 if anything
-//! failed.
+//! Arguments -> DIR checked writable (`output::check_dir`, before any run)
+//! -> `crate::explore::explore` (draw, run, judge, shrink) -> one shrunk
+//! scenario file per distinct failure in DIR, under a fresh name (nothing
+//! in DIR is ever overwritten) -> the failures with their replay commands
+//! and the coverage on stdout -> exit 1 if anything failed, 2 if a file
+//! could not be written (after printing every failure all the same).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::explore_progress::ExploreProgress;
+use super::output::{self, OutputFile};
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError, err, out};
 use crate::explore::{self, Exploration, Found, Options, Stop};
@@ -34,7 +37,9 @@ pub struct ExploreArgs {
     /// Worker threads, 1 to 256 [default: every core].
     #[arg(long, value_parser = values::jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
-    /// Where the shrunk scenario of each failure is written.
+    /// Where the shrunk scenario of each failure is written (created if
+    /// missing; a name already taken gets `_2`, `_3`: nothing is
+    /// overwritten).
     #[arg(long, value_name = "DIR", default_value = "explore-failures")]
     pub out: PathBuf,
     /// Turn a defect on (`NAME`) in every drawn scenario; without any, the
@@ -78,19 +83,11 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         bugs.set(&flag.name, flag.on)
             .map_err(|e| UsageError(format!("error: --bug {}: {e}", flag.spec)))?;
     }
-    let stop = match (args.runs, args.budget) {
-        (_, Some(budget)) => Stop::Budget(budget),
-        (runs, None) => Stop::Runs(runs.unwrap_or(100)),
-    };
-    if let Stop::Runs(n) = stop
-        && args.start.checked_add(n - 1).is_none()
-    {
-        return Err(UsageError(format!(
-            "error: `--start {}` with `--runs {n}` runs past the last run number, {}",
-            args.start,
-            u64::MAX
-        )));
-    }
+    let stop = stop(&args)?;
+    // Before any run: a directory that cannot take the findings is refused
+    // now, not after the budget is spent.
+    let created = args.out.symlink_metadata().is_err();
+    output::check_dir(&args.out).map_err(|e| UsageError(format!("error: --out: {e}")))?;
     let options = Options {
         stop,
         start: args.start,
@@ -98,34 +95,34 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         bugs,
         shrink_runs: args.shrink_runs,
     };
-    let on = bugs.enabled();
-    err(&format!(
-        "explore: {} from run {}, {} job(s), bugs on: {}\n",
-        match stop {
-            Stop::Runs(n) => format!("{n} runs"),
-            Stop::Budget(d) => format!("runs for {}", scenario::format_duration(d)),
-        },
-        args.start,
-        options.jobs,
-        if on.is_empty() {
-            "none (the fixed backend)".into()
-        } else {
-            on.join(", ")
-        }
-    ));
+    announce(&options, &bugs);
     let progress = ExploreProgress::new(match stop {
         Stop::Runs(n) => Some(n),
         Stop::Budget(_) => None,
     });
     let exploration = explore::explore(&options, &|note| progress.record(note));
     progress.finish();
-    let files = write_failures(&exploration, &args.out)?;
+    let files = write_failures(&exploration, &args.out);
+    if created && files.is_empty() {
+        // Made only for the check: no failure, so no empty directory left.
+        let _ = std::fs::remove_dir(&args.out);
+    }
     if args.json {
         out(&format!("{}\n", to_json(&exploration, &files)));
     } else {
-        out(&to_text(&exploration, &files, on.is_empty()));
+        out(&to_text(&exploration, &files, bugs.enabled().is_empty()));
     }
-    let gate_open = !args.require_probes || probe_gate(&exploration.coverage, !on.is_empty());
+    let unwritten = files.iter().filter(|f| f.is_err()).count();
+    if unwritten > 0 {
+        return Err(UsageError(format!(
+            "error: {unwritten} of the {} shrunk scenario(s) could not be written to {} \
+             (each failure above says why and how to draw it again)",
+            files.len(),
+            args.out.display()
+        )));
+    }
+    let gate_open =
+        !args.require_probes || probe_gate(&exploration.coverage, !bugs.enabled().is_empty());
     Ok(if exploration.failed == 0 && gate_open {
         0
     } else {
@@ -149,21 +146,79 @@ pub fn probe_gate(coverage: &crate::coverage::Coverage, defects_on: bool) -> boo
     missing.is_empty()
 }
 
-/// One shrunk scenario per distinct failure: `DIR/CAUSE[_COMPONENT]_runN.toml`.
-fn write_failures(e: &Exploration, dir: &Path) -> Result<Vec<PathBuf>, UsageError> {
-    let mut files = Vec::new();
-    for found in &e.found {
-        let sig = found.shrunk.signature;
-        let label = match sig.component {
-            Some(c) => format!("{}_{}", sig.cause, c.key()),
-            None => sig.cause.to_string(),
-        };
-        let path = dir.join(format!("{label}_run{}.toml", found.first.run));
-        let origin = format!("stagesim explore run {}", found.first.run);
-        super::shrink::write_shrunk(&found.shrunk, &path, &origin)?;
-        files.push(path);
+/// `--runs` or `--budget`; the run numbers must not wrap past the last.
+fn stop(args: &ExploreArgs) -> Result<Stop, UsageError> {
+    let stop = match (args.runs, args.budget) {
+        (_, Some(budget)) => Stop::Budget(budget),
+        (runs, None) => Stop::Runs(runs.unwrap_or(100)),
+    };
+    // A budget stops by itself at the last run number (`explore::take`).
+    if let Stop::Runs(n) = stop
+        && args.start.checked_add(n - 1).is_none()
+    {
+        return Err(UsageError(format!(
+            "error: `--start {}` with `--runs {n}` runs past the last run number, {}; \
+             with --runs {n} use --start {} or lower",
+            args.start,
+            u64::MAX,
+            u64::MAX - (n - 1)
+        )));
     }
-    Ok(files)
+    Ok(stop)
+}
+
+/// The line on stderr that says what is about to run.
+fn announce(options: &Options, bugs: &Bugs) {
+    let on = bugs.enabled();
+    // Near the top of the range a budget may run out of run numbers first.
+    let left = u64::MAX - options.start;
+    let last = match options.stop {
+        Stop::Budget(_) if left < 1_000_000 => format!(
+            " (at most {} run(s): run {} is the last)",
+            u128::from(left) + 1,
+            u64::MAX
+        ),
+        _ => String::new(),
+    };
+    err(&format!(
+        "explore: {} from run {}{last}, {} job(s), bugs on: {}\n",
+        match options.stop {
+            Stop::Runs(n) => format!("{n} runs"),
+            Stop::Budget(d) => format!("runs for {}", scenario::format_duration(d)),
+        },
+        options.start,
+        options.jobs,
+        if on.is_empty() {
+            "none (the fixed backend)".into()
+        } else {
+            on.join(", ")
+        }
+    ));
+}
+
+/// Where each failure's shrunk scenario went, or why it could not go.
+type Written = Result<PathBuf, String>;
+
+/// One shrunk scenario per distinct failure: `DIR/CAUSE[_COMPONENT]_runN.toml`
+/// (`_runN_2.toml` and so on if taken). A file that cannot be written is
+/// reported with its failure, not instead of it.
+fn write_failures(e: &Exploration, dir: &Path) -> Vec<Written> {
+    e.found
+        .iter()
+        .map(|found| {
+            let sig = found.shrunk.signature;
+            let label = match sig.component {
+                Some(c) => format!("{}_{}", sig.cause, c.key()),
+                None => sig.cause.to_string(),
+            };
+            let stem = format!("{label}_run{}", found.first.run);
+            let file = OutputFile::fresh(dir, &stem, "toml", "shrunk scenario");
+            let origin = format!("stagesim explore run {}", found.first.run);
+            super::shrink::write_shrunk(&found.shrunk, &file, &origin)
+                .map(|_| file.path().to_path_buf())
+                .map_err(|UsageError(why)| why.trim_start_matches("error: ").to_string())
+        })
+        .collect()
 }
 
 fn reproduce(found: &Found, file: &Path) -> String {
@@ -174,7 +229,7 @@ fn reproduce(found: &Found, file: &Path) -> String {
     )
 }
 
-fn to_text(e: &Exploration, files: &[PathBuf], fixed: bool) -> String {
+fn to_text(e: &Exploration, files: &[Written], fixed: bool) -> String {
     let rate = e.runs as f64 / e.wall.as_secs_f64().max(1e-9);
     let mut text = format!(
         "{} runs in {:.1}s ({rate:.1} runs/s, {} job(s)): {} failed, {} distinct failure(s)\n",
@@ -209,11 +264,18 @@ fn to_text(e: &Exploration, files: &[PathBuf], fixed: bool) -> String {
                 v.what()
             ));
         }
-        text.push_str(&format!(
-            "  wrote  {}\n  replay {}\n",
-            file.display(),
-            reproduce(found, file)
-        ));
+        match file {
+            Ok(file) => text.push_str(&format!(
+                "  wrote  {}\n  replay {}\n",
+                file.display(),
+                reproduce(found, file)
+            )),
+            Err(why) => text.push_str(&format!(
+                "  NOT WRITTEN: {why}\n  redraw stagesim explore --start {} --runs 1 \
+                 (with the same --bug flags)\n",
+                found.first.run
+            )),
+        }
     }
     if fixed && e.failed > 0 {
         text.push_str(
@@ -229,17 +291,19 @@ fn to_text(e: &Exploration, files: &[PathBuf], fixed: bool) -> String {
     text
 }
 
-fn to_json(e: &Exploration, files: &[PathBuf]) -> serde_json::Value {
+fn to_json(e: &Exploration, files: &[Written]) -> serde_json::Value {
     let failures: Vec<_> = e
         .found
         .iter()
         .zip(files)
         .map(|(found, file)| {
             let s = &found.shrunk;
+            let written = file.as_ref().ok();
             json!({
-                "scenario": file.display().to_string(),
+                "scenario": written.map(|f| f.display().to_string()),
+                "write_error": file.as_ref().err(),
                 "seed": s.seed,
-                "reproduce": reproduce(found, file),
+                "reproduce": written.map(|f| reproduce(found, f)),
                 "cause": s.signature.cause.as_str(),
                 "component": s.signature.component.map(|c| c.key()),
                 "runs": found.runs,

@@ -5,9 +5,10 @@
 //! `execute` -> text through [`out`] and [`err`] -> exit code.
 //!
 //! Exit codes: 0 pass or reproduced, 1 a violation found, 2 bad usage or a
-//! bad scenario file. Nothing a user types, names or closes makes the binary
-//! panic: values are range-checked, and output goes through [`out`] and
-//! [`err`], which ignore a closed pipe (`println!` would panic on one).
+//! bad scenario file (also an output file that cannot or must not be
+//! written, `output`). Nothing a user types, names or closes makes the
+//! binary panic: values are range-checked, and output goes through [`out`]
+//! and [`err`], which ignore a closed pipe (`println!` would panic on one).
 
 mod bench;
 mod diagnose;
@@ -15,10 +16,12 @@ mod diff;
 mod explore;
 mod explore_progress;
 mod list;
+mod output;
 mod progress;
 mod run;
 mod scenarios;
 mod screen;
+mod secret;
 mod serve;
 mod shrink;
 mod source;
@@ -139,6 +142,7 @@ fn simulates(command: &Option<Command>) -> bool {
 }
 
 /// A user error: printed as is, exit code 2.
+#[derive(Debug)]
 pub struct UsageError(pub String);
 
 /// Entry point of the binary.

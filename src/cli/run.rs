@@ -1,14 +1,15 @@
 //! `stagesim run SCENARIO [--seed N] [--json] [--trace FILE] [--report FILE.html]
 //! [--chrome-trace FILE.json] [--bug NAME[=off]]... [--fixed] [--step MODE]`
 //!
-//! Arguments (checked by clap and `values`) -> scenario file or built-in
-//! name (`source`) -> one simulation -> summary on stdout and the requested
-//! files.
+//! Arguments (checked by clap and `values`) -> the output files checked
+//! (`output`) -> scenario file or built-in name (`source`) -> one
+//! simulation -> summary on stdout and the requested files.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::output::{self, OutputFile};
 use super::source::Source;
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError};
@@ -43,6 +44,10 @@ pub struct RunArgs {
     /// chrome://tracing).
     #[arg(long = "chrome-trace", value_name = "FILE.json")]
     pub chrome_trace: Option<PathBuf>,
+    /// Overwrite an output file that already exists (never a scenario
+    /// file: those are refused even so).
+    #[arg(long, short = 'f')]
+    pub force: bool,
     /// Turn a known defect on (`NAME`) or off (`NAME=off`), overriding the
     /// scenario's [bugs] table. Repeatable; `--help` lists the defects.
     #[arg(long = "bug", value_name = "NAME[=on|off]", value_parser = values::bug, long_help = values::bug_help())]
@@ -101,6 +106,7 @@ impl RunArgs {
             trace: None,
             report: None,
             chrome_trace: None,
+            force: false,
             bugs: Vec::new(),
             fixed: false,
             step: StepMode::FastForward,
@@ -158,20 +164,40 @@ fn seed(args: &RunArgs) -> Result<u64, UsageError> {
     }
 }
 
-/// Write an output file; a path that cannot be written is a usage error.
-fn write(path: &std::path::Path, what: &str, text: &str) -> Result<(), UsageError> {
-    std::fs::write(path, text).map_err(|e| {
-        UsageError(format!(
-            "error: cannot write {what} to {}: {e}",
-            path.display()
-        ))
-    })
+/// The files `run` and `live` write, checked before the run so that a path
+/// that cannot be written (or must not be) is refused up front.
+struct Outputs {
+    trace: Option<OutputFile>,
+    report: Option<OutputFile>,
+    chrome_trace: Option<OutputFile>,
+}
+
+impl Outputs {
+    fn check(args: &RunArgs) -> Result<Self, UsageError> {
+        let check = |path: &Option<PathBuf>, what| {
+            path.as_ref()
+                .map(|p| OutputFile::check(p, what, args.force))
+                .transpose()
+        };
+        let outputs = Outputs {
+            trace: check(&args.trace, "trace")?,
+            report: check(&args.report, "report")?,
+            chrome_trace: check(&args.chrome_trace, "Chrome trace")?,
+        };
+        let all: Vec<&OutputFile> = [&outputs.trace, &outputs.report, &outputs.chrome_trace]
+            .into_iter()
+            .flatten()
+            .collect();
+        output::distinct(&all)?;
+        Ok(outputs)
+    }
 }
 
 pub fn execute(args: RunArgs) -> Result<u8, UsageError> {
     let seed = seed(&args)?;
+    let outputs = Outputs::check(&args)?;
     let source = Source::resolve(&args.scenario)?;
-    execute_source(&args, &source, seed)
+    execute_source(&args, &outputs, &source, seed)
 }
 
 /// `stagesim` with no arguments: the golden path at the default seed (the
@@ -184,11 +210,18 @@ pub fn execute_default() -> Result<u8, UsageError> {
          See `stagesim --help` for run, list and the other commands.\n\n",
         source.describe()
     ));
-    execute_source(&RunArgs::default_run(&source), &source, seed)
+    let args = RunArgs::default_run(&source);
+    let outputs = Outputs::check(&args)?;
+    execute_source(&args, &outputs, &source, seed)
 }
 
 /// One run of `source`, reported as `args` ask.
-fn execute_source(args: &RunArgs, source: &Source, seed: u64) -> Result<u8, UsageError> {
+fn execute_source(
+    args: &RunArgs,
+    outputs: &Outputs,
+    source: &Source,
+    seed: u64,
+) -> Result<u8, UsageError> {
     let mut scenario = source.load("run")?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
     let step = match args.step {
@@ -201,7 +234,7 @@ fn execute_source(args: &RunArgs, source: &Source, seed: u64) -> Result<u8, Usag
         source.display(),
     );
     let outcome = crate::run::run_stepping(&scenario, seed, args.step.into());
-    let code = report_outcome(args, &scenario, &outcome, &reproduce)?;
+    let code = report_outcome(args, outputs, &scenario, &outcome, &reproduce)?;
     match args.verify {
         None => Ok(code),
         Some(mode) => {
@@ -290,7 +323,7 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
     };
     let options = crate::live::LiveOptions {
         target,
-        secret: live.secret,
+        secret: super::secret::resolve(live.secret)?,
     };
     let args = live.run;
     if args.step != StepMode::FastForward {
@@ -307,6 +340,7 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
         ));
     }
     let seed = seed(&args)?;
+    let outputs = Outputs::check(&args)?;
     let source = Source::resolve(&args.scenario)?;
     let mut scenario = source.load("live")?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
@@ -326,29 +360,30 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
     }
     let outcome = crate::live::run(&scenario, seed, &options)
         .map_err(|why| UsageError(format!("error: {}: {why}", source.display())))?;
-    report_outcome(&args, &scenario, &outcome, &reproduce)
+    report_outcome(&args, &outputs, &scenario, &outcome, &reproduce)
 }
 
 /// Write the requested files and print the outcome; the exit code.
 fn report_outcome(
     args: &RunArgs,
+    outputs: &Outputs,
     scenario: &Scenario,
     outcome: &crate::run::Outcome,
     reproduce: &str,
 ) -> Result<u8, UsageError> {
-    if let Some(path) = &args.trace {
-        write(path, "trace", &outcome.trace.render())?;
+    if let Some(file) = &outputs.trace {
+        file.write(outcome.trace.render().as_bytes())?;
     }
-    if args.report.is_some() || args.chrome_trace.is_some() {
+    if outputs.report.is_some() || outputs.chrome_trace.is_some() {
         // One timeline for both drawings, so they tell the same story.
         let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
-        if let Some(path) = &args.report {
+        if let Some(file) = &outputs.report {
             let page = report::html::render_with(outcome, scenario, &tl, reproduce);
-            write(path, "report", &page)?;
+            file.write(page.as_bytes())?;
         }
-        if let Some(path) = &args.chrome_trace {
+        if let Some(file) = &outputs.chrome_trace {
             let trace = report::chrome::render_with(outcome, &tl);
-            write(path, "Chrome trace", &trace)?;
+            file.write(trace.as_bytes())?;
         }
     }
     if args.json {

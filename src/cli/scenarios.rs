@@ -81,12 +81,13 @@ fn export(args: &ExportArgs) -> Result<u8, UsageError> {
     Ok(0)
 }
 
-/// One file, creating the directories above it.
+/// One file, creating the directories above it; atomically, so that an
+/// export that fails half way leaves each file whole, old or new.
 fn write(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(path, text)
+    crate::atomic_file::write(path, text.as_bytes())
 }
 
 /// Why nothing was written: the files that are in the way, and the choices.

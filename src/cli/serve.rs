@@ -3,9 +3,12 @@
 //! [--secret S]`: the backend on real sockets for any WebSocket client, and
 //! the tokens it accepts.
 //!
-//! Arguments -> `net::LiveNet` (lb on ADDR, gateway and auth on free ports
-//! of 127.0.0.1) -> the services of `services::backend`, unchanged, on a
-//! tokio runtime -> until interrupted or DURATION is up.
+//! Arguments -> the secret (`secret`: never empty, never the public one
+//! off loopback) -> `net::LiveNet` (lb on ADDR, gateway and auth on free
+//! ports of 127.0.0.1) -> the services of `services::backend`, unchanged,
+//! on a tokio runtime -> until interrupted or DURATION is up. `token`
+//! mints with the same secret and fails (exit 2) if the token cannot be
+//! written out.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +16,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{UsageError, out};
+use super::{UsageError, out, values};
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
 use crate::scenario::{self, Scenario, TokenKind};
 use crate::services::backend::Backend;
@@ -35,12 +38,29 @@ pub struct ServeArgs {
     /// The token signing secret [default: tokens' built-in secret].
     #[arg(long, env = "STAGESIM_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// Stop after this long (like "10m"); default: until interrupted.
-    #[arg(long = "for", value_name = "DURATION", value_parser = scenario::parse_duration)]
+    /// Stop after this long (like "10m", at most "1000h"); default: until
+    /// interrupted.
+    #[arg(long = "for", value_name = "DURATION", value_parser = serve_for)]
     pub for_: Option<Duration>,
 }
 
+/// `serve --for`: more than nothing; a server stopped before it starts
+/// is a mistake (leave the flag out to run until interrupted).
+fn serve_for(text: &str) -> Result<Duration, String> {
+    let d = scenario::parse_duration(text).map_err(|e| format!("`--for`: {e}"))?;
+    if d.is_zero() {
+        return Err(format!(
+            "`--for` takes a duration from 1ms to 1000h, like \"10m\" (leave it out to serve \
+             until interrupted); got `{}`",
+            values::shown(text)
+        ));
+    }
+    Ok(d)
+}
+
 pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
+    let secret = super::secret::resolve(args.secret)?;
+    super::secret::check_listen(args.listen, secret.as_deref())?;
     let scenario = match &args.scenario {
         Some(path) => super::source::Source::resolve(path)?.load("serve")?,
         None => Scenario::with_defaults("serve"),
@@ -48,7 +68,7 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
     let internal: SocketAddr = ([127, 0, 0, 1], 0).into();
     let net = LiveNet::bind(&[(LB, args.listen), (GATEWAY, internal), (AUTH, internal)])
         .map_err(|e| UsageError(format!("error: cannot listen on {}: {e}", args.listen)))?
-        .with_secret(args.secret);
+        .with_secret(secret);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -81,18 +101,49 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
 
 #[derive(Args, Debug)]
 pub struct TokenArgs {
-    /// The user id (the token's `sub`).
-    #[arg(long, default_value = "user-0001")]
+    /// The user id (the token's `sub`): 1 to 128 printable ASCII
+    /// characters, no spaces.
+    #[arg(long, default_value = "user-0001", value_parser = user)]
     pub user: String,
     /// valid, expired, bad_signature or malformed.
     #[arg(long, default_value = "valid", value_parser = token_kind)]
     pub kind: TokenKind,
-    /// How long a valid token lives (an expired one died this long ago).
-    #[arg(long, default_value = "1h", value_parser = scenario::parse_duration)]
+    /// How long a valid token lives (an expired one died this long ago),
+    /// from 1s to 8760h (a year, as `token_lifetime` in a scenario).
+    #[arg(long, default_value = "1h", value_parser = lifetime)]
     pub lifetime: Duration,
     /// The token signing secret [default: tokens' built-in secret].
     #[arg(long, env = "STAGESIM_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+}
+
+/// `token --user`: what auth takes as a `sub` (`tokens::valid_subject`),
+/// so that no command mints a token `serve` would refuse as malformed.
+fn user(text: &str) -> Result<String, String> {
+    if !crate::tokens::valid_subject(text) {
+        return Err(format!(
+            "`--user` takes 1 to {} printable ASCII characters without spaces (a token's \
+             `sub`, which auth checks so); got `{}`",
+            crate::tokens::MAX_SUBJECT_CHARS,
+            values::shown(text)
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// `token --lifetime`: 1s to a year. `exp` is in whole seconds, so less
+/// than a second would mint a token that is expired when printed.
+fn lifetime(text: &str) -> Result<Duration, String> {
+    let max = scenario::MAX_TOKEN_LIFETIME;
+    let d = scenario::parse_duration_up_to(text, max).map_err(|e| format!("`--lifetime`: {e}"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "`--lifetime` takes a duration from 1s to {}, like \"1h\"; got `{}`",
+            scenario::format_duration(max),
+            values::shown(text)
+        ));
+    }
+    Ok(d)
 }
 
 fn token_kind(text: &str) -> Result<TokenKind, String> {
@@ -105,14 +156,27 @@ fn token_kind(text: &str) -> Result<TokenKind, String> {
 /// Print a token signed as `serve` (with the same secret) checks it, minted
 /// now by the machine's clock.
 pub fn token(args: TokenArgs) -> Result<u8, UsageError> {
+    let secret = super::secret::resolve(args.secret)?;
     // Minting reads the secret and the clock through the live switch.
     let net = LiveNet::bind(&[])
         .map_err(|e| UsageError(format!("error: {e}")))?
-        .with_secret(args.secret);
+        .with_secret(secret);
     let (_live, _) = go_live(net);
     let now = crate::net::since_epoch();
     let text = crate::tokens::mint(args.kind, &args.user, now, args.lifetime)
         .expect("every kind but missing has a token");
-    out(&format!("{text}\n"));
+    // Unlike `out`, a failed write is an error here: the token is the whole
+    // output, and `TOKEN=$(stagesim token)` must not go on with nothing.
+    print_checked(&format!("{text}\n"))
+        .map_err(|e| UsageError(format!("error: cannot write the token to stdout: {e}")))?;
     Ok(0)
+}
+
+/// Write `text` to stdout and flush it, reporting any failure (a full
+/// disk, a closed pipe).
+fn print_checked(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }

@@ -3,15 +3,18 @@
 //! such as one written from a staging incident, becomes the smallest one
 //! that fails on the same seed with the same cause.
 //!
-//! Arguments -> scenario file (+ bug flags) -> `crate::shrink::shrink` ->
-//! the shrunk scenario written to FILE (its `[bugs]` the bugs that were on)
-//! -> what was removed and the replay command on stdout.
+//! Arguments -> FILE checked (`output`: writable, not a scenario, not an
+//! existing file without `--force`) -> scenario file (+ bug flags) ->
+//! `crate::shrink::shrink` -> the shrunk scenario written to FILE (its
+//! `[bugs]` the bugs that were on) -> what was removed and the replay
+//! command on stdout.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
 
+use super::output::OutputFile;
 use super::values::{self, BugFlag};
 use super::{UsageError, out};
 use crate::scenario::{self, Scenario};
@@ -35,6 +38,10 @@ pub struct ShrinkArgs {
     /// current directory]; its file stem becomes the scenario's name.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Overwrite FILE if it exists (never a scenario file: those are
+    /// refused even so).
+    #[arg(long, short = 'f')]
+    pub force: bool,
     /// Candidate runs at a time, 1 to 256 [default: every core]; the result
     /// is the same for every value.
     #[arg(long, value_parser = values::jobs, allow_negative_numbers = true)]
@@ -70,9 +77,11 @@ pub fn execute(args: ShrinkArgs) -> Result<u8, UsageError> {
             args.scenario.display()
         )));
     }
+    // Before the shrink, which can take minutes: `--out` naming the input
+    // itself, or any scenario, is refused here.
+    let out_file = OutputFile::check(&out_path(&args), "shrunk scenario", args.force)?;
     let mut scenario = scenario::load(&args.scenario).map_err(|e| UsageError(e.render()))?;
     super::run::apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
-    let out_file = out_path(&args);
     let jobs = values::jobs_or_cores(args.jobs);
     super::err(&format!(
         "shrink: {} at seed {}, {jobs} job(s), at most {} candidate runs\n",
@@ -91,23 +100,25 @@ pub fn execute(args: ShrinkArgs) -> Result<u8, UsageError> {
     })?;
     let origin = args.scenario.display().to_string();
     let written = write_shrunk(&shrunk, &out_file, &origin)?;
-    let reproduce = format!("stagesim run {} --seed {}", out_file.display(), args.seed);
+    let path = out_file.path();
+    let reproduce = format!("stagesim run {} --seed {}", path.display(), args.seed);
     if args.json {
-        out(&format!(
-            "{}\n",
-            shrunk_json(&shrunk, &out_file, &reproduce)
-        ));
+        out(&format!("{}\n", shrunk_json(&shrunk, path, &reproduce)));
     } else {
-        out(&shrunk_text(
-            &scenario, &shrunk, &written, &out_file, &reproduce,
-        ));
+        out(&shrunk_text(&scenario, &shrunk, &written, path, &reproduce));
     }
     Ok(0)
 }
 
-/// Write the shrunk scenario, named after the file and described by where
-/// it came from; read back to prove it loads. Returns what was written.
-pub fn write_shrunk(shrunk: &Shrunk, path: &Path, origin: &str) -> Result<Scenario, UsageError> {
+/// Write the shrunk scenario to `file` (checked before the shrink), named
+/// after the file and described by where it came from; read back to prove
+/// it loads. Returns what was written.
+pub fn write_shrunk(
+    shrunk: &Shrunk,
+    file: &OutputFile,
+    origin: &str,
+) -> Result<Scenario, UsageError> {
+    let path = file.path();
     let mut s = shrunk.scenario.clone();
     s.name = path
         .file_stem()
@@ -126,12 +137,7 @@ pub fn write_shrunk(shrunk: &Shrunk, path: &Path, origin: &str) -> Result<Scenar
             e.render()
         ))
     })?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| UsageError(format!("error: cannot create {}: {e}", dir.display())))?;
-    }
-    std::fs::write(path, text)
-        .map_err(|e| UsageError(format!("error: cannot write {}: {e}", path.display())))?;
+    file.write(text.as_bytes())?;
     Ok(s)
 }
 

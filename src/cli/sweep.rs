@@ -5,15 +5,17 @@
 //! regression scenario that reproduced on no seed.
 //!
 //! Arguments (each checked by `values`, then the range as a whole) ->
-//! scenario files (`walk`) -> targets -> `crate::sweep::run_reporting`
-//! (which writes the HTML reports) -> the report (`sweep_report`) on
-//! stdout, the JUnit file, the exit code. `--bug all` takes the same
+//! scenario files (`walk`) -> targets -> the output files checked before
+//! any run (`output`) -> `crate::sweep::run_reporting` (which writes the
+//! HTML reports) -> the report (`sweep_report`) on stdout, the JUnit file,
+//! the exit code. `--bug all` takes the same
 //! arguments and targets to `screen` instead.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
+use super::output::{self, OutputFile};
 use super::progress::Progress;
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError, err, screen, sweep_report};
@@ -56,6 +58,10 @@ pub struct SweepArgs {
     /// reaches are not required).
     #[arg(long)]
     pub require_probes: bool,
+    /// Overwrite the JUnit file, and reports in DIR, left by an earlier
+    /// sweep (never a scenario file: those are refused even so).
+    #[arg(long, short = 'f')]
+    pub force: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -139,17 +145,44 @@ pub fn execute(args: SweepArgs) -> Result<u8, UsageError> {
     sweep(&args, &targets, &seeds)
 }
 
+/// The files a sweep writes, checked before any run: a path that cannot
+/// take them is a usage error now, not a surprise after an hour of
+/// sweeping, and a file of an earlier sweep is replaced only with --force.
+fn check_outputs(
+    args: &SweepArgs,
+    targets: &[Target],
+    seeds: &[u64],
+) -> Result<(Option<OutputFile>, Option<ReportDir>), UsageError> {
+    let junit = args
+        .junit
+        .as_ref()
+        .map(|path| OutputFile::check(path, "JUnit report", args.force))
+        .transpose()?;
+    let Some(dir) = &args.report_dir else {
+        return Ok((junit, None));
+    };
+    let refused = |e: String| UsageError(format!("error: --report-dir: {e}"));
+    let reports = ReportDir::create(dir, targets).map_err(refused)?;
+    let existing = reports
+        .existing(seeds)
+        .map_err(|e| refused(format!("cannot list {}: {e}", dir.display())))?;
+    for path in &existing {
+        output::existing_file(path, args.force)
+            .map_err(|why| refused(format!("{}: {why}", path.display())))?;
+    }
+    if !existing.is_empty() {
+        super::err(&format!(
+            "sweep: {} report(s) of an earlier sweep in {} will be overwritten where the same seed fails again (--force)\n",
+            existing.len(),
+            dir.display()
+        ));
+    }
+    Ok((junit, Some(reports)))
+}
+
 /// The sweep proper: run, write the requested files, print, exit code.
 fn sweep(args: &SweepArgs, targets: &[Target], seeds: &[u64]) -> Result<u8, UsageError> {
-    // Before any run: a directory that cannot take the reports is a usage
-    // error now, not a surprise after an hour of sweeping.
-    let reports = match &args.report_dir {
-        Some(dir) => Some(
-            ReportDir::create(dir, targets)
-                .map_err(|e| UsageError(format!("error: --report-dir: {e}")))?,
-        ),
-        None => None,
-    };
+    let (junit, reports) = check_outputs(args, targets, seeds)?;
     let jobs = values::jobs_or_cores(args.jobs);
     let total = (targets.len() as u64).saturating_mul(seeds.len() as u64);
     let range = sweep_report::range(seeds);
@@ -164,20 +197,19 @@ fn sweep(args: &SweepArgs, targets: &[Target], seeds: &[u64]) -> Result<u8, Usag
     });
     progress.finish();
 
-    if let Some(path) = &args.junit {
-        std::fs::write(path, sweep::to_junit(targets, seeds, &result)).map_err(|e| {
-            UsageError(format!(
-                "error: cannot write JUnit to {}: {e}",
-                path.display()
-            ))
-        })?;
-    }
+    // A JUnit file that cannot be written after all is said after the
+    // results, which are printed anyway.
+    let junit_written = junit
+        .as_ref()
+        .map(|file| file.write(sweep::to_junit(targets, seeds, &result).as_bytes()))
+        .transpose();
     let report = sweep_report::Report::new(targets, seeds, &result).with_reports(reports.as_ref());
     super::out(&if args.json {
         report.json(&args.shard)
     } else {
         report.text()
     });
+    junit_written?;
     // Said after the results, which are all there: only some reports are not.
     if let Some(e) = &result.report_error {
         return Err(UsageError(format!("error: --report-dir: {e}")));

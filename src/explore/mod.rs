@@ -154,14 +154,19 @@ pub fn explore(options: &Options, progress: &(dyn Fn(RunNote<'_>) + Sync)) -> Ex
     }
 }
 
-/// The next run number, or `None` when the runs or the budget are spent.
+/// The next run number, or `None` when the runs or the budget are spent,
+/// or past the last run number (a budget started near it stops there
+/// rather than wrap around to run 0).
 fn take(options: &Options, next: &AtomicUsize, started: Instant) -> Option<u64> {
     let i = next.fetch_add(1, Ordering::Relaxed) as u64;
     let more = match options.stop {
         Stop::Runs(n) => i < n,
         Stop::Budget(budget) => started.elapsed() < budget,
     };
-    more.then(|| options.start.wrapping_add(i))
+    if !more {
+        return None;
+    }
+    options.start.checked_add(i)
 }
 
 /// Run `n`'s coverage, and the run if it failed.

@@ -45,6 +45,9 @@ pub struct Target {
 
 impl Target {
     /// Parse and resolve `ws://HOST:PORT/PATH` (the path defaults to `/`).
+    /// Port 0 and a path that is not a URI path (RFC 3986) are refused:
+    /// `lb` forwards every upgrade to exactly this path, and nothing
+    /// listens on port 0.
     pub fn parse(url: &str) -> Result<Self, String> {
         let rest = url
             .strip_prefix("ws://")
@@ -56,16 +59,52 @@ impl Target {
         if !authority.contains(':') {
             return Err(format!("`{url}` has no port; write ws://HOST:PORT/PATH"));
         }
+        check_resource(path).map_err(|why| format!("`{url}`: the path {why}"))?;
         let addr = authority
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve `{authority}`: {e}"))?
             .next()
             .ok_or_else(|| format!("`{authority}` resolves to no address"))?;
+        if addr.port() == 0 {
+            return Err(format!(
+                "`{url}` names port 0, which no backend listens on; give the port it listens on"
+            ));
+        }
         Ok(Self {
             addr,
             path: path.to_string(),
         })
     }
+}
+
+/// A WebSocket resource name (RFC 6455 3): an absolute path and an optional
+/// query, of RFC 3986's characters only (percent escapes whole), no
+/// fragment; and one that `lb`'s HTTP library reads the same way.
+fn check_resource(resource: &str) -> Result<(), String> {
+    let bytes = resource.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = match b {
+            b'%' => bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+            b'#' => return Err("has a fragment (`#...`), which a WebSocket URL cannot have".into()),
+            _ => b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b),
+        };
+        if !ok {
+            let shown = if b.is_ascii_graphic() {
+                format!("`{}`", char::from(b))
+            } else {
+                format!("0x{b:02x}")
+            };
+            return Err(format!(
+                "is not a URI path: byte {i}, {shown}, must be percent-encoded (%XX)"
+            ));
+        }
+    }
+    resource
+        .parse::<hyper::Uri>()
+        .map(|_| ())
+        .map_err(|e| format!("is not a URI path: {e}"))
 }
 
 /// Run `scenario` live and judge it; `Err` says why it cannot run live.
@@ -176,4 +215,29 @@ fn start_backend(
         middlebox: backend.lb.middlebox.clone(),
     });
     tokio::task::spawn_local(lb.run());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_paths_must_be_uri_paths() {
+        for good in ["/", "/ws", "/a/b?x=1&y=%2F", "/~user/@:;,=+$!*'()"] {
+            assert_eq!(check_resource(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "/a b", "/a\"b", "/{x}", "/%zz", "/%4", "/a#frag", "/é", "/a\\b", "/\n",
+        ] {
+            assert!(check_resource(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn port_zero_is_refused() {
+        let refused = Target::parse("ws://127.0.0.1:0/").unwrap_err();
+        assert!(refused.contains("port 0"), "{refused}");
+        let ok = Target::parse("ws://127.0.0.1:9/ws").expect("a target");
+        assert_eq!((ok.addr.port(), ok.path.as_str()), (9, "/ws"));
+    }
 }

@@ -27,6 +27,14 @@ pub const MAX_DURATION: Duration = Duration::from_secs(1000 * 3600);
 /// The number is a non-negative integer, or a decimal whose value is a whole
 /// number of milliseconds. There is no space between number and unit.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_duration_up_to(text, MAX_DURATION)
+}
+
+/// [`parse_duration`] with another ceiling than [`MAX_DURATION`]: a token's
+/// lifetime only ever becomes an `exp` claim in whole seconds, never a
+/// simulated instant, so it may be longer (up to a year, see
+/// `scenario::MAX_TOKEN_LIFETIME`).
+pub fn parse_duration_up_to(text: &str, max: Duration) -> Result<Duration, String> {
     if text.is_empty() {
         return Err(format!("the duration is empty; {EXPECTED}"));
     }
@@ -61,8 +69,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     u64::try_from(millis)
         .ok()
         .map(Duration::from_millis)
-        .filter(|d| *d <= MAX_DURATION)
-        .ok_or_else(|| format!("the duration \"{text}\" is too large; expected at most \"1000h\""))
+        .filter(|d| *d <= max)
+        .ok_or_else(|| {
+            format!(
+                "the duration \"{text}\" is too large; expected at most \"{}\"",
+                format_duration(max)
+            )
+        })
 }
 
 /// `number * unit_ms` for a decimal `number` such as `"12"` or `"1.25"`.
@@ -133,12 +146,13 @@ pub(super) mod string {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        deserializer.deserialize_any(DurationVisitor)
+        deserializer.deserialize_any(DurationVisitor(super::MAX_DURATION))
     }
 
-    /// Visits a string; a bare number gets its own message, because `startup = 7`
-    /// is the mistake people actually make.
-    pub(in crate::scenario) struct DurationVisitor;
+    /// Visits a string of at most the duration it holds; a bare number gets
+    /// its own message, because `startup = 7` is the mistake people actually
+    /// make.
+    pub(in crate::scenario) struct DurationVisitor(pub Duration);
 
     impl Visitor<'_> for DurationVisitor {
         type Value = Duration;
@@ -148,7 +162,7 @@ pub(super) mod string {
         }
 
         fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-            super::parse_duration(text).map_err(E::custom)
+            super::parse_duration_up_to(text, self.0).map_err(E::custom)
         }
 
         fn visit_i64<E: de::Error>(self, number: i64) -> Result<Duration, E> {
@@ -168,6 +182,22 @@ pub(super) mod string {
                 "expected a duration string like \"7s\", found the number {number}; add a unit and quotes, as in \"{number}s\""
             )))
         }
+    }
+}
+
+/// Serde helpers for `token_lifetime`: [`string`], up to
+/// `scenario::MAX_TOKEN_LIFETIME` (a year) instead of [`MAX_DURATION`];
+/// validation then says the lower bound.
+pub(super) mod lifetime {
+    use std::time::Duration;
+
+    use serde::Deserializer;
+
+    pub use super::string::serialize;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let max = crate::scenario::MAX_TOKEN_LIFETIME;
+        deserializer.deserialize_any(super::string::DurationVisitor(max))
     }
 }
 
@@ -301,6 +331,20 @@ mod tests {
             assert!(message.contains(words), "{bad:?}: {message}");
             assert!(message.contains("expected"), "{bad:?}: {message}");
         }
+    }
+
+    #[test]
+    fn a_token_lifetime_may_reach_a_year() {
+        let year = crate::scenario::MAX_TOKEN_LIFETIME;
+        assert_eq!(parse_duration_up_to("8760h", year), Ok(year));
+        let message = parse_duration_up_to("8761h", year).unwrap_err();
+        assert!(message.contains("at most \"8760h\""), "{message}");
+        let message = parse_duration("1001h").unwrap_err();
+        assert!(message.contains("at most \"1000h\""), "{message}");
+        let text = "name = \"y\"\n[[users]]\ntoken_lifetime = \"8760h\"\n";
+        let scenario = crate::scenario::parse(text, std::path::Path::new("y.toml"))
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        assert_eq!(scenario.users[0].token_lifetime, year);
     }
 
     #[test]

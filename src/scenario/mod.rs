@@ -45,7 +45,9 @@ use serde::Deserialize;
 pub use std::time::Duration;
 
 pub use bugs::Bugs;
-pub use duration::{format_duration, format_signed_ms, parse_duration, parse_signed_ms};
+pub use duration::{
+    format_duration, format_signed_ms, parse_duration, parse_duration_up_to, parse_signed_ms,
+};
 pub use error::ScenarioError;
 pub use expect::{Cause, Expect, Expected, Invariant};
 pub use faults::{Fault, FaultKind, HOSTS};
@@ -53,8 +55,8 @@ pub use model::Scenario;
 pub use range::Range;
 pub use rate::{MAX_RATE, format_rate, parse_rate};
 pub use users::{
-    AgentName, DEFAULT_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Misbehave, REFRESH_MARGIN, Reconnect,
-    TokenKind, TokenVia, UserGroup,
+    AgentName, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Misbehave,
+    REFRESH_MARGIN, Reconnect, TokenKind, TokenVia, UserGroup,
 };
 pub use world::{Agents, Auth, Gateway, LoadBalancer, Network};
 

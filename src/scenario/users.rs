@@ -42,7 +42,10 @@ pub struct UserGroup {
     pub think: Range<Duration>,
     /// Extension: how long a freshly minted valid token lives (its `exp`
     /// minus its `iat`). Default `"1h"`.
-    #[serde(with = "duration::string", skip_serializing_if = "is_default_lifetime")]
+    #[serde(
+        with = "duration::lifetime",
+        skip_serializing_if = "is_default_lifetime"
+    )]
     pub token_lifetime: Duration,
     /// Extension: whether a user refreshes its token before it reconnects
     /// when the token has expired or will within [`REFRESH_MARGIN`], as a

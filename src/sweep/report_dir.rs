@@ -9,6 +9,11 @@
 //! failures earlier in job order is removed again. So what `DIR` holds at
 //! the end does not depend on `--jobs`, and it is never more than the kept
 //! failures plus one report per worker.
+//!
+//! Each report is written atomically (`crate::atomic_file`). A report
+//! already in `DIR` under a name this sweep could write is found before any
+//! run ([`ReportDir::existing`]); the command line refuses to go on without
+//! `--force`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -54,11 +59,37 @@ impl ReportDir {
             .join(format!("{}-seed-{seed}.html", self.stems[target]))
     }
 
+    /// The files already in the directory under a name this sweep could
+    /// write (a report of one of its targets on one of `seeds`, which are
+    /// ascending), in name order: a sweep would overwrite them.
+    pub fn existing(&self, seeds: &[u64]) -> std::io::Result<Vec<PathBuf>> {
+        let stems: BTreeSet<&str> = self.stems.iter().map(String::as_str).collect();
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            let Some((stem, seed)) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".html"))
+                .and_then(|n| n.rsplit_once("-seed-"))
+            else {
+                continue;
+            };
+            let ours = seed
+                .parse::<u64>()
+                .is_ok_and(|s| seeds.binary_search(&s).is_ok());
+            if ours && stems.contains(stem) {
+                found.push(self.dir.join(&name));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// Write the report of one failing run.
     pub(super) fn write(&self, target: usize, t: &Target, outcome: &Outcome) -> Result<(), String> {
         let page = crate::report::html::render(outcome, &t.scenario, &t.reproduce(outcome.seed));
         let path = self.path(target, outcome.seed);
-        std::fs::write(&path, page)
+        crate::atomic_file::write(&path, page.as_bytes())
             .map_err(|e| format!("cannot write the report {}: {e}", path.display()))
     }
 
@@ -142,5 +173,31 @@ mod tests {
         };
         let targets = [target("a"), target("a"), target("a-2"), target("b")];
         assert_eq!(unique_stems(&targets), ["a", "a-2", "a-2-2", "b"]);
+    }
+
+    #[test]
+    fn existing_reports_of_this_sweep_are_found() {
+        let tiny = crate::scenario::parse("name = \"a\"\n", Path::new("a.toml"))
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let target = Target {
+            path: "a.toml".into(),
+            scenario: tiny,
+            flags: String::new(),
+        };
+        let dir = std::env::temp_dir().join(format!("stagesim-report-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let reports = ReportDir::create(&dir, &[target]).expect("a directory");
+        for name in [
+            "a-seed-3.html",
+            "a-seed-9.html",
+            "b-seed-3.html",
+            "a-seed-3.txt",
+            "x-seed-y.html",
+        ] {
+            std::fs::write(dir.join(name), "").expect("write");
+        }
+        let found = reports.existing(&[1, 2, 3, 4]).expect("listed");
+        assert_eq!(found, [dir.join("a-seed-3.html")]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
