@@ -25,6 +25,7 @@ use crate::run::Outcome;
 use crate::scenario::Scenario;
 use crate::services::backend::Backend;
 use crate::services::lb::LoadBalancer;
+use crate::services::limits::Limits;
 use crate::trace::{FaultEvent, Kind, Recorder};
 
 /// How a live run is set up beyond its scenario.
@@ -152,7 +153,7 @@ fn start_backend(
     target: Option<&Target>,
     drains: Vec<faults::Drain>,
 ) {
-    let backend = Backend::new(scenario, seed, recorder);
+    let backend = Backend::with_limits(scenario, seed, recorder, Limits::live());
     let bytes = faults::drive_bytes(
         scenario.faults.clone(),
         backend.lb.middlebox.clone(),
@@ -174,6 +175,8 @@ fn start_backend(
         host: backend.lb.host.clone(),
         upstream_path: Some(target.path.clone()),
         middlebox: backend.lb.middlebox.clone(),
+        limits: backend.lb.limits,
+        open: Default::default(),
     });
     tokio::task::spawn_local(lb.run());
 }

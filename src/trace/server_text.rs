@@ -64,6 +64,7 @@ impl Display for LbEvent {
             LbEvent::UpstreamTimeout => f.write_str("504 upstream timed out"),
             LbEvent::Answered { status } => write!(f, "{status} from gateway"),
             LbEvent::SpliceFailed => f.write_str("upgrade failed on one side"),
+            LbEvent::Refused { status, reason } => write!(f, "{status} refused by lb: {reason}"),
         }
     }
 }
