@@ -221,6 +221,15 @@ pub enum ConnEvent {
         agent: &'static str,
         message_id: String,
     },
+    /// A `user_message` arrived while `in_flight` runs of this connection
+    /// were still working, `limit` being the most it may have: answered
+    /// `error` `overloaded` with its `message_id`, no run started. The
+    /// oracle's evidence for that `overloaded`.
+    RunLimitReached {
+        message_id: String,
+        in_flight: u32,
+        limit: u32,
+    },
     /// A frame of a type the router has no handler for.
     UnknownType {
         kind: String,

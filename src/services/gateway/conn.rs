@@ -394,6 +394,12 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                     }
                                 },
                             };
+                            if let Some(refusal) = run_limit(&conn, &mut runs, &message_id) {
+                                if conn.send(&mut sink, &refusal).await.is_err() {
+                                    return conn.state(ConnState::Closed);
+                                }
+                                continue;
+                            }
                             conn.runs += 1;
                             let run = RunId { conn: conn.id, n: conn.runs };
                             conn.log(ConnEvent::Routed {
@@ -433,6 +439,38 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
             }
         }
     }
+}
+
+/// The refusal of a message that would start one run more than the
+/// connection may have in flight (`max_runs_per_connection`): recorded,
+/// and answered `error` `overloaded` with its `message_id` and no
+/// `run_id`, since no run starts. `None`: there is room. Finished runs are
+/// reaped first, so the set holds only runs still working and a long
+/// connection does not keep every run it ever had.
+fn run_limit<T: 'static>(
+    conn: &Conn,
+    runs: &mut JoinSet<T>,
+    message_id: &str,
+) -> Option<ServerEvent> {
+    while runs.try_join_next().is_some() {}
+    let in_flight = u32::try_from(runs.len()).unwrap_or(u32::MAX);
+    let limit = conn.gw.limits.max_runs_per_connection;
+    if in_flight < limit {
+        return None;
+    }
+    conn.log(ConnEvent::RunLimitReached {
+        message_id: message_id.to_string(),
+        in_flight,
+        limit,
+    });
+    Some(ServerEvent::Error {
+        code: "overloaded",
+        detail: format!(
+            "{in_flight} agent runs in flight on this connection, its limit; \
+             send the message again when one has finished"
+        ),
+        message_id: Some(message_id.to_string()),
+    })
 }
 
 /// The close a shutting-down boot sends, the same whether the connection
