@@ -146,7 +146,7 @@ impl LoadBalancer {
             status: 503,
             reason: "too_many_connections",
         };
-        self.recorder.record(&self.host, None, Kind::Lb(refused));
+        self.log(None, refused);
         let _ = tokio::time::timeout(REFUSAL_LINGER, async {
             stream.write_all(OVER_CAP_RESPONSE).await?;
             stream.shutdown().await?;
@@ -157,85 +157,41 @@ impl LoadBalancer {
         .await;
     }
 
+    fn log(&self, user: Option<&Rc<str>>, event: LbEvent) {
+        self.recorder.record(&self.host, user, Kind::Lb(event));
+    }
+
     async fn forward(self: Rc<Self>, mut req: Request<Incoming>, slot: Rc<Slot>) -> Response<Body> {
         let user = http::request_id(req.headers()).and_then(http::request_user);
         // Judged on what the client sent, before any header is stripped: a
         // stripped header is the fault under study, and goes on to fail at
         // the gateway as it always did.
         if let Some((status, reason)) = upgrade_problem(&req) {
+            let status_code = status.as_u16();
             let refused = LbEvent::Refused {
-                status: status.as_u16(),
+                status: status_code,
                 reason,
             };
-            self.recorder
-                .record(&self.host, user.as_ref(), Kind::Lb(refused));
+            self.log(user.as_ref(), refused);
             return not_an_upgrade(status, reason);
         }
-        let mut stripped = Vec::new();
-        for name in &self.strip_headers {
-            if let Ok(name) = HeaderName::from_bytes(name.as_bytes())
-                && req.headers_mut().remove(&name).is_some()
-            {
-                stripped.push(name.as_str().to_string());
-            }
-        }
-        let log = |event: LbEvent| {
-            self.recorder
-                .record(&self.host, user.as_ref(), Kind::Lb(event))
-        };
-        log(LbEvent::Forwarded {
+        let stripped = self.strip(&mut req);
+        let forwarded = LbEvent::Forwarded {
             method: req.method().to_string(),
             path: req.uri().path().to_string(),
             stripped,
-        });
-
+        };
+        self.log(user.as_ref(), forwarded);
         let connect_timeout = self.limits.upstream_connect_timeout;
         let upstream = match net::connect(GATEWAY, GATEWAY_PORT, connect_timeout).await {
             Ok(s) => s,
-            Err(e) => {
-                log(LbEvent::NoGateway {
-                    reason: net::reason(&e),
-                });
-                self.recorder
-                    .probe(&self.host, user.as_ref(), Probe::NoGateway);
-                return http::json(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"reason": "no_ready_gateway"}),
-                );
-            }
+            Err(e) => return self.no_gateway(user.as_ref(), &e),
         };
         let client_upgrade = hyper::upgrade::on(&mut req);
-        let (mut parts, _body) = req.into_parts();
-        if let Some(path) = &self.upstream_path
-            && let Ok(uri) = path.parse()
-        {
-            parts.uri = uri;
-        }
-        let upstream_req = Request::from_parts(parts, Full::new(Bytes::new()));
-
-        let exchange = async {
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await?;
-            tokio::task::spawn_local(async move {
-                let _ = conn.with_upgrades().await;
-            });
-            sender.send_request(upstream_req).await
-        };
-        let mut resp = match tokio::time::timeout(UPSTREAM_RESPONSE_TIMEOUT, exchange).await {
-            Ok(Ok(resp)) => resp,
-            Ok(Err(e)) => {
-                log(LbEvent::UpstreamError {
-                    error: e.to_string(),
-                });
-                return http::json(StatusCode::BAD_GATEWAY, json!({"reason": "upstream_error"}));
-            }
-            Err(_) => {
-                log(LbEvent::UpstreamTimeout);
-                return http::json(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    json!({"reason": "upstream_timeout"}),
-                );
-            }
+        let upstream_req = self.upstream_request(req);
+        let mut resp = match self.exchange(upstream, upstream_req, user.as_ref()).await {
+            Ok(resp) => resp,
+            Err(refusal) => return refusal,
         };
         let status = resp.status();
         if status == StatusCode::SWITCHING_PROTOCOLS {
@@ -249,11 +205,85 @@ impl LoadBalancer {
                 splice.await
             });
         }
-        log(LbEvent::Answered {
+        let answered = LbEvent::Answered {
             status: status.as_u16(),
-        });
+        };
+        self.log(user.as_ref(), answered);
         let (parts, _) = resp.into_parts();
         Response::from_parts(parts, Full::new(Bytes::new()))
+    }
+
+    /// Remove the `strip_headers` fault's headers; the names removed.
+    fn strip(&self, req: &mut Request<Incoming>) -> Vec<String> {
+        let mut stripped = Vec::new();
+        for name in &self.strip_headers {
+            if let Ok(name) = HeaderName::from_bytes(name.as_bytes())
+                && req.headers_mut().remove(&name).is_some()
+            {
+                stripped.push(name.as_str().to_string());
+            }
+        }
+        stripped
+    }
+
+    /// No gateway accepted: 503.
+    fn no_gateway(&self, user: Option<&Rc<str>>, e: &io::Error) -> Response<Body> {
+        let reason = net::reason(e);
+        self.log(user, LbEvent::NoGateway { reason });
+        self.recorder.probe(&self.host, user, Probe::NoGateway);
+        http::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"reason": "no_ready_gateway"}),
+        )
+    }
+
+    /// The request as the gateway gets it: the client's head (its path
+    /// replaced by a target's), no body.
+    fn upstream_request(&self, req: Request<Incoming>) -> Request<Body> {
+        let (mut parts, _body) = req.into_parts();
+        if let Some(path) = &self.upstream_path
+            && let Ok(uri) = path.parse()
+        {
+            parts.uri = uri;
+        }
+        Request::from_parts(parts, Full::new(Bytes::new()))
+    }
+
+    /// Send the upgrade to the gateway and wait for its answer; `Err` is
+    /// the client's answer when the exchange fails (502) or the gateway
+    /// says nothing in time (504).
+    async fn exchange(
+        &self,
+        upstream: TcpStream,
+        req: Request<Body>,
+        user: Option<&Rc<str>>,
+    ) -> Result<Response<Incoming>, Response<Body>> {
+        let exchange = async {
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await?;
+            tokio::task::spawn_local(async move {
+                let _ = conn.with_upgrades().await;
+            });
+            sender.send_request(req).await
+        };
+        match tokio::time::timeout(UPSTREAM_RESPONSE_TIMEOUT, exchange).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => {
+                let error = e.to_string();
+                self.log(user, LbEvent::UpstreamError { error });
+                Err(http::json(
+                    StatusCode::BAD_GATEWAY,
+                    json!({"reason": "upstream_error"}),
+                ))
+            }
+            Err(_) => {
+                self.log(user, LbEvent::UpstreamTimeout);
+                Err(http::json(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    json!({"reason": "upstream_timeout"}),
+                ))
+            }
+        }
     }
 }
 
