@@ -413,10 +413,11 @@ async fn hold_slowly(lb: SocketAddr, slow: bool) -> Duration {
         {
             break;
         }
-        match tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) => break,
-            // lb answered something (a timeout response): it closes next.
-            Ok(Ok(_)) | Err(_) => {}
+        // Closed (or reset) by lb; bytes read (an answer before the close)
+        // or a quiet second go on.
+        let read = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await;
+        if let Ok(Ok(0) | Err(_)) = read {
+            break;
         }
     }
     started.elapsed()
