@@ -6,9 +6,11 @@
 //! Arguments -> the secret (`secret`: never empty, never the public one
 //! off loopback) -> `net::LiveNet` (lb on ADDR, gateway and auth on free
 //! ports of 127.0.0.1) -> the services of `services::backend`, unchanged,
-//! on a tokio runtime -> until interrupted or DURATION is up. `token`
-//! mints with the same secret and fails (exit 2) if the token cannot be
-//! written out.
+//! on a tokio runtime -> until interrupted or DURATION is up. The timeouts
+//! and caps that hold against hostile clients are `services::limits`'s
+//! live defaults, each settable by a flag ([`LimitArgs`]). `token` mints
+//! with the same secret and fails (exit 2) if the token cannot be written
+//! out.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ use super::{UsageError, out, values};
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
 use crate::scenario::{self, Scenario, TokenKind};
 use crate::services::backend::Backend;
+use crate::services::limits::Limits;
 use crate::trace::Recorder;
 
 /// Where `serve` listens unless told otherwise.
@@ -42,6 +45,8 @@ pub struct ServeArgs {
     /// interrupted.
     #[arg(long = "for", value_name = "DURATION", value_parser = serve_for)]
     pub for_: Option<Duration>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// `serve --for`: more than nothing; a server stopped before it starts
@@ -76,7 +81,14 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let (_live, net) = go_live(net);
-        Backend::new(&scenario, crate::run::DEFAULT_SEED, &Recorder::discarding()).spawn_local();
+        let limits = args.limits.apply(Limits::live());
+        Backend::with_limits(
+            &scenario,
+            crate::run::DEFAULT_SEED,
+            &Recorder::discarding(),
+            limits,
+        )
+        .spawn_local();
         let lb = net.addr(LB).expect("lb was bound");
         out(&format!(
             "serving ws://{lb}/ws (scenario {}; gateway {}, auth {})\n\
@@ -179,4 +191,82 @@ fn print_checked(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()
+}
+
+/// `serve`'s timeouts and caps; each unset keeps its live default
+/// (docs/wire-protocol.md, "Timeouts and caps").
+#[derive(Args, Debug, Default)]
+pub struct LimitArgs {
+    /// lb: a request head must arrive whole within this (slowloris) [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = |t: &str| timeout("--header-timeout", t))]
+    pub header_timeout: Option<Duration>,
+    /// gateway: the WebSocket upgrade must complete within this [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = |t: &str| timeout("--handshake-timeout", t))]
+    pub handshake_timeout: Option<Duration>,
+    /// The /echo route: closed 1001 after this long without a frame [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = |t: &str| timeout("--idle-timeout", t))]
+    pub idle_timeout: Option<Duration>,
+    /// lb: how long it waits for the gateway to accept before a 503 [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = |t: &str| timeout("--upstream-connect-timeout", t))]
+    pub upstream_connect_timeout: Option<Duration>,
+    /// lb: open connections; past it a new one gets 503 at once
+    /// [default: a quarter of the descriptor limit, 16 to 10000].
+    #[arg(long, value_name = "N", value_parser = |n: &str| cap("--max-lb-connections", n))]
+    pub max_lb_connections: Option<u32>,
+    /// The /echo route: open connections; past it a new one is closed 1013 [default: 64].
+    #[arg(long, value_name = "N", value_parser = |n: &str| cap("--max-echo-connections", n))]
+    pub max_echo_connections: Option<u32>,
+    /// A chat connection: agent runs in flight; past it a message is
+    /// answered `error` `overloaded` [default: 8].
+    #[arg(long, value_name = "N", value_parser = |n: &str| cap("--max-runs-per-connection", n))]
+    pub max_runs_per_connection: Option<u32>,
+}
+
+impl LimitArgs {
+    /// `defaults` with every flag given put in.
+    pub fn apply(&self, defaults: Limits) -> Limits {
+        let mut limits = defaults;
+        if let Some(t) = self.header_timeout {
+            limits.header_read_timeout = Some(t);
+        }
+        if let Some(t) = self.handshake_timeout {
+            limits.handshake_timeout = t;
+        }
+        if let Some(t) = self.idle_timeout {
+            limits.idle_timeout = Some(t);
+        }
+        if let Some(t) = self.upstream_connect_timeout {
+            limits.upstream_connect_timeout = t;
+        }
+        if let Some(n) = self.max_lb_connections {
+            limits.lb_max_connections = Some(n);
+        }
+        if let Some(n) = self.max_echo_connections {
+            limits.echo_max_connections = Some(n);
+        }
+        if let Some(n) = self.max_runs_per_connection {
+            limits.max_runs_per_connection = n;
+        }
+        limits
+    }
+}
+
+/// A timeout flag's value: a duration from 1ms to 1h (zero would refuse
+/// everyone, and a longer one protects nothing).
+fn timeout(flag: &str, text: &str) -> Result<Duration, String> {
+    let refuse = || {
+        let text = super::values::shown(text);
+        format!("`{flag}` takes a duration from 1ms to 1h (like 10s); got `{text}`")
+    };
+    let d = scenario::parse_duration(text).map_err(|_| refuse())?;
+    if d < Duration::from_millis(1) || d > Duration::from_secs(3600) {
+        return Err(refuse());
+    }
+    Ok(d)
+}
+
+/// A cap flag's value: a whole number from 1 to 1000000 (zero would refuse
+/// everyone).
+fn cap(flag: &str, text: &str) -> Result<u32, String> {
+    super::values::whole(flag, 1, 1_000_000, "", text).map(|n| n as u32)
 }

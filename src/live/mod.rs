@@ -25,6 +25,7 @@ use crate::run::Outcome;
 use crate::scenario::Scenario;
 use crate::services::backend::Backend;
 use crate::services::lb::LoadBalancer;
+use crate::services::limits::Limits;
 use crate::trace::{FaultEvent, Kind, Recorder};
 
 /// How a live run is set up beyond its scenario.
@@ -191,7 +192,7 @@ fn start_backend(
     target: Option<&Target>,
     drains: Vec<faults::Drain>,
 ) {
-    let backend = Backend::new(scenario, seed, recorder);
+    let backend = Backend::with_limits(scenario, seed, recorder, Limits::live());
     let bytes = faults::drive_bytes(
         scenario.faults.clone(),
         backend.lb.middlebox.clone(),
@@ -213,6 +214,8 @@ fn start_backend(
         host: backend.lb.host.clone(),
         upstream_path: Some(target.path.clone()),
         middlebox: backend.lb.middlebox.clone(),
+        limits: backend.lb.limits,
+        open: Default::default(),
     });
     tokio::task::spawn_local(lb.run());
 }

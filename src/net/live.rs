@@ -126,3 +126,16 @@ impl Drop for LiveGuard {
         LIVE.with(|l| *l.borrow_mut() = None);
     }
 }
+
+/// This process's soft limit on open descriptors (`RLIMIT_NOFILE`), read
+/// from `/proc/self/limits`; `None` where that cannot be read (not Linux)
+/// or says `unlimited`. Live mode sizes `lb`'s connection cap by it.
+pub fn descriptor_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -10,6 +10,7 @@
 //! one across a `partition` waits for its SYN's retransmissions
 //! (docs/design.md, "The simulated world").
 
+mod accept;
 mod clock;
 mod live;
 mod socket;
@@ -17,8 +18,9 @@ mod socket;
 use std::io;
 use std::time::Duration;
 
+pub use accept::Acceptor;
 pub use clock::HostClock;
-pub use live::{LiveGuard, LiveNet, go_live};
+pub use live::{LiveGuard, LiveNet, descriptor_limit, go_live};
 pub use socket::{TcpListener, TcpStream};
 
 pub const LB_PORT: u16 = 8080;

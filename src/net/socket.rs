@@ -111,7 +111,10 @@ impl TcpListener {
             Self::Live(l) => {
                 let (s, a) = l.accept().await?;
                 // Frames are small and interactive, as in the simulation.
-                s.set_nodelay(true)?;
+                // A peer that already left makes this fail: the stream then
+                // fails its first read, which its handler reports; the
+                // listener is fine.
+                let _ = s.set_nodelay(true);
                 Ok((TcpStream::Live(s), a))
             }
         }

@@ -78,6 +78,9 @@ pub struct ServerConn {
     pub admitted: Option<Duration>,
     /// The gateway's close: `(at, code, component)`.
     pub close: Option<(Duration, u16, Option<Component>)>,
+    /// The messages the gateway refused at its run limit: the evidence an
+    /// `overloaded` without a run needs.
+    pub run_limited: Vec<String>,
 }
 
 impl UserView {
@@ -267,6 +270,7 @@ impl Links {
                 id,
                 admitted: None,
                 close: None,
+                run_limited: Vec::new(),
             });
             return;
         }
@@ -283,6 +287,9 @@ impl Links {
             ConnEvent::Close {
                 code, component, ..
             } => server.close = Some((at, *code, *component)),
+            ConnEvent::RunLimitReached { message_id, .. } => {
+                server.run_limited.push(message_id.clone());
+            }
             _ => {}
         }
     }

@@ -781,6 +781,37 @@ fn overloaded_is_an_answer_only_while_the_pool_was_full() {
     );
 }
 
+/// `u1`, chatting on g1.1, whose `m1` is answered `overloaded` with no
+/// run, after the gateway recorded a refusal at its run limit of `refused`
+/// (none: no record).
+fn run_limited(refused: Option<&str>) -> Vec<String> {
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    chatting(&mut s, "u1", 1, 1);
+    if let Some(message_id) = refused {
+        let reached = ConnEvent::RunLimitReached {
+            message_id: message_id.into(),
+            in_flight: 8,
+            limit: 8,
+        };
+        s.gateway(42, "u1", 1, reached);
+    }
+    let mut error = event("error", "u1", 2, Some("u1-m1"), None);
+    error.code = Some("overloaded".into());
+    s.receive(45, "u1", 1, error);
+    refusal_details(&mut s)
+}
+
+#[test]
+fn overloaded_without_a_run_is_an_answer_only_at_a_recorded_run_limit() {
+    assert!(run_limited(Some("u1-m1")).is_empty());
+    let unbacked = "c1 error for u1-m1 without cause: overloaded names no run, and the server \
+                    recorded no run limit reached for u1-m1";
+    assert_eq!(run_limited(None), [unbacked]);
+    // The limit refused another message: not this one's evidence.
+    assert_eq!(run_limited(Some("u1-m2")), [unbacked]);
+}
+
 #[test]
 fn an_error_without_its_condition_is_refused_without_cause() {
     // Any code the protocol does not have.

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use serde_json::json;
 
 use super::http::{self, Body};
-use crate::net::{AUTH, AUTH_PORT, TcpListener};
+use crate::net::{AUTH, AUTH_PORT, Acceptor, TcpListener};
 use crate::scenario::Range;
 use crate::tokens;
 use crate::trace::{AuthEvent, Kind, Recorder};
@@ -60,8 +60,11 @@ impl AuthService {
         tokio::time::sleep(self.startup).await;
         let listener = TcpListener::bind(AUTH, AUTH_PORT).await?;
         self.log(None, AuthEvent::Ready);
+        // Shares the process's descriptors with lb and the gateway: it must
+        // outlive running out of them as they do.
+        let mut acceptor = Acceptor::new(listener, "auth");
         loop {
-            let (stream, _) = listener.accept().await?;
+            let stream = acceptor.next().await;
             let svc = self.clone();
             let rng = rng.clone();
             tokio::task::spawn_local(async move {

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use super::auth::AuthService;
 use super::gateway::{Control, Gateway};
 use super::lb::LoadBalancer;
+use super::limits::Limits;
 use crate::net::{AUTH, GATEWAY, LB};
 use crate::scenario::Scenario;
 use crate::trace::Recorder;
@@ -21,7 +22,19 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// A simulation's services: [`Limits::simulated`].
     pub fn new(scenario: &Scenario, seed: u64, recorder: &Recorder) -> Self {
+        Self::with_limits(scenario, seed, recorder, Limits::simulated())
+    }
+
+    /// The services with `limits` (live mode: [`Limits::live`], or what
+    /// `serve`'s flags made of it).
+    pub fn with_limits(
+        scenario: &Scenario,
+        seed: u64,
+        recorder: &Recorder,
+        limits: Limits,
+    ) -> Self {
         let auth = Rc::new(AuthService {
             startup: scenario.auth.startup,
             latency: scenario.auth.latency,
@@ -45,6 +58,7 @@ impl Backend {
             // What staging's deployment was called; only the defective bypass
             // check looks at it.
             environment: "staging-eu-west-1".into(),
+            limits,
         });
         let lb = Rc::new(LoadBalancer {
             strip_headers: scenario.load_balancer.strip_headers.clone(),
@@ -52,6 +66,8 @@ impl Backend {
             host: Rc::from(LB),
             upstream_path: None,
             middlebox: Rc::default(),
+            limits,
+            open: Default::default(),
         });
         Self {
             auth,

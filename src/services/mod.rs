@@ -8,6 +8,7 @@ pub mod backend;
 pub mod gateway;
 pub mod http;
 pub mod lb;
+pub mod limits;
 pub mod middlebox;
 pub mod mutants;
 pub mod pipeline;

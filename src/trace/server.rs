@@ -51,7 +51,7 @@ impl RequestId {
 /// (docs/wire-protocol.md, "Closing"; `tests/docs.rs` checks the table),
 /// besides what a user records itself (1000 when done, 1006 for a lost
 /// transport) and 1005 for a close frame without a code.
-pub const SERVER_CLOSE_CODES: [u16; 8] = [1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013];
+pub const SERVER_CLOSE_CODES: [u16; 9] = [1001, 1002, 1003, 1007, 1008, 1009, 1011, 1012, 1013];
 
 /// How a 1013's reason begins: it names the dependency that was not ready
 /// or the budget that was spent (docs/wire-protocol.md, "Closing").
@@ -84,6 +84,10 @@ pub enum LbEvent {
     Answered { status: u16 },
     /// A 101 whose upgrade failed on the client's or the gateway's side.
     SpliceFailed,
+    /// Answered by lb itself, never forwarded (live only): a request that
+    /// is not a WebSocket upgrade (426, 400), or a connection over lb's cap
+    /// (503 `too_many_connections`, its request unread).
+    Refused { status: u16, reason: &'static str },
 }
 
 impl LbEvent {
@@ -93,7 +97,7 @@ impl LbEvent {
             LbEvent::NoGateway { .. } => Some(503),
             LbEvent::UpstreamError { .. } => Some(502),
             LbEvent::UpstreamTimeout => Some(504),
-            LbEvent::Answered { status } => Some(*status),
+            LbEvent::Answered { status } | LbEvent::Refused { status, .. } => Some(*status),
             LbEvent::Forwarded { .. } | LbEvent::SpliceFailed => None,
         }
     }
@@ -216,6 +220,15 @@ pub enum ConnEvent {
         run: RunId,
         agent: &'static str,
         message_id: String,
+    },
+    /// A `user_message` arrived while `in_flight` runs of this connection
+    /// were still working, `limit` being the most it may have: answered
+    /// `error` `overloaded` with its `message_id`, no run started. The
+    /// oracle's evidence for that `overloaded`.
+    RunLimitReached {
+        message_id: String,
+        in_flight: u32,
+        limit: u32,
     },
     /// A frame of a type the router has no handler for.
     UnknownType {

@@ -64,6 +64,7 @@ impl Display for LbEvent {
             LbEvent::UpstreamTimeout => f.write_str("504 upstream timed out"),
             LbEvent::Answered { status } => write!(f, "{status} from gateway"),
             LbEvent::SpliceFailed => f.write_str("upgrade failed on one side"),
+            LbEvent::Refused { status, reason } => write!(f, "{status} refused by lb: {reason}"),
         }
     }
 }
@@ -113,6 +114,14 @@ impl Display for ConnEvent {
                 agent,
                 message_id,
             } => write!(f, "{run} supervisor -> {agent} for {message_id}"),
+            ConnEvent::RunLimitReached {
+                message_id,
+                in_flight,
+                limit,
+            } => write!(
+                f,
+                "{message_id} refused overloaded: {in_flight} runs in flight, limit {limit}"
+            ),
             ConnEvent::UnknownType { kind } => write!(f, "unknown message type {kind}"),
             ConnEvent::ClientClosed { code } => write!(f, "client closed {code}"),
             ConnEvent::Close { code, reason, .. } => write!(f, "close {code} {reason}"),

@@ -5,6 +5,9 @@
 //! - `overloaded` (for a run): the pool recorded a timeout of that run,
 //!   and the pool's own take and return events show it full at some moment
 //!   while the run waited ([`Servers`]);
+//! - `overloaded` (for a message, no run): the gateway recorded that it
+//!   refused that message on that connection at its limit of runs in
+//!   flight;
 //! - `unknown_agent` (for a message): the user sent that message, on that
 //!   connection, to an agent the protocol does not have;
 //! - `unknown_message_type`: the user sent that connection at least as
@@ -32,7 +35,7 @@ pub fn refusals(users: &Users, servers: &Servers, out: &mut Vec<Violation>) {
                     unknown_type_answers += 1;
                 }
                 let why = match code {
-                    "overloaded" => overloaded_without_cause(ev, servers),
+                    "overloaded" => overloaded_without_cause(ev, conn, servers),
                     "unknown_agent" => unknown_agent_without_cause(ev, conn),
                     "unknown_message_type" => {
                         let sent = unknown_types_sent_by(conn, *at);
@@ -65,9 +68,9 @@ pub fn refusals(users: &Users, servers: &Servers, out: &mut Vec<Violation>) {
 
 /// Why an `overloaded` answer is not backed by a saturated pool, if it is
 /// not.
-fn overloaded_without_cause(ev: &Incoming, servers: &Servers) -> Option<String> {
+fn overloaded_without_cause(ev: &Incoming, conn: &ConnView, servers: &Servers) -> Option<String> {
     let Some(run) = ev.run_id.as_deref() else {
-        return Some("overloaded names no run".into());
+        return over_run_limit_without_cause(ev, conn);
     };
     if !servers.visible {
         return Some(format!(
@@ -84,6 +87,22 @@ fn overloaded_without_cause(ev: &Incoming, servers: &Servers) -> Option<String> 
             .and_then(|b| b.db_pool)
             .map_or("?".to_string(), |s| s.to_string());
         format!("run {run} gave up waiting, but the pool of {size} was never full while it waited")
+    })
+}
+
+/// Why an `overloaded` that names no run is not backed by the gateway's
+/// refusal of that message at its run limit, on this connection, if it is
+/// not.
+fn over_run_limit_without_cause(ev: &Incoming, conn: &ConnView) -> Option<String> {
+    let Some(m) = ev.message_id.as_deref() else {
+        return Some("overloaded names no run and no message".into());
+    };
+    let refused = conn
+        .server
+        .as_ref()
+        .is_some_and(|s| s.run_limited.iter().any(|r| r == m));
+    (!refused).then(|| {
+        format!("overloaded names no run, and the server recorded no run limit reached for {m}")
     })
 }
 

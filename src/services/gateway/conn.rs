@@ -17,13 +17,14 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::auth_client::{self, Verdict};
 use super::token::{Credentials, SUBPROTOCOL};
+use super::violation;
 use super::wire::{self, ClientFrame, ServerEvent};
 use super::{Boot, Gateway};
 use crate::scenario::TokenVia;
@@ -39,8 +40,6 @@ use crate::trace::{
 
 /// The largest frame or message the gateway accepts (larger closes 1009).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// How long the upgrade handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the gateway waits for the client's reply to its close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -230,7 +229,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config));
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+    let ws = match tokio::time::timeout(conn.gw.limits.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             return conn.log(ConnEvent::HandshakeFailed {
@@ -241,7 +240,7 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
     };
     let (creds, request_id, echo) = seen.borrow_mut().take().unwrap_or_default();
     if echo {
-        return super::echo::serve(ws).await;
+        return super::echo::serve(ws, &conn.boot, &conn.gw.limits).await;
     }
     conn.who = request_id.as_deref().and_then(http::request_user);
     let request = request_id.as_deref().and_then(RequestId::parse);
@@ -316,11 +315,16 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
             frame = stream.next() => {
                 let frame = match frame {
                     None => return conn.lost(TransportEnd::Ended),
-                    Some(Err(WsError::Capacity(e))) => {
-                        conn.probe(Probe::InvalidFrameClosed);
-                        return conn.close(&mut sink, &mut stream, 1009, &format!("frame too large: {e}")).await;
-                    }
-                    Some(Err(e)) => return conn.lost(TransportEnd::Error(e.to_string())),
+                    // A frame too large, not UTF-8 or breaking RFC 6455's
+                    // framing gets its close code; anything else is the
+                    // transport ending.
+                    Some(Err(e)) => match violation::close_for(&e) {
+                        Some((code, reason)) => {
+                            conn.probe(Probe::InvalidFrameClosed);
+                            return conn.close(&mut sink, &mut stream, code, &reason).await;
+                        }
+                        None => return conn.lost(TransportEnd::Error(e.to_string())),
+                    },
                     Some(Ok(frame)) => frame,
                 };
                 match frame {
@@ -390,6 +394,12 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
                                     }
                                 },
                             };
+                            if let Some(refusal) = run_limit(&conn, &mut runs, &message_id) {
+                                if conn.send(&mut sink, &refusal).await.is_err() {
+                                    return conn.state(ConnState::Closed);
+                                }
+                                continue;
+                            }
                             conn.runs += 1;
                             let run = RunId { conn: conn.id, n: conn.runs };
                             conn.log(ConnEvent::Routed {
@@ -429,6 +439,38 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
             }
         }
     }
+}
+
+/// The refusal of a message that would start one run more than the
+/// connection may have in flight (`max_runs_per_connection`): recorded,
+/// and answered `error` `overloaded` with its `message_id` and no
+/// `run_id`, since no run starts. `None`: there is room. Finished runs are
+/// reaped first, so the set holds only runs still working and a long
+/// connection does not keep every run it ever had.
+fn run_limit<T: 'static>(
+    conn: &Conn,
+    runs: &mut JoinSet<T>,
+    message_id: &str,
+) -> Option<ServerEvent> {
+    while runs.try_join_next().is_some() {}
+    let in_flight = u32::try_from(runs.len()).unwrap_or(u32::MAX);
+    let limit = conn.gw.limits.max_runs_per_connection;
+    if in_flight < limit {
+        return None;
+    }
+    conn.log(ConnEvent::RunLimitReached {
+        message_id: message_id.to_string(),
+        in_flight,
+        limit,
+    });
+    Some(ServerEvent::Error {
+        code: "overloaded",
+        detail: format!(
+            "{in_flight} agent runs in flight on this connection, its limit; \
+             send the message again when one has finished"
+        ),
+        message_id: Some(message_id.to_string()),
+    })
 }
 
 /// The close a shutting-down boot sends, the same whether the connection

@@ -5,12 +5,15 @@
 //! the background, listen, and run one [`conn`] state machine per accepted
 //! connection. A drain request from the driver stops the listener, closes
 //! every connection (with 1012 for a `restart` fault, 1001 for a `drain`)
-//! and ends the boot; the driver then starts the next boot.
+//! and ends the boot; the driver then starts the next boot. The accept loop
+//! outlives its errors (`net::Acceptor`), so running out of descriptors
+//! pauses the gateway instead of ending it.
 
 mod auth_client;
 mod conn;
 mod echo;
 pub mod token;
+mod violation;
 pub mod wire;
 
 use std::cell::{Cell, RefCell};
@@ -19,8 +22,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::net::{GATEWAY, GATEWAY_PORT, TcpListener};
+use crate::net::{Acceptor, GATEWAY, GATEWAY_PORT, TcpListener};
 use crate::scenario::{self, Bugs};
+use crate::services::limits::Limits;
 use crate::services::pipeline::{Pipeline, RunContext};
 use crate::trace::{GatewayEvent, Kind, Recorder};
 
@@ -65,6 +69,8 @@ pub struct Gateway {
     pub bugs: Bugs,
     /// The deployment's name, as staging's environment variable had it.
     pub environment: String,
+    /// Timeouts and caps (`services::limits`).
+    pub limits: Limits,
 }
 
 impl Gateway {
@@ -87,6 +93,8 @@ pub(crate) struct Boot {
     pub active: Cell<u32>,
     /// Woken when a connection ends, so a drain can wait for the last one.
     pub ended: Notify,
+    /// Echo route connections open now (its own cap).
+    pub echo_active: Cell<u32>,
     /// The one user context of the defective gateway
     /// (`[bugs] shared_user_context`): the event channel of whichever
     /// connection was set up last. The fixed gateway never uses it.
@@ -122,23 +130,24 @@ impl Gateway {
             shutdown,
             active: Cell::new(0),
             ended: Notify::new(),
+            echo_active: Cell::new(0),
             shared_context: Default::default(),
         });
         let listener = TcpListener::bind(GATEWAY, GATEWAY_PORT).await?;
         self.log(GatewayEvent::Listening);
+        let mut acceptor = Acceptor::new(listener, "gateway");
         let mut next_id = 0u64;
         let code = loop {
             tokio::select! {
                 biased;
                 code = self.control.drain_requested() => break code,
-                accepted = listener.accept() => {
-                    let (stream, _) = accepted?;
+                stream = acceptor.next() => {
                     next_id += 1;
                     tokio::task::spawn_local(conn::handle(self.clone(), boot.clone(), stream, next_id));
                 }
             }
         };
-        drop(listener);
+        drop(acceptor);
         self.log(GatewayEvent::Draining {
             code,
             connections: boot.active.get(),
