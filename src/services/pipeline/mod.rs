@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use agents::{AgentSpec, spec, supervisor_pick};
-pub use db_pool::DbPool;
+pub use db_pool::{DbConn, DbPool};
 pub use orchestrator::{AgentEvent, Orchestrator, RunContext, RunOutput, RunRequest, ToolStats};
 
 use crate::scenario::{Agents, Bugs};

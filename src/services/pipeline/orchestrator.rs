@@ -18,7 +18,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{AgentSpec, OrchestratorFactory};
+use super::{AgentSpec, DbConn, OrchestratorFactory};
 use crate::services::mutants::Mutant;
 use crate::trace::{ConnId, Kind, PipelineEvent, Probe, RunId};
 
@@ -165,87 +165,9 @@ impl Orchestrator {
         let tools = &self.factory.config.tools_per_run;
         let calls = self.rng.random_range(tools.min..=tools.max);
         for _ in 0..calls {
-            let mut tool = self.request.agent.tools[self.rng.random_range(0..3)];
-            if self.factory.bugs.mutant == Some(Mutant::HashMapOrder) {
-                // The planted mistake: the first key of a HashMap, whose
-                // iteration order differs from map to map.
-                let by_name: std::collections::HashMap<&str, ()> =
-                    self.request.agent.tools.iter().map(|t| (*t, ())).collect();
-                tool = by_name.keys().next().copied().unwrap_or(tool);
-            }
-            let work = self.rng.random_range(TOOL_WORK.0..=TOOL_WORK.1);
-            let mut ev = self.event("tool_executing");
-            ev.tool = Some(tool);
-            self.emit(&out, RunOutput::Event(ev));
-            if !self.factory.tools.resolved(tool) {
-                self.emit(
-                    &out,
-                    RunOutput::Crash(format!(
-                        "tool {tool} is None (optional component missing at runtime)"
-                    )),
-                );
+            if self.tool_call(&out).await.is_err() {
                 return;
             }
-            let conn =
-                if self.factory.bugs.pool_exhaustion_error {
-                    match self
-                        .factory
-                        .db
-                        .try_acquire_now(self.request.run, &self.request.user)
-                    {
-                        Some(conn) => Some(conn),
-                        None => {
-                            self.emit(&out, RunOutput::Crash(format!(
-                            "database pool exhausted ({} of {} in use, acquire did not wait)",
-                            self.factory.db.in_use(),
-                            self.factory.config.db_pool
-                        )));
-                            return;
-                        }
-                    }
-                } else {
-                    if self.factory.db.exhausted() {
-                        self.probe(Probe::PoolWaited);
-                    }
-                    self.factory
-                        .db
-                        .acquire(self.request.run, &self.request.user)
-                        .await
-                };
-            let Some(conn) = conn else {
-                let timeout = PipelineEvent::PoolTimeout {
-                    run: self.request.run,
-                    waited: self.factory.config.db_acquire_timeout,
-                    in_use: self.factory.db.in_use(),
-                };
-                self.factory.recorder.record(
-                    &self.factory.host,
-                    Some(&self.request.user),
-                    Kind::Pipeline(timeout),
-                );
-                self.probe(Probe::PoolAcquireTimedOut);
-                let mut ev = self.event("error");
-                ev.code = Some("overloaded");
-                ev.text = Some("database pool exhausted; try again".into());
-                self.emit(&out, RunOutput::Event(ev));
-                return;
-            };
-            if self.factory.bugs.mutant == Some(Mutant::LeakPoolOnCancel) {
-                // The planted mistake: `conn = pool.get(); work(); pool.put(conn)`
-                // with no `finally`, so a cancelled run never gives it back.
-                let held = std::mem::ManuallyDrop::new(conn);
-                tokio::time::sleep(work).await;
-                drop(std::mem::ManuallyDrop::into_inner(held));
-            } else {
-                tokio::time::sleep(work).await;
-                drop(conn);
-            }
-            let mut ev = self.event("tool_completed");
-            ev.tool = Some(tool);
-            if tool == "query_warehouse" {
-                ev.stats = Some(self.stats());
-            }
-            self.emit(&out, RunOutput::Event(ev));
             if self.factory.bugs.mutant == Some(Mutant::RunHangsAfterTool) {
                 // The planted mistake: an upstream call with no timeout.
                 std::future::pending::<()>().await;
@@ -258,5 +180,89 @@ impl Orchestrator {
             self.request.agent.name, self.request.message_id
         ));
         self.emit(&out, RunOutput::Event(done));
+    }
+
+    /// One tool call: `tool_executing`, a database connection held for the
+    /// tool's work, `tool_completed`. `Err` when the run ended instead (a
+    /// crash or `overloaded`, already sent).
+    async fn tool_call(&mut self, out: &RunContext) -> Result<(), ()> {
+        let tool = self.pick_tool();
+        let work = self.rng.random_range(TOOL_WORK.0..=TOOL_WORK.1);
+        let mut ev = self.event("tool_executing");
+        ev.tool = Some(tool);
+        self.emit(out, RunOutput::Event(ev));
+        if !self.factory.tools.resolved(tool) {
+            let why = format!("tool {tool} is None (optional component missing at runtime)");
+            self.emit(out, RunOutput::Crash(why));
+            return Err(());
+        }
+        let conn = self.db_connection(out).await?;
+        if self.factory.bugs.mutant == Some(Mutant::LeakPoolOnCancel) {
+            // The planted mistake: `conn = pool.get(); work(); pool.put(conn)`
+            // with no `finally`, so a cancelled run never gives it back.
+            let held = std::mem::ManuallyDrop::new(conn);
+            tokio::time::sleep(work).await;
+            drop(std::mem::ManuallyDrop::into_inner(held));
+        } else {
+            tokio::time::sleep(work).await;
+            drop(conn);
+        }
+        let mut ev = self.event("tool_completed");
+        ev.tool = Some(tool);
+        if tool == "query_warehouse" {
+            ev.stats = Some(self.stats());
+        }
+        self.emit(out, RunOutput::Event(ev));
+        Ok(())
+    }
+
+    /// The agent's next tool, drawn from the run's own stream.
+    fn pick_tool(&mut self) -> &'static str {
+        let tool = self.request.agent.tools[self.rng.random_range(0..3)];
+        if self.factory.bugs.mutant != Some(Mutant::HashMapOrder) {
+            return tool;
+        }
+        // The planted mistake: the first key of a HashMap, whose iteration
+        // order differs from map to map.
+        let by_name: std::collections::HashMap<&str, ()> =
+            self.request.agent.tools.iter().map(|t| (*t, ())).collect();
+        by_name.keys().next().copied().unwrap_or(tool)
+    }
+
+    /// A database connection for the current tool: waited for up to the
+    /// acquire timeout (`overloaded` after it), or, in the defective
+    /// pipeline, taken only if one is free at once (a 1011 otherwise).
+    async fn db_connection(&self, out: &RunContext) -> Result<DbConn, ()> {
+        let (run, user) = (self.request.run, &self.request.user);
+        let db = &self.factory.db;
+        if self.factory.bugs.pool_exhaustion_error {
+            return db.try_acquire_now(run, user).ok_or_else(|| {
+                let why = format!(
+                    "database pool exhausted ({} of {} in use, acquire did not wait)",
+                    db.in_use(),
+                    self.factory.config.db_pool
+                );
+                self.emit(out, RunOutput::Crash(why));
+            });
+        }
+        if db.exhausted() {
+            self.probe(Probe::PoolWaited);
+        }
+        if let Some(conn) = db.acquire(run, user).await {
+            return Ok(conn);
+        }
+        let timeout = PipelineEvent::PoolTimeout {
+            run,
+            waited: self.factory.config.db_acquire_timeout,
+            in_use: db.in_use(),
+        };
+        let recorder = &self.factory.recorder;
+        recorder.record(&self.factory.host, Some(user), Kind::Pipeline(timeout));
+        self.probe(Probe::PoolAcquireTimedOut);
+        let mut ev = self.event("error");
+        ev.code = Some("overloaded");
+        ev.text = Some("database pool exhausted; try again".into());
+        self.emit(out, RunOutput::Event(ev));
+        Err(())
     }
 }
