@@ -42,6 +42,21 @@ pub enum SessionEnd {
     Fatal(String),
 }
 
+impl SessionEnd {
+    /// Whether the connection had been established before it ended.
+    pub fn was_open(&self) -> bool {
+        matches!(
+            self,
+            SessionEnd::Done
+                | SessionEnd::Healed
+                | SessionEnd::Retry {
+                    established: true,
+                    ..
+                }
+        )
+    }
+}
+
 /// How far a user's conversation has come, across its connections.
 #[derive(Debug, Default)]
 pub struct Progress {

@@ -34,10 +34,9 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             record(Kind::StoppedAtHeal {
                 answered: progress.answered,
             });
-            record(Kind::Finished {
-                outcome: "stopped at the heal".into(),
+            return record(Kind::Finished {
+                outcome: outcome(SessionEnd::Healed),
             });
-            return;
         }
         conn += 1;
         if conn > 1
@@ -59,37 +58,17 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             &mut rng,
         )
         .await;
-        let was_open = matches!(
-            end,
-            SessionEnd::Done
-                | SessionEnd::Healed
-                | SessionEnd::Retry {
-                    established: true,
-                    ..
-                }
-        );
-        if was_open && token.expired() {
+        if end.was_open() && token.expired() {
             // Accepted when the connection opened, expired before it ended.
             record(Kind::Probe(Probe::TokenExpiredMidSession));
         }
         let (established, why) = match end {
-            SessionEnd::Done => {
-                record(Kind::Finished {
-                    outcome: "done".into(),
-                });
-                return;
-            }
-            SessionEnd::Healed => {
-                record(Kind::Finished {
-                    outcome: "stopped at the heal".into(),
-                });
-                return;
-            }
-            SessionEnd::Fatal(why) => {
-                record(Kind::Finished { outcome: why });
-                return;
-            }
             SessionEnd::Retry { established, why } => (established, why),
+            ended => {
+                return record(Kind::Finished {
+                    outcome: outcome(ended),
+                });
+            }
         };
         ever_established |= established;
         failures = if established { 1 } else { failures + 1 };
@@ -102,16 +81,31 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
         if established {
             record(Kind::Probe(Probe::Reconnected));
         }
-        // Exponential backoff with jitter in [d/2, d].
-        // Saturating: a huge `backoff` doubled must cap, not overflow.
-        let doubling = 2u32.saturating_pow(failures - 1);
-        let base = plan
-            .reconnect
-            .backoff
-            .checked_mul(doubling)
-            .map_or(MAX_BACKOFF, |b| b.min(MAX_BACKOFF));
-        let delay = rng.random_range(base / 2..=base);
+        let delay = backoff(&plan, failures, &mut rng);
         record(Kind::Backoff { delay });
         tokio::time::sleep(delay).await;
     }
+}
+
+/// How a session that ends the user's story ends it, as `finished` says.
+fn outcome(end: SessionEnd) -> String {
+    match end {
+        SessionEnd::Done => "done".into(),
+        SessionEnd::Healed => "stopped at the heal".into(),
+        SessionEnd::Fatal(why) => why,
+        SessionEnd::Retry { why, .. } => why,
+    }
+}
+
+/// The wait before the next attempt after `failures` in a row: exponential,
+/// capped, jittered in [d/2, d] from the user's own stream. Saturating: a
+/// huge `backoff` doubled must cap, not overflow.
+fn backoff(plan: &UserPlan, failures: u32, rng: &mut rand::rngs::StdRng) -> Duration {
+    let doubling = 2u32.saturating_pow(failures - 1);
+    let base = plan
+        .reconnect
+        .backoff
+        .checked_mul(doubling)
+        .map_or(MAX_BACKOFF, |b| b.min(MAX_BACKOFF));
+    rng.random_range(base / 2..=base)
 }

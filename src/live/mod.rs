@@ -161,19 +161,8 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
         // at the scenario's time the heal begins (users send nothing new),
         // and it ends when they are done or `converge_within` is up. Live
         // faults end on their own schedule.
-        let within = scenario.expect.converge_within;
-        let mut all_done = Box::pin(async { while users.join_next().await.is_some() {} });
-        if tokio::time::timeout(scenario.duration, &mut all_done)
-            .await
-            .is_err()
-        {
-            let heal_event = Kind::Fault(FaultEvent::Heal {
-                converge_within: within,
-            });
-            recorder.record(&Rc::from("sim"), None, heal_event);
-            heal.raise();
-            let _ = tokio::time::timeout(within, &mut all_done).await;
-        }
+        let all_done = async { while users.join_next().await.is_some() {} };
+        until_converged(scenario, all_done, &heal, &recorder).await;
         net.elapsed()
     });
     // Dropping the task set stops the services and any user left.
@@ -182,6 +171,30 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     outcome.live = true;
     outcome.target = notes;
     Ok(outcome)
+}
+
+/// Wait for `all_done`: for the scenario's `duration`, then, if users
+/// are still busy, through the heal phase (recorded, users told) for at
+/// most `converge_within`.
+async fn until_converged(
+    scenario: &Scenario,
+    all_done: impl std::future::Future<Output = ()>,
+    heal: &HealSwitch,
+    recorder: &Recorder,
+) {
+    let within = scenario.expect.converge_within;
+    let mut all_done = std::pin::pin!(all_done);
+    if tokio::time::timeout(scenario.duration, &mut all_done)
+        .await
+        .is_err()
+    {
+        let heal_event = Kind::Fault(FaultEvent::Heal {
+            converge_within: within,
+        });
+        recorder.record(&Rc::from("sim"), None, heal_event);
+        heal.raise();
+        let _ = tokio::time::timeout(within, &mut all_done).await;
+    }
 }
 
 /// Spawn our `lb`, and our gateway and auth unless a target replaces them.
