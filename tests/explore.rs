@@ -360,14 +360,25 @@ fn the_readme_worked_example_holds() {
     assert!(shrunk.fixed_passes);
 }
 
+/// `stagesim explore ARGS --out <a fresh temporary directory>`, removed
+/// after: exit code, stdout, stderr, and the command that replays it.
+fn explore_cli(tag: &str, args: &[&str]) -> (i32, String, String, String) {
+    let out = std::env::temp_dir().join(format!("stagesim-{tag}-{}", std::process::id()));
+    let out_arg = out.display().to_string();
+    let mut all = vec!["explore"];
+    all.extend_from_slice(args);
+    all.extend(["--out", &out_arg]);
+    let (code, stdout, stderr) = support::stagesim(&all);
+    let _ = std::fs::remove_dir_all(&out);
+    let replay = format!("reproduce: stagesim {}", all.join(" "));
+    (code, stdout, stderr, replay)
+}
+
 /// A defect that fails most runs prints each cause once, not a line per
 /// failing run: stderr stays a few lines however many runs fail.
 #[test]
 fn progress_names_each_failure_cause_once() {
-    let out = std::env::temp_dir().join(format!("stagesim-progress-{}", std::process::id()));
-    let out_arg = out.display().to_string();
     let args = [
-        "explore",
         "--runs",
         "200",
         "--start",
@@ -376,12 +387,8 @@ fn progress_names_each_failure_cause_once() {
         "2",
         "--bug",
         "missing_component_at_runtime",
-        "--out",
-        &out_arg,
     ];
-    let (code, stdout, stderr) = support::stagesim(&args);
-    let _ = std::fs::remove_dir_all(&out);
-    let replay = format!("reproduce: stagesim {}", args.join(" "));
+    let (code, stdout, stderr, replay) = explore_cli("progress", &args);
     assert_eq!(code, 1, "{stderr}\n{replay}");
     let failed: u64 = stdout
         .split(": ")
@@ -411,22 +418,9 @@ fn progress_names_each_failure_cause_once() {
 /// off, leaves out the probes only a defect reaches.
 #[test]
 fn the_probe_gate_fails_naming_the_probes_never_reached() {
-    let out = std::env::temp_dir().join(format!("stagesim-gate-{}", std::process::id()));
-    let out_arg = out.display().to_string();
     // Two runs cannot reach every probe.
-    let args = [
-        "explore",
-        "--runs",
-        "2",
-        "--start",
-        "1",
-        "--require-probes",
-        "--out",
-        &out_arg,
-    ];
-    let (code, _, stderr) = support::stagesim(&args);
-    let _ = std::fs::remove_dir_all(&out);
-    let replay = format!("reproduce: stagesim {}", args.join(" "));
+    let args = ["--runs", "2", "--start", "1", "--require-probes"];
+    let (code, _, stderr, replay) = explore_cli("gate", &args);
     assert_eq!(code, 1, "{stderr}\n{replay}");
     let gate = stderr
         .lines()
@@ -446,21 +440,9 @@ fn the_probe_gate_fails_naming_the_probes_never_reached() {
 #[test]
 #[ignore]
 fn a_thousand_runs_of_the_fixed_backend_pass_the_probe_gate() {
-    let out = std::env::temp_dir().join(format!("stagesim-gate-long-{}", std::process::id()));
-    let out_arg = out.display().to_string();
-    let args = [
-        "explore",
-        "--runs",
-        "1000",
-        "--start",
-        "1",
-        "--require-probes",
-        "--out",
-        &out_arg,
-    ];
-    let (code, _, stderr) = support::stagesim(&args);
-    let _ = std::fs::remove_dir_all(&out);
-    assert_eq!(code, 0, "{stderr}\nreproduce: stagesim {}", args.join(" "));
+    let args = ["--runs", "1000", "--start", "1", "--require-probes"];
+    let (code, _, stderr, replay) = explore_cli("gate-long", &args);
+    assert_eq!(code, 0, "{stderr}\n{replay}");
 }
 
 /// The harness's own mutation score over the planted mistakes
