@@ -146,3 +146,57 @@ fn the_readme_shows_the_ci_workflow_as_it_is() {
         "README.md's copy of .github/workflows/stagesim.yml differs from the file"
     );
 }
+
+/// The README's quick start runs as written, from an empty directory
+/// outside the checkout (the installed binary needs nothing else), with
+/// the outcome each comment promises. The explore line takes minutes; its
+/// long form is the `--ignored` gate test in tests/explore.rs.
+#[test]
+fn the_readme_quick_start_runs_as_written() {
+    let readme = doc("README.md");
+    let block = readme
+        .split("## Quick start\n\n```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a quick start block");
+    let dir = std::env::temp_dir().join(format!("stagesim-quick-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let expected: [(&str, i32, &str); 4] = [
+        ("stagesim run golden_path", 0, "verdict    PASS"),
+        (
+            "stagesim run regressions/orchestrator_singleton",
+            0,
+            "REPRODUCED",
+        ),
+        ("stagesim diff", 1, "end differently"),
+        ("stagesim scenarios export", 0, "golden_path"),
+    ];
+    let mut ran = 0;
+    for line in block.lines().filter(|l| l.starts_with("stagesim ")) {
+        let command = line.split('#').next().unwrap_or("").trim();
+        let Some((_, code, words)) = expected.iter().find(|(p, ..)| command.starts_with(p)) else {
+            assert!(
+                command.starts_with("stagesim explore"),
+                "a quick start line with no check: {command}"
+            );
+            continue;
+        };
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("run stagesim");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let replay = format!("reproduce: cd {} && {command}", dir.display());
+        assert_eq!(out.status.code(), Some(*code), "{text}\n{replay}");
+        assert!(text.contains(words), "{text}\n{replay}");
+        ran += 1;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ran, expected.len(), "every checked quick start line ran");
+}
