@@ -16,6 +16,7 @@ mod diff;
 mod explore;
 mod explore_progress;
 mod list;
+mod logs;
 mod output;
 mod progress;
 mod run;
@@ -147,6 +148,7 @@ pub struct UsageError(pub String);
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    logs::init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(parse_failure(&e)),

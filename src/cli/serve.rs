@@ -90,6 +90,10 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
         )
         .spawn_local();
         let lb = net.addr(LB).expect("lb was bound");
+        for (service, name) in [("lb", LB), ("gateway", GATEWAY), ("auth", AUTH)] {
+            let addr = net.addr(name).expect("bound");
+            tracing::info!(target: "stagesim::serve", "{service} listening on {addr}");
+        }
         out(&format!(
             "serving ws://{lb}/ws (scenario {}; gateway {}, auth {})\n\
              tokens: stagesim token --user NAME (same --secret / STAGESIM_SECRET)\n",

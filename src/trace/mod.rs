@@ -238,15 +238,24 @@ impl Recorder {
 
     /// Append an event at an explicit time (the driver, outside any host).
     pub fn record_at(&self, at: Duration, host: &Rc<str>, user: Option<&Rc<str>>, kind: Kind) {
-        if self.discard {
+        let mirrored = tracing::enabled!(target: "stagesim::trace", tracing::Level::INFO);
+        if self.discard && !mirrored {
             return;
         }
-        self.events.borrow_mut().push(Event {
+        let event = Event {
             at,
             host: host.clone(),
             user: user.cloned(),
             kind,
-        });
+        };
+        if mirrored {
+            // For people watching a run (`RUST_LOG`); the trace itself is
+            // the vector below, whatever is logged.
+            tracing::info!(target: "stagesim::trace", "{}", render_event(&event).trim_start());
+        }
+        if !self.discard {
+            self.events.borrow_mut().push(event);
+        }
     }
 
     /// Take the events recorded so far.

@@ -103,3 +103,52 @@ fn run_verify_confirms_a_deterministic_run() {
     );
     assert!(stderr.contains("`--verify`"), "{stderr}");
 }
+
+/// Logs are for people and never touch the run: with every trace event
+/// mirrored to stderr (`RUST_LOG=stagesim::trace=info`) the trace hash is
+/// the same, and `serve` says where each service listens at info.
+#[test]
+fn logs_show_the_run_and_change_no_hash() {
+    let run = |rust_log: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"));
+        command.args(["run", "golden_path", "--seed", "1", "--json"]);
+        command.env_remove("RUST_LOG");
+        if let Some(spec) = rust_log {
+            command.env("RUST_LOG", spec);
+        }
+        let out = command.output().expect("run stagesim");
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("run --json prints JSON");
+        (
+            json["trace_hash"].clone(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (plain_hash, plain_err) = run(None);
+    let (logged_hash, logged_err) = run(Some("stagesim::trace=info"));
+    let replay =
+        "reproduce: RUST_LOG=stagesim::trace=info stagesim run golden_path --seed 1 --json";
+    assert_eq!(plain_hash, logged_hash, "{replay}");
+    assert!(
+        plain_err.is_empty(),
+        "nothing is logged by default: {plain_err}"
+    );
+    assert!(
+        logged_err.contains("stagesim::trace: 0.000s gateway   -         gateway boot 1"),
+        "{logged_err:.400}\n{replay}"
+    );
+    let serve = std::process::Command::new(env!("CARGO_BIN_EXE_stagesim"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--for", "1s"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run stagesim serve");
+    let err = String::from_utf8_lossy(&serve.stderr);
+    for service in ["lb", "gateway", "auth"] {
+        assert!(
+            err.contains(&format!(
+                "stagesim::serve: {service} listening on 127.0.0.1:"
+            )),
+            "{err}\nreproduce: RUST_LOG=info stagesim serve --listen 127.0.0.1:0 --for 1s"
+        );
+    }
+}
