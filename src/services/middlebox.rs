@@ -142,7 +142,12 @@ impl Middlebox {
         mut to: impl AsyncWrite + Unpin,
         flow: Flow,
     ) {
-        if self.write_chunk(&mut to, &early).await.is_err() {
+        let written = self.write_chunk(&mut to, &early).await;
+        // A parameter lives as long as the future: without this, hyper's
+        // read-ahead buffer (8 KiB, even when empty of data) stays alive
+        // for the whole connection, twice per user.
+        drop(early);
+        if written.is_err() {
             return;
         }
         // Chunks waiting for their latency: bounded by what one connection
