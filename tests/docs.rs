@@ -200,3 +200,63 @@ fn the_readme_quick_start_runs_as_written() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(ran, expected.len(), "every checked quick start line ran");
 }
+
+/// Every `$ stagesim ...` output the README quotes in a `text` block still
+/// comes out of that command, line for line, so its numbers cannot go
+/// stale. Lines shortened with `...` are skipped, and rates (`243.1`
+/// runs/s, one decimal) vary with the machine, so they are masked; a
+/// command that writes a file (`--out`) is not rerun.
+#[test]
+fn the_readme_s_quoted_outputs_are_what_the_commands_print() {
+    let readme = doc("README.md");
+    let mask = |line: &str| -> String {
+        let mut out = String::new();
+        for word in line.split_whitespace() {
+            let rate = word.split_once('.').is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && a.chars().all(|c| c.is_ascii_digit())
+                    && b.len() == 1
+                    && b.chars().all(|c| c.is_ascii_digit())
+            });
+            out.push_str(if rate { "#" } else { word });
+            out.push(' ');
+        }
+        out
+    };
+    let mut checked = 0;
+    for block in readme.split("```text\n").skip(1) {
+        let block = block.split("```").next().unwrap_or("");
+        let mut command: Option<String> = None;
+        let mut quoted = Vec::new();
+        let mut flush = |command: &Option<String>, quoted: &mut Vec<&str>| {
+            let Some(cmd) = command else { return };
+            if cmd.contains("--out") {
+                quoted.clear();
+                return;
+            }
+            let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+            let (_, stdout, stderr) = support::stagesim(&args);
+            let printed: Vec<String> = format!("{stdout}{stderr}").lines().map(mask).collect();
+            for line in quoted.drain(..) {
+                if line.contains("...") || line.contains("runs/s") {
+                    continue;
+                }
+                assert!(
+                    printed.contains(&mask(line)),
+                    "README quotes a line that `{cmd}` no longer prints:\n  {line}\nreproduce: {cmd}"
+                );
+                checked += 1;
+            }
+        };
+        for line in block.lines() {
+            if let Some(cmd) = line.strip_prefix("$ ") {
+                flush(&command, &mut quoted);
+                command = Some(cmd.to_string());
+            } else if !line.trim().is_empty() {
+                quoted.push(line);
+            }
+        }
+        flush(&command, &mut quoted);
+    }
+    assert!(checked >= 15, "only {checked} quoted lines were checked");
+}
