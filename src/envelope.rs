@@ -119,6 +119,23 @@ impl Families {
         clock_skew: true,
     };
 
+    /// Every family off: what a run drawn around a given scenario
+    /// (`explore --from`) reports, since it draws none.
+    pub const NONE: Families = Families {
+        link_faults: false,
+        restarts: false,
+        drains: false,
+        slow_startups: false,
+        header_stripping: false,
+        pool_pressure: false,
+        connection_limit: false,
+        short_tokens: false,
+        invalid_tokens: false,
+        misbehaving_users: false,
+        middlebox: false,
+        clock_skew: false,
+    };
+
     /// Every family on.
     pub const ALL: Families = Families {
         invalid_tokens: true,

@@ -24,6 +24,7 @@ fn explore_runs(start: u64, runs: u64, bugs: Bugs, jobs: usize) -> Exploration {
         jobs,
         bugs,
         shrink_runs: shrink::DEFAULT_MAX_RUNS,
+        from: None,
     };
     explore::explore(&options, &|_| {})
 }
@@ -466,6 +467,7 @@ fn explore_finds_every_planted_mistake() {
             jobs: 2,
             bugs,
             shrink_runs: 1,
+            from: None,
         };
         let e = explore::explore(&options, &|_| {});
         let causes: Vec<String> = e.found.iter().map(|f| f.shrunk.signature.label()).collect();
@@ -484,5 +486,36 @@ fn explore_finds_every_planted_mistake() {
     assert!(
         missed.is_empty(),
         "explore missed {missed:?} in 300 runs; reproduce: cargo test --release --test explore -- --ignored explore_finds_every_planted_mistake"
+    );
+}
+
+/// `explore --from FILE` draws around one scenario: around the README's
+/// deploy example, the fixed backend never fails, and with
+/// `orchestrator_singleton` on the runs find its 1011.
+#[test]
+fn explore_from_a_scenario_finds_its_mechanism_and_no_false_alarm() {
+    let base = support::load("examples/deploy_1011.toml");
+    let from = |bugs: Bugs| {
+        let options = Options {
+            stop: Stop::Runs(100),
+            start: 1,
+            jobs: 2,
+            bugs,
+            shrink_runs: 1,
+            from: Some(base.clone()),
+        };
+        explore::explore(&options, &|_| {})
+    };
+    let replay = "reproduce: stagesim explore --from examples/deploy_1011.toml --runs 100";
+    assert_eq!(from(Bugs::default()).failed, 0, "{replay}");
+    let mut bugs = Bugs::default();
+    bugs.set("orchestrator_singleton", true)
+        .expect("a known bug");
+    let e = from(bugs);
+    let labels: Vec<String> = e.found.iter().map(|f| f.shrunk.signature.label()).collect();
+    assert_eq!(
+        labels,
+        ["closed_1011 (message_router)"],
+        "{replay} --bug orchestrator_singleton"
     );
 }

@@ -23,6 +23,11 @@ use crate::scenario::{self, Bugs};
 
 #[derive(Args, Debug)]
 pub struct ExploreArgs {
+    /// Draw every run around this scenario (file or built-in name): its own
+    /// seed, user counts scaled, faults moved or one dropped, instead of
+    /// whole scenarios from the envelope.
+    #[arg(long, value_name = "SCENARIO")]
+    pub from: Option<std::path::PathBuf>,
     /// How many runs, 1 to 1000000 [default: 100].
     #[arg(long, value_parser = runs, conflicts_with = "budget", allow_negative_numbers = true)]
     pub runs: Option<u64>,
@@ -88,12 +93,17 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
     // now, not after the budget is spent.
     let created = args.out.symlink_metadata().is_err();
     output::check_dir(&args.out).map_err(|e| UsageError(format!("error: --out: {e}")))?;
+    let from = match &args.from {
+        Some(path) => Some(super::source::Source::resolve(path)?.load("explore --from")?),
+        None => None,
+    };
     let options = Options {
         stop,
         start: args.start,
         jobs: values::jobs_or_cores(args.jobs),
         bugs,
         shrink_runs: args.shrink_runs,
+        from,
     };
     announce(&options, &bugs);
     let progress = ExploreProgress::new(match stop {
@@ -247,7 +257,10 @@ fn to_text(e: &Exploration, files: &[Written], fixed: bool) -> String {
             s.signature.label(),
             found.runs,
             found.first.run,
-            found.first.families.on().join(", ")
+            match found.first.families.on() {
+                on if on.is_empty() => "none".to_string(),
+                on => on.join(", "),
+            }
         ));
         text.push_str(&format!(
             "  shrunk in {} candidate runs, {} step(s): {} -> {}\n",

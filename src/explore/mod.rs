@@ -26,6 +26,9 @@ use crate::oracle::Verdict;
 use crate::scenario::Bugs;
 use crate::shrink::{Shrunk, Signature};
 
+mod around;
+pub use around::around;
+
 /// Failing runs whose scenario is kept, the first in run order; the rest
 /// are counted.
 pub const MAX_FAILURES_KEPT: usize = 1000;
@@ -49,6 +52,8 @@ pub struct Options {
     pub bugs: Bugs,
     /// Candidate runs each shrink may spend.
     pub shrink_runs: usize,
+    /// Draw around this scenario (`--from`) instead of from the envelope.
+    pub from: Option<crate::scenario::Scenario>,
 }
 
 /// What run `n` draws: its families and its case, before any bug is on.
@@ -121,7 +126,7 @@ pub fn explore(options: &Options, progress: &(dyn Fn(RunNote<'_>) + Sync)) -> Ex
     });
     let worker = || {
         while let Some(n) = take(options, &next, started) {
-            let (coverage, failing) = run_one(n, &options.bugs);
+            let (coverage, failing) = run_one(n, options);
             progress(RunNote {
                 failure: failing.as_ref().map(|f| f.signature),
                 coverage: &coverage,
@@ -170,9 +175,13 @@ fn take(options: &Options, next: &AtomicUsize, started: Instant) -> Option<u64> 
 }
 
 /// Run `n`'s coverage, and the run if it failed.
-fn run_one(n: u64, bugs: &Bugs) -> (Coverage, Option<Failing>) {
-    let (families, mut case) = draw(n);
-    case.scenario.bugs = *bugs;
+fn run_one(n: u64, options: &Options) -> (Coverage, Option<Failing>) {
+    let (families, mut case) = match &options.from {
+        // Around a scenario, no family is drawn: it keeps its own.
+        Some(base) => (Families::NONE, around(base, n)),
+        None => draw(n),
+    };
+    case.scenario.bugs = options.bugs;
     let outcome = crate::run::run(&case.scenario, case.seed);
     let coverage = Coverage::of(&outcome.trace);
     let failing = (outcome.verdict == Verdict::Fail).then(|| Failing {
