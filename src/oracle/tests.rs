@@ -705,6 +705,16 @@ fn run_of(n: u64, r: u64) -> RunId {
     }
 }
 
+/// `run` of `user` takes a database connection at `at` ms.
+fn taken(s: &mut Story, at: u64, user: &str, run: RunId) {
+    pool(s, at, user, PipelineEvent::PoolAcquired { run });
+}
+
+/// `run` of `user` gives its database connection back at `at` ms.
+fn returned(s: &mut Story, at: u64, user: &str, run: RunId) {
+    pool(s, at, user, PipelineEvent::PoolReleased { run });
+}
+
 fn pool<'a>(s: &'a mut Story, at: u64, user: &str, event: PipelineEvent) -> &'a mut Story {
     s.push(ms(at), "gateway", Some(user), Kind::Pipeline(event))
 }
@@ -741,18 +751,8 @@ fn overloaded_is_an_answer_only_while_the_pool_was_full() {
     // u1's wait (15 ms to 55 ms).
     let mut s = Story::default();
     boot(&mut s, 10, 1);
-    pool(
-        &mut s,
-        10,
-        "u2",
-        PipelineEvent::PoolAcquired { run: run_of(2, 1) },
-    );
-    pool(
-        &mut s,
-        30,
-        "u2",
-        PipelineEvent::PoolReleased { run: run_of(2, 1) },
-    );
+    taken(&mut s, 10, "u2", run_of(2, 1));
+    returned(&mut s, 30, "u2", run_of(2, 1));
     refused(&mut s, "overloaded");
     assert!(refusal_details(&mut s).is_empty());
 
@@ -760,18 +760,8 @@ fn overloaded_is_an_answer_only_while_the_pool_was_full() {
     // says "overloaded" when it is not.
     let mut s = Story::default();
     boot(&mut s, 10, 1);
-    pool(
-        &mut s,
-        1,
-        "u2",
-        PipelineEvent::PoolAcquired { run: run_of(2, 1) },
-    );
-    pool(
-        &mut s,
-        5,
-        "u2",
-        PipelineEvent::PoolReleased { run: run_of(2, 1) },
-    );
+    taken(&mut s, 1, "u2", run_of(2, 1));
+    returned(&mut s, 5, "u2", run_of(2, 1));
     refused(&mut s, "overloaded");
     assert_eq!(
         refusal_details(&mut s),
@@ -922,19 +912,9 @@ fn a_pool_connection_must_be_back_when_its_runs_connection_closes() {
     let mut s = Story::default();
     boot(&mut s, 10, 2);
     admitted(&mut s, "u1", 1, 10, None);
-    pool(
-        &mut s,
-        20,
-        "u1",
-        PipelineEvent::PoolAcquired { run: run_of(1, 1) },
-    );
+    taken(&mut s, 20, "u1", run_of(1, 1));
     s.gateway(30, "u1", 1, ConnEvent::State(ConnState::Closed));
-    pool(
-        &mut s,
-        30,
-        "u1",
-        PipelineEvent::PoolReleased { run: run_of(1, 1) },
-    );
+    returned(&mut s, 30, "u1", run_of(1, 1));
     s.gateway(31, "u1", 9, ConnEvent::HandshakeTimedOut);
     assert_eq!(capacity_causes(&mut s), []);
     // Never returned: a pool that leaks a connection when a run is
@@ -942,12 +922,7 @@ fn a_pool_connection_must_be_back_when_its_runs_connection_closes() {
     let mut s = Story::default();
     boot(&mut s, 10, 2);
     admitted(&mut s, "u1", 1, 10, None);
-    pool(
-        &mut s,
-        20,
-        "u1",
-        PipelineEvent::PoolAcquired { run: run_of(1, 1) },
-    );
+    taken(&mut s, 20, "u1", run_of(1, 1));
     s.gateway(30, "u1", 1, ConnEvent::State(ConnState::Closed));
     assert_eq!(
         capacity_causes(&mut s),
@@ -962,18 +937,8 @@ fn a_pool_connection_must_be_back_when_its_runs_connection_closes() {
 fn a_pool_never_lends_more_than_its_size() {
     let mut s = Story::default();
     boot(&mut s, 10, 1);
-    pool(
-        &mut s,
-        20,
-        "u1",
-        PipelineEvent::PoolAcquired { run: run_of(1, 1) },
-    );
-    pool(
-        &mut s,
-        25,
-        "u2",
-        PipelineEvent::PoolAcquired { run: run_of(2, 1) },
-    );
+    taken(&mut s, 20, "u1", run_of(1, 1));
+    taken(&mut s, 25, "u2", run_of(2, 1));
     assert_eq!(
         capacity_causes(&mut s),
         [(
