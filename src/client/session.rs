@@ -226,23 +226,8 @@ pub async fn run(
                     return SessionEnd::Healed;
                 }
                 let answered = progress.answered;
-                let message_id = format!("{}-m{}", plan.name, answered + 1);
-                let text = json!({
-                    "type": "user_message",
-                    "message_id": message_id,
-                    "agent": plan.agent.as_str(),
-                    "text": format!("question {} from {}", answered + 1, plan.name),
-                })
-                .to_string();
-                record(Kind::Sent {
-                    conn,
-                    frame: Outgoing {
-                        kind: "user_message".into(),
-                        message_id: Some(message_id.clone()),
-                        agent: Some(plan.agent.as_str().into()),
-                        bytes: text.len(),
-                    },
-                });
+                let (message_id, text, frame) = next_message(plan, answered + 1);
+                record(Kind::Sent { conn, frame });
                 if sink.send(Message::text(text)).await.is_err() {
                     record(closed(conn, 1006, "send failed", false));
                     return SessionEnd::Retry {
@@ -341,6 +326,26 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Message `k` of the user: its id, its JSON text, and what the trace
+/// records of it.
+fn next_message(plan: &UserPlan, k: u32) -> (String, String, Outgoing) {
+    let message_id = format!("{}-m{k}", plan.name);
+    let text = json!({
+        "type": "user_message",
+        "message_id": message_id,
+        "agent": plan.agent.as_str(),
+        "text": format!("question {k} from {}", plan.name),
+    })
+    .to_string();
+    let frame = Outgoing {
+        kind: "user_message".into(),
+        message_id: Some(message_id.clone()),
+        agent: Some(plan.agent.as_str().into()),
+        bytes: text.len(),
+    };
+    (message_id, text, frame)
 }
 
 /// Marks "the invalid frame is in flight" in place of a message id.
