@@ -59,7 +59,7 @@ pub const RESTART_FOR_MAX_MS: u64 = 5_000;
 
 /// `client/user.rs` MAX_BACKOFF: a user's reconnect delay never grows past it.
 const CLIENT_MAX_BACKOFF_MS: u64 = 30_000;
-/// `gateway/mod.rs` DRAIN_GRACE plus `gateway/conn.rs` CLOSE_TIMEOUT: how
+/// `gateway/mod.rs` DRAIN_GRACE plus `gateway/conn/mod.rs` CLOSE_TIMEOUT: how
 /// long a restarting gateway may take to stop.
 const DRAIN_MS: u64 = 3_000;
 /// `gateway/auth_client.rs` CALL_TIMEOUT, twice (connect, then request).

@@ -5,7 +5,7 @@
 //! check the gateway's RFC 6455 framing through `lb`, apart from the chat
 //! protocol.
 //!
-//! `conn::handle` (upgrade on path `/echo`) -> `serve` -> until the peer
+//! `conn::upgrade` (on path `/echo`) -> `serve` -> until the peer
 //! closes. tungstenite answers pings and close frames itself; this loop
 //! echoes data and flushes. Because it needs no token, it is the cheapest
 //! route to hold open, so it has its own cap (`echo_max_connections`: over
