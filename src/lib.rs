@@ -27,6 +27,8 @@ pub mod diagnose;
 pub mod diff;
 pub mod envelope;
 pub mod explore;
+#[cfg(test)]
+mod layering;
 pub mod live;
 pub mod net;
 pub mod oracle;
@@ -39,5 +41,6 @@ pub mod shrink;
 pub mod sweep;
 pub mod tokens;
 pub mod trace;
+pub mod vocab;
 pub mod workers;
 pub mod world;

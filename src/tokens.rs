@@ -15,7 +15,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::TokenKind;
+use crate::vocab::TokenKind;
 
 /// The key the auth service trusts in a simulation, and in live mode unless
 /// `--secret` or `STAGESIM_SECRET` says otherwise.

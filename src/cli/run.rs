@@ -354,7 +354,7 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
     );
     if options.target.is_some() {
         // Said before the run, so nobody waits to learn what it cannot do.
-        for line in crate::live::TargetNotes::of(&scenario).lines() {
+        for line in crate::run::TargetNotes::of(&scenario).lines() {
             super::err(&format!("{line}\n"));
         }
     }

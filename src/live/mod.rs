@@ -12,9 +12,8 @@
 //! machine schedules the rest, so two live runs with one seed may differ.
 
 mod faults;
-mod target_notes;
 
-pub use target_notes::TargetNotes;
+use crate::run::target_notes::{self, TargetNotes};
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;

@@ -8,6 +8,7 @@
 
 mod idle_faults;
 mod summary;
+pub mod target_notes;
 pub mod verify;
 
 use crate::oracle::{self, Verdict, Violation};
@@ -18,6 +19,7 @@ use crate::world;
 pub use crate::world::Stepping;
 
 pub use summary::{GroupSummary, Messages, Summary, format_counts};
+pub use target_notes::TargetNotes;
 
 /// The seed a scenario runs with when none is given.
 pub const DEFAULT_SEED: u64 = 1;
@@ -38,7 +40,7 @@ pub struct Outcome {
     /// The run drove someone else's backend (`live --target`): what it could
     /// not apply and what it set aside. The server's side is not in its
     /// trace, so its coverage is unknown, not zero.
-    pub target: Option<crate::live::TargetNotes>,
+    pub target: Option<TargetNotes>,
 }
 
 impl Outcome {

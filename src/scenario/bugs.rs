@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::names::quoted_list;
+use crate::vocab::quoted_list;
 
 /// One switch per known defect (docs/design.md, "Known defects"). The field
 /// names are the names used in scenario files and on the command line.
@@ -36,7 +36,7 @@ pub struct Bugs {
     /// A planted mistake outside the catalogue, set from code only (tests);
     /// never read from or written to a scenario file.
     #[serde(skip)]
-    pub mutant: Option<crate::services::mutants::Mutant>,
+    pub mutant: Option<crate::vocab::Mutant>,
 }
 
 /// The first column of a catalog, at compile time.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration;
-use super::names::named_enum;
+use crate::vocab::named_enum;
 
 /// Host names a fault may name. `clients` means every client host at once:
 /// users are spread over several, and a scenario should not depend on how many.

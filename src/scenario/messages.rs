@@ -13,7 +13,7 @@ use toml::de::DeTable;
 
 use super::error::ScenarioError;
 use super::locate::{self, Hit, KeyPath, Part};
-use super::names::quoted_list;
+use crate::vocab::quoted_list;
 
 /// A TOML syntax error (the file is not TOML at all).
 pub(super) fn syntax(path: &Path, text: &str, error: &toml::de::Error) -> ScenarioError {

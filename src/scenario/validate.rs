@@ -12,9 +12,9 @@ use super::expect::{Cause, Expected, Invariant};
 use super::faults::{Fault, FaultKind, HOSTS};
 use super::locate::{KeyPath, Part};
 use super::model::Scenario;
-use super::names::quoted_list;
 use super::users::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, UserGroup};
-use crate::trace::Component;
+use crate::vocab::Component;
+use crate::vocab::quoted_list;
 
 /// A broken rule: where (a key path and which part of the entry) and why.
 #[derive(Debug)]

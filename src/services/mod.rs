@@ -10,5 +10,7 @@ pub mod http;
 pub mod lb;
 pub mod limits;
 pub mod middlebox;
-pub mod mutants;
+/// The planted mistakes live on the ground floor (scenario's `Bugs` holds
+/// one); the services are where they take effect.
+pub use crate::vocab::mutant as mutants;
 pub mod pipeline;

@@ -23,7 +23,7 @@ pub use server::{
     LbEvent, PipelineEvent, REASONS_1013, RequestId, RunId, SERVER_CLOSE_CODES, TransportEnd,
 };
 
-use crate::scenario::{Misbehave, TokenKind, TokenVia};
+use crate::vocab::{Misbehave, TokenKind, TokenVia};
 
 /// One thing that happened, at one simulated time, on one host.
 #[derive(Debug, Clone, PartialEq)]

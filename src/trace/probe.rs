@@ -8,7 +8,7 @@
 //! flaky failure needs was ever opened. A probe is not a verdict: reaching
 //! one is neither good nor bad, only evidence that a run went there.
 
-crate::scenario::names::named_enum! {
+crate::vocab::named_enum! {
     /// A named point a run may reach. The names are stable: reports and
     /// `--json` output use them.
     pub enum Probe as "coverage probe" {

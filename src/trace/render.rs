@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Event, Incoming, Kind, Outgoing};
-use crate::scenario::TokenKind;
+use crate::vocab::TokenKind;
 
 /// `   12.345s`: fixed width, so columns line up in snapshots.
 pub fn format_time(at: Duration) -> String {

@@ -10,8 +10,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::scenario::TokenVia;
 use crate::tokens::Refusal;
+pub use crate::vocab::Component;
+use crate::vocab::TokenVia;
 
 /// A gateway connection: `g1.2` is boot 1, connection 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,53 +112,6 @@ pub enum ConnState {
     ServicesReady,
     ProcessingReady,
     Closed,
-}
-
-/// The part of the backend a server-side close blames: a 1011's reason
-/// starts with its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Component {
-    AuthHandler,
-    AuthClient,
-    MessageRouter,
-    AgentPipeline,
-    EventSerialiser,
-}
-
-impl Component {
-    pub const ALL: [Component; 5] = [
-        Component::AuthHandler,
-        Component::AuthClient,
-        Component::MessageRouter,
-        Component::AgentPipeline,
-        Component::EventSerialiser,
-    ];
-
-    /// The name a scenario's expectation uses (`message_router`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Component::AuthHandler => "auth_handler",
-            Component::AuthClient => "auth_client",
-            Component::MessageRouter => "message_router",
-            Component::AgentPipeline => "agent_pipeline",
-            Component::EventSerialiser => "event_serialiser",
-        }
-    }
-
-    /// The words a close reason starts with (`message router`).
-    pub fn words(self) -> &'static str {
-        match self {
-            Component::AuthHandler => "auth handler",
-            Component::AuthClient => "auth client",
-            Component::MessageRouter => "message router",
-            Component::AgentPipeline => "agent pipeline",
-            Component::EventSerialiser => "event serialiser",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Component> {
-        Component::ALL.into_iter().find(|c| c.key() == key)
-    }
 }
 
 /// How a gateway connection's transport ended without a close handshake.

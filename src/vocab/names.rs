@@ -1,6 +1,7 @@
-//! Enums whose values are fixed names in a scenario file (`token = "expired"`).
+//! Enums whose values are fixed names in a scenario file (`token = "expired"`)
+//! and in the trace and reports.
 //!
-//! Part of scenario file -> validated `Scenario`. One macro so that the name
+//! One macro so that the name
 //! list used for parsing, printing, `Display` and the "expected one of" error
 //! message is written once per enum and cannot drift apart.
 
@@ -51,7 +52,7 @@ macro_rules! named_enum {
                         "unknown {} `{}`; expected one of {}",
                         $what,
                         text,
-                        $crate::scenario::names::quoted_list(Self::NAMES)
+                        $crate::vocab::quoted_list(Self::NAMES)
                     )),
                 }
             }
@@ -75,7 +76,7 @@ macro_rules! named_enum {
                             f,
                             "a {} name, one of {}",
                             $what,
-                            $crate::scenario::names::quoted_list($name::NAMES)
+                            $crate::vocab::quoted_list($name::NAMES)
                         )
                     }
 

@@ -1,5 +1,6 @@
-//! What a run against `--target` cannot do, said before it runs and in its
-//! report, so that `pass` means "your backend does not show this failure".
+//! Part of a run's outcome, filled in by live mode: what a run against
+//! `--target` cannot do, said before it runs and in its report, so that
+//! `pass` means "your backend does not show this failure".
 //!
 //! Under `--target` the gateway, the pipeline and auth are someone else's:
 //! the scenario's `[auth]`, `[gateway]` and `[agents]` settings cannot

@@ -1,0 +1,19 @@
+//! The vocabulary on the ground floor: the enums that scenario files, the
+//! trace, the services and the oracle all speak (token kinds and channels,
+//! misbehaviours, components, invariants and causes, the planted mistakes) and the `named_enum!`
+//! macro that gives each its fixed names.
+//!
+//! Nothing here imports another stagesim module, so every layer may import
+//! it and no two layers need each other for a word.
+
+mod component;
+pub mod mutant;
+mod names;
+mod user;
+mod verdict;
+
+pub use component::Component;
+pub use mutant::Mutant;
+pub(crate) use names::{named_enum, quoted_list};
+pub use user::{Misbehave, TokenKind, TokenVia};
+pub use verdict::{Cause, Invariant};
