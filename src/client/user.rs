@@ -62,22 +62,11 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             // Accepted when the connection opened, expired before it ended.
             record(Kind::Probe(Probe::TokenExpiredMidSession));
         }
-        let (established, why) = match end {
-            SessionEnd::Retry { established, why } => (established, why),
-            ended => {
-                return record(Kind::Finished {
-                    outcome: outcome(ended),
-                });
-            }
+        let established = match retry_or_finish(&plan, end, &mut failures) {
+            Ok(established) => established,
+            Err(outcome) => return record(Kind::Finished { outcome }),
         };
         ever_established |= established;
-        failures = if established { 1 } else { failures + 1 };
-        if failures > plan.reconnect.attempts {
-            record(Kind::Finished {
-                outcome: format!("gave up after {} attempts: {why}", failures),
-            });
-            return;
-        }
         if established {
             record(Kind::Probe(Probe::Reconnected));
         }
@@ -85,6 +74,21 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
         record(Kind::Backoff { delay });
         tokio::time::sleep(delay).await;
     }
+}
+
+/// After a session: `Ok(established)` to reconnect (counting the failure
+/// in a row), or `Err` with what `finished` says when the story ends here:
+/// a final answer, or the reconnect budget spent.
+fn retry_or_finish(plan: &UserPlan, end: SessionEnd, failures: &mut u32) -> Result<bool, String> {
+    let (established, why) = match end {
+        SessionEnd::Retry { established, why } => (established, why),
+        ended => return Err(outcome(ended)),
+    };
+    *failures = if established { 1 } else { *failures + 1 };
+    if *failures > plan.reconnect.attempts {
+        return Err(format!("gave up after {} attempts: {why}", *failures));
+    }
+    Ok(established)
 }
 
 /// How a session that ends the user's story ends it, as `finished` says.

@@ -5,7 +5,7 @@
 //! per run into the [`Outcome`](super::Outcome); the text, JSON, snapshot
 //! and HTML reports only read it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::oracle;
 use crate::trace::{Kind, Trace};
@@ -77,77 +77,82 @@ impl Summary {
             events: trace.events.len(),
             ..Summary::default()
         };
+        s.count_declared(trace);
+        for view in users.values() {
+            s.count_user(view);
+        }
+        s.count_http_rejections(trace, users);
+        s
+    }
+
+    /// Users per group, and each group's token and how it is carried.
+    fn count_declared(&mut self, trace: &Trace) {
         for e in &trace.events {
-            if let Kind::UserDeclared {
+            let Kind::UserDeclared {
                 group, token, via, ..
             } = &e.kind
-            {
-                s.users += 1;
-                let g = s.groups.entry(*group).or_default();
-                g.users += 1;
-                let via: Vec<&str> = via.iter().map(|v| v.as_str()).collect();
-                g.token = format!(
-                    "{} via {}",
-                    token.as_str(),
-                    if via.is_empty() {
-                        "nothing".into()
-                    } else {
-                        via.join("+")
-                    }
-                );
+            else {
+                continue;
+            };
+            self.users += 1;
+            let g = self.groups.entry(*group).or_default();
+            g.users += 1;
+            let via: Vec<&str> = via.iter().map(|v| v.as_str()).collect();
+            let via = if via.is_empty() {
+                "nothing".into()
+            } else {
+                via.join("+")
+            };
+            g.token = format!("{} via {via}", token.as_str());
+        }
+    }
+
+    /// One user's close codes, whether it finished `done`, and its
+    /// messages sent, answered and rejected.
+    fn count_user(&mut self, view: &oracle::UserView) {
+        let g = self.groups.entry(view.group).or_default();
+        if matches!(&view.finished, Some((_, o)) if o == "done") {
+            g.done += 1;
+        }
+        let mut answered = BTreeSet::new();
+        let mut rejected = BTreeSet::new();
+        let mut sent = BTreeSet::new();
+        for conn in view.conns.values() {
+            if let Some((_, code, _, _)) = &conn.closed {
+                *self.close_codes.entry(*code).or_default() += 1;
+                *g.close_codes.entry(*code).or_default() += 1;
+            }
+            sent.extend(conn.sent.iter().map(|(_, m)| m.clone()));
+            for (_, ev) in &conn.received {
+                match (ev.kind.as_str(), &ev.message_id) {
+                    ("agent_completed", Some(m)) => answered.insert(m.clone()),
+                    ("error", Some(m)) => rejected.insert(m.clone()),
+                    _ => false,
+                };
             }
         }
-        for view in users.values() {
-            let g = s.groups.entry(view.group).or_default();
-            if matches!(&view.finished, Some((_, o)) if o == "done") {
-                g.done += 1;
-            }
-            let mut answered = std::collections::BTreeSet::new();
-            let mut rejected = std::collections::BTreeSet::new();
-            let mut sent = std::collections::BTreeSet::new();
-            for conn in view.conns.values() {
-                if let Some((_, code, _, _)) = &conn.closed {
-                    *s.close_codes.entry(*code).or_default() += 1;
-                    *g.close_codes.entry(*code).or_default() += 1;
-                }
-                sent.extend(conn.sent.iter().map(|(_, m)| m.clone()));
-                for (_, ev) in &conn.received {
-                    match (ev.kind.as_str(), &ev.message_id) {
-                        ("agent_completed", Some(m)) => {
-                            answered.insert(m.clone());
-                        }
-                        ("error", Some(m)) => {
-                            rejected.insert(m.clone());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            // Only the user's own messages count: an answer delivered to the
-            // wrong user (an isolation failure) answers nothing.
-            let answered: std::collections::BTreeSet<String> =
-                answered.intersection(&sent).cloned().collect();
-            let rejected_only = rejected
-                .intersection(&sent)
-                .filter(|m| !answered.contains(*m))
-                .count();
-            s.messages.sent += sent.len() as u64;
-            s.messages.answered += answered.len() as u64;
-            s.messages.rejected += rejected_only as u64;
-        }
+        // Only the user's own messages count: an answer delivered to the
+        // wrong user (an isolation failure) answers nothing.
+        let answered: BTreeSet<String> = answered.intersection(&sent).cloned().collect();
+        let rejected_only = rejected
+            .intersection(&sent)
+            .filter(|m| !answered.contains(*m))
+            .count();
+        self.messages.sent += sent.len() as u64;
+        self.messages.answered += answered.len() as u64;
+        self.messages.rejected += rejected_only as u64;
+    }
+
+    /// HTTP refusals of the upgrade, per group.
+    fn count_http_rejections(&mut self, trace: &Trace, users: &oracle::Users) {
         for e in &trace.events {
             if let Kind::HttpRejected { status, .. } = &e.kind
                 && let Some(user) = &e.user
                 && let Some(view) = users.get(user)
             {
-                *s.groups
-                    .entry(view.group)
-                    .or_default()
-                    .http_rejections
-                    .entry(*status)
-                    .or_default() += 1;
+                let g = self.groups.entry(view.group).or_default();
+                *g.http_rejections.entry(*status).or_default() += 1;
             }
         }
-        s
     }
 }
