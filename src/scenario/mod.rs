@@ -23,6 +23,7 @@ mod byte_faults;
 mod duration;
 mod error;
 mod expect;
+mod fault_rules;
 mod faults;
 mod locate;
 mod messages;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::net::GATEWAY;
 use crate::net::HostClock;
-use crate::scenario::{FaultKind, Scenario};
+use crate::scenario::{Fault, FaultKind, Scenario};
 use crate::services::gateway::Control;
 use crate::services::middlebox::Middlebox;
 
@@ -137,6 +137,75 @@ fn link_actions(kind: FaultKind, a: Vec<String>, b: Vec<String>) -> (Action, Act
     }
 }
 
+/// `clients` names every client host; any other name, itself.
+fn expand(name: &str, client_hosts: &[String]) -> Vec<String> {
+    if name == "clients" {
+        client_hosts.to_vec()
+    } else {
+        vec![name.to_string()]
+    }
+}
+
+/// A fault's start and end actions for the driver. Byte-level faults have
+/// none: `lb` applies them (`ByteFaults`).
+fn scheduled(f: &Fault, client_hosts: &[String]) -> Vec<Scheduled> {
+    let end = f.at.saturating_add(f.duration.unwrap_or_default());
+    let window = |start: Action, stop: Action| {
+        vec![
+            Scheduled {
+                at: f.at,
+                action: start,
+            },
+            Scheduled {
+                at: end,
+                action: stop,
+            },
+        ]
+    };
+    let host = || {
+        f.host
+            .clone()
+            .expect("validated: a fault on a host has `host`")
+    };
+    match f.kind {
+        FaultKind::Partition | FaultKind::LossyPartition | FaultKind::Hold => {
+            let [a, b] = f
+                .between
+                .clone()
+                .expect("validated: link faults have `between`");
+            let (start, stop) =
+                link_actions(f.kind, expand(&a, client_hosts), expand(&b, client_hosts));
+            window(start, stop)
+        }
+        FaultKind::Crash => window(Action::Crash(host()), Action::Bounce(host())),
+        FaultKind::Drain => window(Action::Drain(host(), 1001), Action::Bounce(host())),
+        FaultKind::Restart => {
+            // Only the gateway has connections to drain; other hosts
+            // restart the hard way.
+            let h = host();
+            let start = if h == GATEWAY {
+                Action::Drain(h.clone(), 1012)
+            } else {
+                Action::Crash(h.clone())
+            };
+            window(start, Action::Bounce(h))
+        }
+        FaultKind::Skew => {
+            let written = host();
+            let hosts = expand(&written, client_hosts);
+            let by_ms = f.by.expect("validated: skew has `by`");
+            skew_window(written, hosts, by_ms, f.at, end)
+                .into_iter()
+                .collect()
+        }
+        FaultKind::Reset
+        | FaultKind::Slice
+        | FaultKind::Bandwidth
+        | FaultKind::SlowClose
+        | FaultKind::Latency => Vec::new(),
+    }
+}
+
 impl Driver {
     pub fn new(
         scenario: &Scenario,
@@ -144,86 +213,11 @@ impl Driver {
         handles: Handles,
         recorder: Recorder,
     ) -> Self {
-        let expand = |name: &str| -> Vec<String> {
-            if name == "clients" {
-                client_hosts.to_vec()
-            } else {
-                vec![name.to_string()]
-            }
-        };
-        let mut schedule = Vec::new();
-        for f in &scenario.faults {
-            let end = f.at.saturating_add(f.duration.unwrap_or_default());
-            match f.kind {
-                FaultKind::Partition | FaultKind::LossyPartition | FaultKind::Hold => {
-                    let [a, b] = f
-                        .between
-                        .clone()
-                        .expect("validated: link faults have `between`");
-                    let (start, stop) = link_actions(f.kind, expand(&a), expand(&b));
-                    schedule.push(Scheduled {
-                        at: f.at,
-                        action: start,
-                    });
-                    schedule.push(Scheduled {
-                        at: end,
-                        action: stop,
-                    });
-                }
-                FaultKind::Crash => {
-                    let h = f.host.clone().expect("validated: crash has `host`");
-                    schedule.push(Scheduled {
-                        at: f.at,
-                        action: Action::Crash(h.clone()),
-                    });
-                    schedule.push(Scheduled {
-                        at: end,
-                        action: Action::Bounce(h),
-                    });
-                }
-                FaultKind::Drain => {
-                    let h = f.host.clone().expect("validated: drain has `host`");
-                    schedule.push(Scheduled {
-                        at: f.at,
-                        action: Action::Drain(h.clone(), 1001),
-                    });
-                    schedule.push(Scheduled {
-                        at: end,
-                        action: Action::Bounce(h),
-                    });
-                }
-                // Scheduled by `bytes`, below.
-                FaultKind::Skew => {
-                    let written = f.host.clone().expect("validated: skew has `host`");
-                    let hosts = expand(&written);
-                    let by_ms = f.by.expect("validated: skew has `by`");
-                    schedule.extend(skew_window(written, hosts, by_ms, f.at, end));
-                }
-                FaultKind::Reset
-                | FaultKind::Slice
-                | FaultKind::Bandwidth
-                | FaultKind::SlowClose
-                | FaultKind::Latency => {}
-                FaultKind::Restart => {
-                    let h = f.host.clone().expect("validated: restart has `host`");
-                    // Only the gateway has connections to drain; other hosts
-                    // restart the hard way.
-                    let start = if h == GATEWAY {
-                        Action::Drain(h.clone(), 1012)
-                    } else {
-                        Action::Crash(h.clone())
-                    };
-                    schedule.push(Scheduled {
-                        at: f.at,
-                        action: start,
-                    });
-                    schedule.push(Scheduled {
-                        at: end,
-                        action: Action::Bounce(h),
-                    });
-                }
-            }
-        }
+        let mut schedule: Vec<Scheduled> = scenario
+            .faults
+            .iter()
+            .flat_map(|f| scheduled(f, client_hosts))
+            .collect();
         schedule.sort_by_key(|s| s.at);
         Self {
             schedule,
