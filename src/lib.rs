@@ -30,6 +30,7 @@ pub mod explore;
 pub mod live;
 pub mod net;
 pub mod oracle;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -12,3 +12,4 @@ pub mod limits;
 pub mod middlebox;
 pub mod mutants;
 pub mod pipeline;
+pub mod tap;
