@@ -243,6 +243,8 @@ fn check_observed(dir: &Path, driver: &Value, replay: &str) {
         })
         .collect();
     assert_eq!(hit, ["user-0001", "user-0003"], "{observed}\n{replay}");
+    // The four users who closed their last connection with 1000 are done.
+    assert_eq!(observed["groups"][0]["done"], 4, "{observed}\n{replay}");
     let judged = &observed["record"]["judged"];
     assert!(
         judged
@@ -388,6 +390,10 @@ fn check_diff(file: &str, replay: &str) {
     assert_eq!(code, 1, "{stdout}{stderr}\n{replay}");
     assert!(
         stdout.contains("pipeline initialising"),
+        "{stdout}\n{replay}"
+    );
+    assert!(
+        stdout.contains("state PROCESSING_READY"),
         "{stdout}\n{replay}"
     );
     assert!(

@@ -103,9 +103,7 @@ pub fn execute(args: RecordArgs) -> Result<u8, UsageError> {
          peak memory (VmHWM): {}\n\
          next: stagesim run {dir}/{SCENARIO} --seed 1\n      \
          stagesim diagnose {dir}/{SCENARIO} --observed {dir}\n",
-        crate::scenario::format_duration(
-            Duration::from_millis(recorded.elapsed.as_millis() as u64)
-        ),
+        format!("{:.1}s", recorded.elapsed.as_secs_f64()),
         recorded.counts.connections,
         recorded.counts.frames,
         recorded.counts.closes,

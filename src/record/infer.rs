@@ -321,13 +321,13 @@ pub fn scenario(entries: &[Entry], end: Duration) -> (Scenario, BTreeMap<String,
     let faults = faults(entries, &bursts);
     let mut s = Scenario::with_defaults("scenario");
     s.description = format!(
-        "Inferred by stagesim record from {} connection(s) of {} user(s) over {}",
+        "Inferred by stagesim record from {} connection(s) of {} user(s) over {:.1}s",
         entries
             .iter()
             .filter(|e| matches!(e.what, What::Connecting { .. }))
             .count(),
         seen.len(),
-        crate::scenario::format_duration(whole_ms(end)),
+        end.as_secs_f64(),
     );
     if let Some(startup) = pipeline_startup(entries, &faults) {
         s.agents.startup = startup;

@@ -75,7 +75,24 @@ pub fn trace(
         };
         events.push(event(Duration::ZERO, &host, name, declared));
     }
-    for e in entries {
+    // A user whose last connection it closed itself with 1000 is done, as
+    // a simulated user finishes; of any other, the wire cannot say.
+    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        last.insert(&e.user, i);
+    }
+    for (i, e) in entries.iter().enumerate() {
+        if let What::Closed { code, reason, side } = &e.what {
+            let closed = closed_kind(e.conn, *code, reason, side);
+            events.push(event(e.at(), &host, &e.user, closed));
+            if last.get(e.user.as_str()) == Some(&i) && *code == 1000 && side == "client" {
+                let done = Kind::Finished {
+                    outcome: "done".into(),
+                };
+                events.push(event(e.at(), &host, &e.user, done));
+            }
+            continue;
+        }
         let kind = match &e.what {
             What::Connecting { token, .. } => {
                 let kind = token.parse().unwrap_or(TokenKind::Valid);
@@ -115,16 +132,20 @@ pub fn trace(
                 },
             },
             What::Frame { .. } => continue,
-            What::Closed { code, reason, side } => Kind::Closed {
-                conn: e.conn,
-                code: *code,
-                reason: reason.clone(),
-                by_client: side == "client",
-            },
+            What::Closed { .. } => continue,
         };
         events.push(event(e.at(), &host, &e.user, kind));
     }
     Trace { events, end }
+}
+
+fn closed_kind(conn: u32, code: u16, reason: &str, side: &str) -> Kind {
+    Kind::Closed {
+        conn,
+        code,
+        reason: reason.to_string(),
+        by_client: side == "client",
+    }
 }
 
 fn event(at: Duration, host: &Rc<str>, user: &str, kind: Kind) -> Event {
