@@ -74,12 +74,12 @@ impl Drop for Running {
     }
 }
 
-/// `stagesim record` on a free port in front of `serve`, into `out`; it
-/// stops by itself after 300 s.
-fn start_record(serve: &Running, out: &str) -> Running {
+/// `stagesim record` on a free port in front of `serve`, into `out`, with
+/// `more` flags; it stops by itself after 300 s.
+fn start_record(serve: &Running, out: &str, more: &[&str]) -> Running {
     let target = serve.url();
     let args = ["record", "--listen", "127.0.0.1:0", "--target", &target];
-    Running::start(&[&args[..], &["--for", "300s", "--out", out]].concat())
+    Running::start(&[&args[..], &["--for", "300s", "--out", out], more].concat())
 }
 
 /// Run `stagesim` to its end with the test's secret: exit code, stdout,
@@ -125,7 +125,7 @@ fn the_worked_example_records_a_restart_and_diagnose_names_orchestrator_singleto
         "--for",
         "120s",
     ]);
-    let record = start_record(&serve, &out);
+    let record = start_record(&serve, &out, &[]);
     let through = format!("{}ws", record.url());
     let (code, driver, stderr) = stagesim(&[
         "live",
@@ -403,7 +403,7 @@ fn check_diff(file: &str, replay: &str) {
 }
 
 /// docs/record.md's memory figure: 1,000 WebSocket connections open at
-/// once through record, each let in, then all closed; record's peak resident
+/// once through record (`--bodies`), each let in, then all closed; record's peak resident
 /// memory (VmHWM, from its summary) stays under 256 MiB and every
 /// connection is in the journal.
 #[test]
@@ -412,7 +412,7 @@ fn a_burst_of_1000_connections_keeps_record_s_memory_bounded() {
     let scratch = support::Scratch::new("record-burst");
     let out = scratch.file("rec");
     let serve = Running::start(&["serve", "--listen", "127.0.0.1:0", "--for", "300s"]);
-    let record = start_record(&serve, &out);
+    let record = start_record(&serve, &out, &["--bodies"]);
     let token = support::token_from_cli(&["--user", "burst", "--secret", SECRET]);
     let url = format!("{}ws", record.url());
     let admitted = burst(&url, &token, CONNECTIONS);
@@ -431,6 +431,34 @@ fn a_burst_of_1000_connections_keeps_record_s_memory_bounded() {
     let journal = journal(Path::new(&out));
     assert_eq!(events(&journal, "connecting").len(), CONNECTIONS);
     assert_eq!(events(&journal, "closed").len(), CONNECTIONS);
+    // With --bodies, each message's text is kept.
+    let hellos = events(&journal, "frame")
+        .into_iter()
+        .filter(|f| {
+            f["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("\"connection_established\""))
+        })
+        .count();
+    assert_eq!(hellos, CONNECTIONS);
+}
+
+/// `serve` applies a scenario's gateway restart (the worked example's
+/// 1012) and says which faults it leaves out.
+#[test]
+fn serve_says_which_faults_it_leaves_out() {
+    let scratch = support::Scratch::new("record-serve-faults");
+    let file = scratch.file("parted.toml");
+    let text = "name = \"parted\"\n[[faults]]\nkind = \"partition\"\n\
+                between = [\"lb\", \"gateway\"]\nat = \"1s\"\nfor = \"1s\"\n";
+    std::fs::write(&file, text).expect("write");
+    let (code, stdout, stderr) =
+        stagesim(&["serve", &file, "--listen", "127.0.0.1:0", "--for", "100ms"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("serve leaves out 1 fault(s) it cannot apply (partition)"),
+        "{stderr}"
+    );
 }
 
 /// Open `n` connections, a hundred at a time (a listener's backlog is 128

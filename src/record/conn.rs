@@ -280,3 +280,148 @@ impl Drop for ConnObserver {
         self.journal.count(|c| c.open = c.open.saturating_sub(1));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::record::journal::read_back;
+    use crate::scenario::TokenKind;
+
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("stagesim-conn-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("a scratch dir");
+            Scratch(dir.join("observed.jsonl"))
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(self.0.parent().expect("a dir"));
+        }
+    }
+
+    fn headers(pairs: &[(&str, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            let name = hyper::header::HeaderName::from_bytes(name.as_bytes()).expect("a name");
+            h.insert(name, value.parse().expect("a value"));
+        }
+        h
+    }
+
+    #[test]
+    fn the_token_s_channel_and_kind_are_recorded_never_the_token() {
+        let net = crate::net::LiveNet::bind(&[]).expect("live");
+        let (_live, _) = crate::net::go_live(net);
+        let now = crate::net::since_epoch();
+        let hour = Duration::from_secs(3600);
+        let mint = |kind| crate::tokens::mint(kind, "alice", now, hour).expect("a token");
+        let (valid, expired) = (mint(TokenKind::Valid), mint(TokenKind::Expired));
+        let scratch = Scratch::new("tokens");
+        let journal = Rc::new(Journal::create(&scratch.0, false).expect("a journal"));
+        let checking = Observer::new(journal.clone(), true);
+        let subprotocol = format!("jwt-auth, jwt.{expired}");
+        let requests = [
+            headers(&[("authorization", format!("Bearer {valid}"))]),
+            headers(&[("sec-websocket-protocol", subprotocol.clone())]),
+            headers(&[
+                ("authorization", format!("Bearer {valid}")),
+                ("sec-websocket-protocol", subprotocol),
+            ]),
+            headers(&[("x-request-id", "user-0007/c3".into())]),
+        ];
+        for h in &requests {
+            drop(checking.request(h));
+        }
+        drop(Observer::new(journal.clone(), false).request(&requests[0]));
+        journal.finish().expect("written");
+        let text = std::fs::read_to_string(&scratch.0).expect("read");
+        assert!(!text.contains(&valid) && !text.contains(&expired), "{text}");
+        let seen: Vec<(String, u32, Vec<String>, String)> = read_back(&scratch.0)
+            .expect("entries")
+            .into_iter()
+            .map(|e| match e.what {
+                What::Connecting { token_via, token } => (e.user, e.conn, token_via, token),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let via = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            seen,
+            [
+                ("alice".into(), 1, via(&["header"]), "valid".into()),
+                ("alice".into(), 2, via(&["subprotocol"]), "expired".into()),
+                (
+                    "alice".into(),
+                    3,
+                    via(&["header", "subprotocol"]),
+                    "valid".into()
+                ),
+                ("user-0007".into(), 3, via(&[]), "none".into()),
+                ("alice".into(), 1, via(&["header"]), "unknown".into()),
+            ]
+        );
+    }
+
+    /// A server close frame (unmasked, as servers send them).
+    fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend(reason.as_bytes());
+        let mut frame = vec![0x88, payload.len() as u8];
+        frame.extend(payload);
+        frame
+    }
+
+    #[test]
+    fn a_close_is_the_first_close_frame_s_and_one_left_open_at_the_stop_stays_open() {
+        let scratch = Scratch::new("closes");
+        let journal = Rc::new(Journal::create(&scratch.0, false).expect("a journal"));
+        let observer = Observer::new(journal.clone(), false);
+        let id = |n: &str| headers(&[("x-request-id", format!("{n}/c1"))]);
+        let closed = observer.request(&id("closed"));
+        closed.answered(101, None);
+        closed.bytes(Flow::Down, &close_frame(1011, "message router: boom"));
+        closed.ended(false);
+        drop(closed);
+        let dropped = observer.request(&id("dropped"));
+        dropped.answered(101, Some("jwt-auth"));
+        drop(dropped);
+        let refused = observer.request(&id("refused"));
+        refused.answered(503, None);
+        drop(refused);
+        let open = observer.request(&id("open"));
+        open.answered(101, None);
+        journal.stop();
+        drop(open);
+        assert_eq!(journal.counts.get().open, 0);
+        journal.finish().expect("written");
+        let ends: Vec<(String, What)> = read_back(&scratch.0)
+            .expect("entries")
+            .into_iter()
+            .filter(|e| matches!(e.what, What::Closed { .. } | What::HttpRejected { .. }))
+            .map(|e| (e.user, e.what))
+            .collect();
+        let close = |code, reason: &str, side: &str| What::Closed {
+            code,
+            reason: reason.into(),
+            side: side.into(),
+        };
+        assert_eq!(
+            ends,
+            [
+                (
+                    "closed".into(),
+                    close(1011, "message router: boom", "server")
+                ),
+                ("dropped".into(), close(1006, "", "none")),
+                ("refused".into(), What::HttpRejected { status: 503 }),
+            ]
+        );
+    }
+}
