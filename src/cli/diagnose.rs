@@ -8,7 +8,7 @@
 //! run's `--json` -> every mechanism on seeds 1..=N -> a ranking on stdout,
 //! best first, with the `run` line of each mechanism's best seed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
@@ -100,7 +100,7 @@ pub fn execute(args: DiagnoseArgs) -> Result<u8, UsageError> {
     Ok(0)
 }
 
-fn observed(path: &PathBuf) -> Result<Signature, UsageError> {
+fn observed(path: &Path) -> Result<Signature, UsageError> {
     use crate::record::{JOURNAL, OBSERVED};
     let file = if path.is_dir() {
         let (json, journal) = (path.join(OBSERVED), path.join(JOURNAL));
@@ -119,7 +119,7 @@ fn observed(path: &PathBuf) -> Result<Signature, UsageError> {
         }
         json
     } else {
-        path.clone()
+        path.to_path_buf()
     };
     let text = std::fs::read_to_string(&file)
         .map_err(|e| UsageError(format!("error: cannot read {}: {e}", file.display())))?;

@@ -85,7 +85,7 @@ pub fn execute(args: RecordArgs) -> Result<u8, UsageError> {
         // A terminal gets one line rewritten; a log, a line every 10 s.
         if terminal {
             err(&format!("\r{}", progress_line(c, at)));
-        } else if at.as_secs() % 10 == 0 && at.as_secs() > 0 {
+        } else if at.as_secs().is_multiple_of(10) && at.as_secs() > 0 {
             err(&format!("{}\n", progress_line(c, at)));
         }
     };
@@ -97,13 +97,13 @@ pub fn execute(args: RecordArgs) -> Result<u8, UsageError> {
     let dir = args.out.display();
     let s = &recorded.scenario;
     out(&format!(
-        "recorded {}: {} connection(s), {} frame(s), {} close(s); {} still open at the end\n\
+        "recorded {:.1}s: {} connection(s), {} frame(s), {} close(s); {} still open at the end\n\
          {dir}/{JOURNAL}: the trace; {dir}/{OBSERVED}: judged {} ({} violation(s)); \
          {dir}/{SCENARIO}: {} group(s), {} fault(s)\n\
          peak memory (VmHWM): {}\n\
          next: stagesim run {dir}/{SCENARIO} --seed 1\n      \
          stagesim diagnose {dir}/{SCENARIO} --observed {dir}\n",
-        format!("{:.1}s", recorded.elapsed.as_secs_f64()),
+        recorded.elapsed.as_secs_f64(),
         recorded.counts.connections,
         recorded.counts.frames,
         recorded.counts.closes,

@@ -205,7 +205,7 @@ impl ConnObserver {
             dir: if flow == Flow::Up { "up" } else { "down" }.into(),
             opcode: frame.opcode.into(),
             bytes: frame.bytes,
-            message,
+            message: message.map(Box::new),
             body: text.filter(|_| self.journal.bodies).map(|t| t.into_owned()),
         };
         self.write(what, kind);

@@ -386,7 +386,7 @@ mod tests {
             dir: dir.into(),
             opcode: "text".into(),
             bytes: 10,
-            message: Some(message),
+            message: Some(Box::new(message)),
             body: None,
         };
         at(ms, user, 1, what)

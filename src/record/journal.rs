@@ -69,7 +69,7 @@ pub enum What {
         opcode: String,
         bytes: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        message: Option<Message>,
+        message: Option<Box<Message>>,
         /// The text, with `--bodies` only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
