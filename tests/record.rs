@@ -207,6 +207,14 @@ fn check_journal(journal: &[Value], replay: &str) {
                 .is_some_and(|r| r.starts_with("message router"))),
         "{closed:?}\n{replay}"
     );
+    // The restarted user was refused while the gateway was down.
+    let refused = events(journal, "http_rejected");
+    assert!(
+        refused
+            .iter()
+            .any(|r| r["user"] == "user-0003" && r["status"] == 503),
+        "{refused:?}\n{replay}"
+    );
     let frames = events(journal, "frame");
     let sent = |kind: &str, dir: &str| {
         frames
