@@ -32,6 +32,7 @@ mod layering;
 pub mod live;
 pub mod net;
 pub mod oracle;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -1,12 +1,14 @@
-//! `stagesim diagnose SCENARIO --observed RUN.json [--seeds N] [--json]`:
+//! `stagesim diagnose SCENARIO --observed RUN.json|DIR [--seeds N] [--json]`:
 //! which catalogued mechanism explains an observed failure
-//! (`crate::diagnose`).
+//! (`crate::diagnose`). DIR is a `stagesim record` directory: its
+//! `observed.json`, or, if the recording was cut short, its
+//! `observed.jsonl` judged again.
 //!
 //! Arguments -> the scenario (file or built-in name) and the observed
 //! run's `--json` -> every mechanism on seeds 1..=N -> a ranking on stdout,
 //! best first, with the `run` line of each mechanism's best seed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
@@ -20,7 +22,8 @@ pub struct DiagnoseArgs {
     /// The scenario the failure happened under (file or built-in name).
     pub scenario: PathBuf,
     /// What was observed: the output of `stagesim run ... --json` (or
-    /// `live --json`), or a directory holding it as `observed.json`.
+    /// `live --json`), or a `stagesim record` directory (its
+    /// `observed.json`, else its `observed.jsonl`).
     #[arg(long, value_name = "FILE")]
     pub observed: PathBuf,
     /// Seeds per mechanism, 1 to 1000.
@@ -97,11 +100,26 @@ pub fn execute(args: DiagnoseArgs) -> Result<u8, UsageError> {
     Ok(0)
 }
 
-fn observed(path: &PathBuf) -> Result<Signature, UsageError> {
+fn observed(path: &Path) -> Result<Signature, UsageError> {
+    use crate::record::{JOURNAL, OBSERVED};
     let file = if path.is_dir() {
-        path.join("observed.json")
+        let (json, journal) = (path.join(OBSERVED), path.join(JOURNAL));
+        if !json.exists() && journal.exists() {
+            let value = crate::record::observed_of_journal(path)
+                .map_err(|e| UsageError(format!("error: {e}")))?;
+            return Signature::of_json(&value)
+                .map_err(|e| UsageError(format!("error: {}: {e}", journal.display())));
+        }
+        if !json.exists() {
+            return Err(UsageError(format!(
+                "error: {} holds neither {OBSERVED} nor {JOURNAL}: give a `run --json` file or \
+                 a directory `stagesim record --out` wrote",
+                path.display()
+            )));
+        }
+        json
     } else {
-        path.clone()
+        path.to_path_buf()
     };
     let text = std::fs::read_to_string(&file)
         .map_err(|e| UsageError(format!("error: cannot read {}: {e}", file.display())))?;

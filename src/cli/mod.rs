@@ -19,6 +19,7 @@ mod list;
 mod logs;
 mod output;
 mod progress;
+mod record;
 mod run;
 mod scenarios;
 mod screen;
@@ -72,6 +73,9 @@ enum Command {
     Live(run::LiveArgs),
     /// Serve lb, gateway and auth on real sockets for any WebSocket client.
     Serve(serve::ServeArgs),
+    /// Record what clients see of any backend, through a proxy, as a
+    /// trace, a judged run and a scenario that replays it.
+    Record(record::RecordArgs),
     /// Print a token that `serve` accepts (or refuses, by --kind).
     Token(serve::TokenArgs),
     /// List the scenarios in a directory with their descriptions.
@@ -137,6 +141,7 @@ fn simulates(command: &Option<Command>) -> bool {
                 | Command::Scenarios { .. }
                 | Command::Live(_)
                 | Command::Serve(_)
+                | Command::Record(_)
                 | Command::Token(_)
         )
     )
@@ -170,6 +175,7 @@ pub fn main() -> ExitCode {
         Some(Command::Explore(args)) => explore::execute(args),
         Some(Command::Live(args)) => run::execute_live(args),
         Some(Command::Serve(args)) => serve::execute(args),
+        Some(Command::Record(args)) => record::execute(args),
         Some(Command::Token(args)) => serve::token(args),
         Some(Command::Scenarios { command }) => scenarios::execute(command),
         None => run::execute_default(),

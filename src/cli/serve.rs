@@ -6,7 +6,9 @@
 //! Arguments -> the secret (`secret`: never empty, never the public one
 //! off loopback) -> `net::LiveNet` (lb on ADDR, gateway and auth on free
 //! ports of 127.0.0.1) -> the services of `services::backend`, unchanged,
-//! on a tokio runtime -> until interrupted or DURATION is up. The timeouts
+//! on a tokio runtime, with the scenario's gateway drains and restarts and
+//! `lb`'s byte faults on the wall clock since it started (`live::faults`),
+//! -> until interrupted or DURATION is up. The timeouts
 //! and caps that hold against hostile clients are `services::limits`'s
 //! live defaults, each settable by a flag ([`LimitArgs`]). `token` mints
 //! with the same secret and fails (exit 2) if the token cannot be written
@@ -19,8 +21,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{UsageError, out, values};
+use crate::live::faults;
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
-use crate::scenario::{self, Scenario, TokenKind};
+use crate::scenario::{self, FaultKind, Scenario, TokenKind};
 use crate::services::backend::Backend;
 use crate::services::limits::Limits;
 use crate::trace::Recorder;
@@ -32,8 +35,10 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub struct ServeArgs {
     /// A scenario file (or the name of a built-in scenario) whose backend
     /// settings to serve with (startups, latencies, pool and connection
-    /// limits, [load_balancer], [bugs]); its users and faults are not used.
-    /// Default: every setting at its default.
+    /// limits, [load_balancer], [bugs]) and whose gateway drains and
+    /// restarts and lb byte faults to apply, timed from when serve starts;
+    /// its users and other faults are not used. Default: every setting at
+    /// its default.
     pub scenario: Option<PathBuf>,
     /// The address lb listens on (port 0: a free port).
     #[arg(long, default_value = DEFAULT_LISTEN)]
@@ -70,6 +75,7 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
         Some(path) => super::source::Source::resolve(path)?.load("serve")?,
         None => Scenario::with_defaults("serve"),
     };
+    let faults = served_faults(&scenario)?;
     let internal: SocketAddr = ([127, 0, 0, 1], 0).into();
     let net = LiveNet::bind(&[(LB, args.listen), (GATEWAY, internal), (AUTH, internal)])
         .map_err(|e| UsageError(format!("error: cannot listen on {}: {e}", args.listen)))?
@@ -82,13 +88,15 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
     local.block_on(&rt, async {
         let (_live, net) = go_live(net);
         let limits = args.limits.apply(Limits::live());
-        Backend::with_limits(
-            &scenario,
-            crate::run::DEFAULT_SEED,
-            &Recorder::discarding(),
-            limits,
-        )
-        .spawn_local();
+        let recorder = Recorder::discarding();
+        let backend = Backend::with_limits(&scenario, crate::run::DEFAULT_SEED, &recorder, limits);
+        tokio::task::spawn_local(backend.auth.clone().run());
+        tokio::task::spawn_local(backend.lb.clone().run());
+        let (gateway, control) = (backend.gateway.clone(), backend.control.clone());
+        let drains = faults::drive(gateway, control, faults.drains, recorder.clone());
+        tokio::task::spawn_local(drains);
+        let bytes = faults::drive_bytes(faults.bytes, backend.lb.middlebox.clone(), recorder);
+        tokio::task::spawn_local(bytes);
         let lb = net.addr(LB).expect("lb was bound");
         for (service, name) in [("lb", LB), ("gateway", GATEWAY), ("auth", AUTH)] {
             let addr = net.addr(name).expect("bound");
@@ -113,6 +121,39 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
         }
     });
     Ok(0)
+}
+
+/// The faults `serve` applies: the gateway's drains and restarts, and
+/// `lb`'s byte faults. Any other is left out, said once on stderr.
+struct ServedFaults {
+    drains: Vec<faults::Drain>,
+    bytes: Vec<crate::scenario::Fault>,
+}
+
+fn served_faults(scenario: &Scenario) -> Result<ServedFaults, UsageError> {
+    let (kept, left): (Vec<_>, Vec<_>) = scenario.faults.iter().cloned().partition(|f| {
+        f.kind.is_byte_level()
+            || (matches!(f.kind, FaultKind::Drain | FaultKind::Restart)
+                && f.host.as_deref() == Some(GATEWAY))
+    });
+    if !left.is_empty() {
+        let kinds: Vec<String> = left.iter().map(|f| f.kind.to_string()).collect();
+        super::err(&format!(
+            "serve leaves out {} fault(s) it cannot apply ({}); it applies the gateway's \
+             drains and restarts and lb's byte faults\n",
+            left.len(),
+            kinds.join(", ")
+        ));
+    }
+    let mut only = scenario.clone();
+    only.faults = kept;
+    let drains = faults::plan(&only).map_err(|e| UsageError(format!("error: {e}")))?;
+    let bytes = only
+        .faults
+        .into_iter()
+        .filter(|f| f.kind.is_byte_level())
+        .collect();
+    Ok(ServedFaults { drains, bytes })
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ mod user;
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use incoming::parse as parse_incoming;
 pub use user::run_user;
 
 use crate::scenario::{AgentName, Misbehave, Range, Reconnect, TokenKind, TokenVia};

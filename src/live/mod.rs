@@ -11,7 +11,7 @@
 //! what they send, the services' own random draws), not the timing: the
 //! machine schedules the rest, so two live runs with one seed may differ.
 
-mod faults;
+pub mod faults;
 
 use crate::run::target_notes::{self, TargetNotes};
 
@@ -136,10 +136,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     }
     .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?
     .with_secret(options.secret.clone());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+    let rt = runtime()?;
     let local = tokio::task::LocalSet::new();
     let recorder = Recorder::new();
     let end = local.block_on(&rt, async {
@@ -170,6 +167,14 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     outcome.live = true;
     outcome.target = notes;
     Ok(outcome)
+}
+
+/// The one-thread runtime live services run on (`live`, `record`).
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))
 }
 
 /// Wait for `all_done`: for the scenario's `duration`, then, if users
@@ -228,6 +233,7 @@ fn start_backend(
         middlebox: backend.lb.middlebox.clone(),
         limits: backend.lb.limits,
         open: Default::default(),
+        tap: None,
     });
     tokio::task::spawn_local(lb.run());
 }

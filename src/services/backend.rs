@@ -68,6 +68,7 @@ impl Backend {
             middlebox: Rc::default(),
             limits,
             open: Default::default(),
+            tap: None,
         });
         Self {
             auth,

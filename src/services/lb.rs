@@ -33,6 +33,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::http::{self, Body};
 use super::limits::Limits;
 use super::middlebox::Middlebox;
+use super::tap::{ConnTap, Tap};
 use crate::net::{self, Acceptor, GATEWAY, GATEWAY_PORT, LB, LB_PORT, TcpListener, TcpStream};
 use crate::trace::{Kind, LbEvent, Probe, Recorder};
 
@@ -60,6 +61,8 @@ pub struct LoadBalancer {
     pub limits: Limits,
     /// Client connections open now, from accept to the end of their splice.
     pub open: Cell<u32>,
+    /// Who watches each upgrade (`stagesim record`); none elsewhere.
+    pub tap: Option<Rc<dyn Tap>>,
 }
 
 /// One client connection counted as open: held by its HTTP service and,
@@ -82,13 +85,22 @@ impl Drop for Slot {
 impl LoadBalancer {
     /// Once both sides have switched protocols, forward between them
     /// through the middlebox; a side that failed to upgrade is recorded.
-    async fn splice(self: Rc<Self>, user: Option<Rc<str>>, client: OnUpgrade, gateway: OnUpgrade) {
+    async fn splice(
+        self: Rc<Self>,
+        user: Option<Rc<str>>,
+        client: OnUpgrade,
+        gateway: OnUpgrade,
+        tap: Option<Rc<dyn ConnTap>>,
+    ) {
         // Back to the sockets hyper was given, with the bytes it read
         // ahead: the middlebox forwards, faults and resets them.
         let socket = |upgraded: hyper::Result<Upgraded>| {
             upgraded.ok()?.downcast::<TokioIo<TcpStream>>().ok()
         };
         let (Some(client), Some(gateway)) = (socket(client.await), socket(gateway.await)) else {
+            if let Some(tap) = &tap {
+                tap.ended(false);
+            }
             let failed = Kind::Lb(LbEvent::SpliceFailed);
             return self.recorder.record(&self.host, user.as_ref(), failed);
         };
@@ -98,6 +110,7 @@ impl LoadBalancer {
                 client.read_buf,
                 gateway.io.into_inner(),
                 gateway.read_buf,
+                tap.as_deref(),
             )
             .await;
     }
@@ -175,6 +188,12 @@ impl LoadBalancer {
             self.log(user.as_ref(), refused);
             return not_an_upgrade(status, reason);
         }
+        let tap = self.tap.as_ref().map(|t| t.request(req.headers()));
+        let answered = |status: StatusCode, protocol: Option<&HeaderValue>| {
+            if let Some(tap) = &tap {
+                tap.answered(status.as_u16(), protocol.and_then(|p| p.to_str().ok()));
+            }
+        };
         let stripped = self.strip(&mut req);
         let forwarded = LbEvent::Forwarded {
             method: req.method().to_string(),
@@ -185,20 +204,27 @@ impl LoadBalancer {
         let connect_timeout = self.limits.upstream_connect_timeout;
         let upstream = match net::connect(GATEWAY, GATEWAY_PORT, connect_timeout).await {
             Ok(s) => s,
-            Err(e) => return self.no_gateway(user.as_ref(), &e),
+            Err(e) => {
+                answered(StatusCode::SERVICE_UNAVAILABLE, None);
+                return self.no_gateway(user.as_ref(), &e);
+            }
         };
         let client_upgrade = hyper::upgrade::on(&mut req);
         let upstream_req = self.upstream_request(req);
         let mut resp = match self.exchange(upstream, upstream_req, user.as_ref()).await {
             Ok(resp) => resp,
-            Err(refusal) => return refusal,
+            Err(refusal) => {
+                answered(refusal.status(), None);
+                return refusal;
+            }
         };
         let status = resp.status();
+        answered(status, resp.headers().get("sec-websocket-protocol"));
         if status == StatusCode::SWITCHING_PROTOCOLS {
             let upstream_upgrade = hyper::upgrade::on(&mut resp);
-            let splice = self
-                .clone()
-                .splice(user.clone(), client_upgrade, upstream_upgrade);
+            let splice =
+                self.clone()
+                    .splice(user.clone(), client_upgrade, upstream_upgrade, tap.clone());
             // The connection stays counted until its splice ends.
             tokio::task::spawn_local(async move {
                 let _slot = slot;

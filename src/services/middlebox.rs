@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::tap::ConnTap;
 use crate::net::TcpStream;
 
 /// Bytes read at a time per direction (chat frames are a few hundred bytes).
@@ -100,13 +101,15 @@ impl Middlebox {
     /// Forward bytes both ways between `client` and `gateway` until both
     /// directions end, or a reset closes both with a RST. `client_early`
     /// and `gateway_early` are bytes each side sent that were read before
-    /// the splice began (hyper's read-ahead), forwarded first.
+    /// the splice began (hyper's read-ahead), forwarded first. `tap`, if
+    /// any, sees every chunk read and the end (`stagesim record`).
     pub async fn splice(
         &self,
         mut client: TcpStream,
         client_early: Bytes,
         mut gateway: TcpStream,
         gateway_early: Bytes,
+        tap: Option<&dyn ConnTap>,
     ) {
         let mut resets = self.resets.subscribe();
         resets.mark_unchanged();
@@ -114,8 +117,8 @@ impl Middlebox {
         let reset = {
             let (client_r, client_w) = tokio::io::split(&mut client);
             let (gateway_r, gateway_w) = tokio::io::split(&mut gateway);
-            let up = self.forward(client_r, client_early, gateway_w, Flow::Up);
-            let down = self.forward(gateway_r, gateway_early, client_w, Flow::Down);
+            let up = self.forward(client_r, client_early, gateway_w, Flow::Up, tap);
+            let down = self.forward(gateway_r, gateway_early, client_w, Flow::Down, tap);
             // Up, then down, in every poll, as a plain splice polls them:
             // the order segments leave in is part of a run's schedule.
             tokio::select! {
@@ -125,6 +128,9 @@ impl Middlebox {
             }
         };
         self.open.set(self.open.get() - 1);
+        if let Some(tap) = tap {
+            tap.ended(reset);
+        }
         if reset {
             client.reset();
             gateway.reset();
@@ -141,7 +147,16 @@ impl Middlebox {
         early: Bytes,
         mut to: impl AsyncWrite + Unpin,
         flow: Flow,
+        tap: Option<&dyn ConnTap>,
     ) {
+        let seen = |bytes: &[u8]| {
+            if let Some(tap) = tap
+                && !bytes.is_empty()
+            {
+                tap.bytes(flow, bytes);
+            }
+        };
+        seen(&early);
         let written = self.write_chunk(&mut to, &early).await;
         // A parameter lives as long as the future: without this, hyper's
         // read-ahead buffer (8 KiB, even when empty of data) stays alive
@@ -170,6 +185,7 @@ impl Middlebox {
                 read = from.read(&mut buf), if !ended => match read {
                     Ok(0) | Err(_) => ended = true,
                     Ok(n) => {
+                        seen(&buf[..n]);
                         let delay = self.now().latency(flow);
                         if delay.is_none() && queued.is_empty() {
                             if self.write_chunk(&mut to, &buf[..n]).await.is_err() {

@@ -14,3 +14,4 @@ pub mod middlebox;
 /// one); the services are where they take effect.
 pub use crate::vocab::mutant as mutants;
 pub mod pipeline;
+pub mod tap;

@@ -52,6 +52,7 @@ fn an_empty_secret_is_refused_by_every_command_that_signs() {
         vec!["token"],
         vec!["serve", "--listen", "127.0.0.1:0", "--for", "1s"],
         vec!["live", TINY, "--seed", "1"],
+        vec!["record", "--target", "ws://127.0.0.1:9/ws", "--for", "1s"],
     ] {
         refused(&args, &empty, &["the token secret is empty"]);
         let mut flag = args.clone();
@@ -144,6 +145,11 @@ fn token_lifetime_takes_a_year_as_documented() {
 fn durations_of_nothing_are_refused() {
     refused(
         &["serve", "--for", "0s"],
+        &[],
+        &["`--for` takes a duration from 1ms"],
+    );
+    refused(
+        &["record", "--target", "ws://127.0.0.1:9/ws", "--for", "0s"],
         &[],
         &["`--for` takes a duration from 1ms"],
     );
