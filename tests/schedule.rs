@@ -69,6 +69,7 @@ fn losing_seeds(schedule: Schedule) -> Vec<u64> {
 #[test]
 fn fifo_never_loses_the_poll_order_race() {
     let losing = losing_seeds(Schedule::Fifo);
+    println!("fifo: lost on {} of {SEEDS} seeds", losing.len());
     assert!(
         losing.is_empty(),
         "fifo lost the race on seeds {losing:?} (fifo must poll the session first)\n\
@@ -104,4 +105,66 @@ fn the_same_seed_gives_the_same_order() {
             schedule.name()
         );
     }
+}
+
+/// `golden_path` (20 users), with `[world] schedule` set to `schedule`
+/// (`None`: the key left out).
+fn golden_path(schedule: Option<&str>) -> stagesim::scenario::Scenario {
+    let path = std::path::Path::new("scenarios/golden_path.toml");
+    let mut text = std::fs::read_to_string(path).expect("read scenarios/golden_path.toml");
+    if let Some(schedule) = schedule {
+        text.push_str(&format!("\n[world]\nschedule = \"{schedule}\"\n"));
+    }
+    stagesim::scenario::parse(&text, path).expect("golden_path with a schedule parses")
+}
+
+/// The key reaches the hosts' runtimes: on a scenario where many tasks are
+/// ready at once, `random` and `pct` run other orders than `fifo` (another
+/// trace) with the same verdict, and `fifo` written out is the default.
+#[test]
+fn the_scenario_key_chooses_the_order_and_fifo_is_the_default() {
+    let seed = 3;
+    let hash = |schedule| stagesim::run::run(&golden_path(schedule), seed).trace_hash;
+    let default = hash(None);
+    assert_eq!(
+        hash(Some("fifo")),
+        default,
+        "schedule = \"fifo\" ran another trace than no [world] table\n\
+         reproduce: cargo test --test schedule the_scenario_key (seed {seed})"
+    );
+    for schedule in ["random", "pct"] {
+        let outcome = stagesim::run::run(&golden_path(Some(schedule)), seed);
+        assert_ne!(
+            outcome.trace_hash, default,
+            "schedule = \"{schedule}\" ran the fifo trace on golden_path\n\
+             reproduce: cargo test --test schedule the_scenario_key (seed {seed})"
+        );
+        assert!(
+            outcome.violations.is_empty(),
+            "golden_path fails under {schedule}: {:?}\n\
+             reproduce: stagesim run (golden_path + [world] schedule = \"{schedule}\") --seed {seed}",
+            outcome.violations
+        );
+    }
+}
+
+#[test]
+fn an_unknown_schedule_is_an_error_naming_the_choices() {
+    let path = std::path::Path::new("scenarios/golden_path.toml");
+    let text = std::fs::read_to_string(path).expect("read scenarios/golden_path.toml")
+        + "\n[world]\nschedule = \"lifo\"\n";
+    let error = stagesim::scenario::parse(&text, path)
+        .expect_err("schedule = \"lifo\" must not parse")
+        .to_string();
+    for words in ["lifo", "fifo", "random", "pct"] {
+        assert!(error.contains(words), "the error does not name {words:?}: {error}");
+    }
+}
+
+#[test]
+fn a_scenario_without_a_world_table_writes_none() {
+    let toml = stagesim::scenario::to_toml(&golden_path(None));
+    assert!(!toml.contains("[world]"), "{toml}");
+    let toml = stagesim::scenario::to_toml(&golden_path(Some("pct")));
+    assert!(toml.contains("[world]\nschedule = \"pct\""), "{toml}");
 }
