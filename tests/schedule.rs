@@ -168,3 +168,78 @@ fn a_scenario_without_a_world_table_writes_none() {
     let toml = stagesim::scenario::to_toml(&golden_path(Some("pct")));
     assert!(toml.contains("[world]\nschedule = \"pct\""), "{toml}");
 }
+
+/// An await that is ready again at once (a lock or a channel that had room):
+/// the task is queued behind whatever else is ready.
+struct ReadyAgain(bool);
+
+impl std::future::Future for ReadyAgain {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// A lost update needing two ordering constraints: task A reads a counter,
+/// awaits, and writes it back plus one; task B increments it. It is lost
+/// only if A reads before B and B runs before A writes. Returns the final
+/// count (2 unless the update was lost).
+fn counter_after_both(order: turmoil::TaskOrder) -> u32 {
+    let mut sim = turmoil::Builder::new().rng_seed(1).task_order(order).build();
+    let count = Rc::new(std::cell::Cell::new(0u32));
+    let out = count.clone();
+    sim.client("counter", async move {
+        let a_count = count.clone();
+        let a = tokio::task::spawn_local(async move {
+            let read = a_count.get();
+            ReadyAgain(false).await;
+            a_count.set(read + 1);
+        });
+        let b_count = count;
+        let b = tokio::task::spawn_local(async move { b_count.set(b_count.get() + 1) });
+        let _ = a.await;
+        let _ = b.await;
+        Ok(())
+    });
+    sim.run().expect("the counter fixture runs to its end");
+    out.get()
+}
+
+/// PCT's change points are what find a bug of depth 2: with fixed random
+/// priorities (depth 1) the task that starts first also finishes first, and
+/// the update is never lost; with one change point among the first four
+/// polls, it is on some seeds.
+#[test]
+fn pct_change_points_find_a_race_of_depth_two() {
+    let lost = |depth: u32| {
+        (0..200u64)
+            .filter(|&seed| {
+                counter_after_both(turmoil::TaskOrder::Pct {
+                    seed,
+                    depth,
+                    polls: 4,
+                }) != 2
+            })
+            .count()
+    };
+    let (fixed, changed) = (lost(1), lost(2));
+    println!("lost update: pct depth 1 {fixed} of 200 seeds, depth 2 {changed} of 200");
+    assert_eq!(
+        fixed, 0,
+        "depth 1 lost the update on {fixed} of 200 seeds\n\
+         reproduce: cargo test --test schedule pct_change_points -- --nocapture"
+    );
+    assert!(
+        (10..=100).contains(&changed),
+        "depth 2 lost the update on {changed} of 200 seeds, expected about one in eight\n\
+         reproduce: cargo test --test schedule pct_change_points -- --nocapture"
+    );
+}
