@@ -162,6 +162,17 @@ fn an_unknown_schedule_is_an_error_naming_the_choices() {
 }
 
 #[test]
+fn a_world_written_as_an_array_is_an_error() {
+    let path = std::path::Path::new("scenarios/golden_path.toml");
+    let text = "world = [\"pct\"]\n".to_string()
+        + &std::fs::read_to_string(path).expect("read scenarios/golden_path.toml");
+    let error = stagesim::scenario::parse(&text, path)
+        .expect_err("world = [\"pct\"] must not parse")
+        .to_string();
+    assert!(error.contains("[world]"), "the error does not show the table form: {error}");
+}
+
+#[test]
 fn a_scenario_without_a_world_table_writes_none() {
     let toml = stagesim::scenario::to_toml(&golden_path(None));
     assert!(!toml.contains("[world]"), "{toml}");
