@@ -254,3 +254,23 @@ fn pct_change_points_find_a_race_of_depth_two() {
          reproduce: cargo test --test schedule pct_change_points -- --nocapture"
     );
 }
+
+/// `explore` draws the schedule of each run: all three appear, each on
+/// about a third of the runs, and a run number always draws the same one.
+#[test]
+fn explore_draws_every_schedule() {
+    let drawn = |n: u64| stagesim::explore::draw(n).1.scenario.world.schedule;
+    for schedule in Schedule::ALL {
+        let runs = (1..=300).filter(|&n| drawn(n) == schedule).count();
+        assert!(
+            (60..=140).contains(&runs),
+            "explore drew {} on {runs} of runs 1-300, expected about 100\n\
+             reproduce: cargo test --test schedule explore_draws",
+            schedule.name()
+        );
+    }
+    assert!(
+        (1..=50).all(|n| drawn(n) == drawn(n)),
+        "a run number drew two schedules"
+    );
+}
