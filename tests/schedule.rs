@@ -157,7 +157,10 @@ fn an_unknown_schedule_is_an_error_naming_the_choices() {
         .expect_err("schedule = \"lifo\" must not parse")
         .to_string();
     for words in ["lifo", "fifo", "random", "pct"] {
-        assert!(error.contains(words), "the error does not name {words:?}: {error}");
+        assert!(
+            error.contains(words),
+            "the error does not name {words:?}: {error}"
+        );
     }
 }
 
@@ -169,7 +172,10 @@ fn a_world_written_as_an_array_is_an_error() {
     let error = stagesim::scenario::parse(&text, path)
         .expect_err("world = [\"pct\"] must not parse")
         .to_string();
-    assert!(error.contains("[world]"), "the error does not show the table form: {error}");
+    assert!(
+        error.contains("[world]"),
+        "the error does not show the table form: {error}"
+    );
 }
 
 #[test]
@@ -204,7 +210,10 @@ impl std::future::Future for ReadyAgain {
 /// only if A reads before B and B runs before A writes. Returns the final
 /// count (2 unless the update was lost).
 fn counter_after_both(order: turmoil::TaskOrder) -> u32 {
-    let mut sim = turmoil::Builder::new().rng_seed(1).task_order(order).build();
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(1)
+        .task_order(order)
+        .build();
     let count = Rc::new(std::cell::Cell::new(0u32));
     let out = count.clone();
     sim.client("counter", async move {
