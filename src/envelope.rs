@@ -621,9 +621,21 @@ pub fn mixed_case() -> impl Strategy<Value = Case> {
 }
 
 /// What `stagesim explore` draws: the families by swarm, then a case of
-/// those families.
+/// those families, then its `[world] schedule`.
 pub fn explore_case() -> impl Strategy<Value = (Families, Case)> {
-    Families::swarm().prop_flat_map(|f| (Just(f), case_of(f, Shape::any())))
+    Families::swarm()
+        .prop_flat_map(|f| (Just(f), case_of(f, Shape::any())))
+        .prop_map(|(f, mut case)| {
+            case.scenario.world.schedule = explore_schedule(case.seed);
+            (f, case)
+        })
+}
+
+/// A run's schedule, each with even odds, from the case's seed rather than
+/// from proptest's stream: every other draw stays what it was.
+fn explore_schedule(seed: u64) -> crate::scenario::Schedule {
+    let all = crate::scenario::Schedule::ALL;
+    all[(crate::seed::derive(seed, "explore-schedule") % all.len() as u64) as usize]
 }
 
 /// A case of the families that are on: groups of valid users as `shape`

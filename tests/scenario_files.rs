@@ -254,6 +254,7 @@ fn omitted_tables_and_keys_take_their_defaults() {
     assert_eq!(s.name, "minimal");
     assert_eq!(s.description, "");
     assert_eq!(s.duration, secs(120));
+    assert_eq!(s.world.schedule, stagesim::scenario::Schedule::Fifo);
     assert_eq!(
         s.network.latency,
         Range {

@@ -1,7 +1,8 @@
 //! How stagesim is built. The vendored crates are their crates.io
 //! releases plus the reviewed patches and nothing else (vendor/README.md). `vendor/check` does the
 //! work: unpack the release (from Cargo's cache or crates.io), verify its
-//! checksum, apply `vendor/patches/CRATE.patch`, compare byte for byte.
+//! checksum, apply `vendor/patches/CRATE/*.patch` in name order, compare
+//! byte for byte.
 
 mod support;
 

@@ -58,7 +58,9 @@ pub use users::{
     AgentName, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Misbehave,
     REFRESH_MARGIN, Reconnect, TokenKind, TokenVia, UserGroup,
 };
-pub use world::{Agents, Auth, Gateway, LoadBalancer, Network};
+pub use world::{
+    Agents, Auth, Gateway, LoadBalancer, Network, PCT_DEPTH, PCT_POLLS, Schedule, World,
+};
 
 /// Reads, parses and validates the scenario file at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {

@@ -13,7 +13,7 @@ use super::duration;
 use super::expect::Expect;
 use super::faults::Fault;
 use super::users::UserGroup;
-use super::world::{Agents, Auth, Gateway, LoadBalancer, Network};
+use super::world::{Agents, Auth, Gateway, LoadBalancer, Network, World};
 
 /// A scenario file, deserialised and validated (see `parse`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,9 @@ pub struct Scenario {
     /// Simulated time limit of one run.
     #[serde(with = "duration::string", default = "default_duration")]
     pub duration: Duration,
+    /// `[world]`: how hosts run their tasks; left out when at its default.
+    #[serde(default, skip_serializing_if = "World::is_default")]
+    pub world: World,
     /// `[network]`: link latency.
     #[serde(default)]
     pub network: Network,
@@ -68,6 +71,7 @@ impl Scenario {
             name: name.into(),
             description: String::new(),
             duration: default_duration(),
+            world: World::default(),
             network: Network::default(),
             load_balancer: LoadBalancer::default(),
             auth: Auth::default(),

@@ -13,7 +13,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// Keys whose value must be a table, as `[name]` or `name = { ... }`.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
+    "world",
     "network",
     "load_balancer",
     "auth",

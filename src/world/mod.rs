@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use crate::client::{self, ClientEnv, HealSignal, HealSwitch};
 use crate::net::HostClock;
 use crate::net::{AUTH, GATEWAY, LB};
-use crate::scenario::Scenario;
+use crate::scenario::{PCT_DEPTH, PCT_POLLS, Scenario, Schedule};
 use crate::services::backend::Backend;
 use crate::services::gateway::Control;
 use crate::services::middlebox::Middlebox;
@@ -101,7 +101,23 @@ fn builder(scenario: &Scenario, seed: u64, stepping: Stepping) -> turmoil::Build
     if let Some(timeout) = scenario.network.tcp_user_timeout {
         builder.tcp_user_timeout(timeout);
     }
+    builder.task_order(task_order(scenario.world.schedule, seed));
     builder
+}
+
+/// turmoil's task order for `[world] schedule`. `random` and `pct` draw from
+/// their own sub-seed, never from turmoil's RNG, so `fifo` runs as before.
+pub fn task_order(schedule: Schedule, seed: u64) -> turmoil::TaskOrder {
+    let seed = crate::seed::derive(seed, "schedule");
+    match schedule {
+        Schedule::Fifo => turmoil::TaskOrder::Fifo,
+        Schedule::Random => turmoil::TaskOrder::Random { seed },
+        Schedule::Pct => turmoil::TaskOrder::Pct {
+            seed,
+            depth: PCT_DEPTH,
+            polls: PCT_POLLS,
+        },
+    }
 }
 
 /// The backend's hosts: auth, gateway, lb (in that order: host creation

@@ -203,6 +203,22 @@ impl Builder {
         self
     }
 
+    /// Chooses which ready task each host polls next (see [`TaskOrder`]):
+    /// first woken, first polled by default, or a seeded random or
+    /// priority-based (PCT) choice, to explore the orders in which a host's
+    /// tasks can run. The choice has its own seed and never draws from the
+    /// simulation's RNG, so [`TaskOrder::Fifo`] runs exactly as before.
+    ///
+    /// Needs tokio built with `--cfg tokio_unstable`: without it, a
+    /// simulation with any other order panics when it starts a host.
+    ///
+    /// [`TaskOrder`]: crate::TaskOrder
+    /// [`TaskOrder::Fifo`]: crate::TaskOrder::Fifo
+    pub fn task_order(&mut self, value: crate::TaskOrder) -> &mut Self {
+        self.config.task_order = value;
+        self
+    }
+
     /// Access the filesystem configuration.
     ///
     /// Use builder-style methods to configure filesystem behavior:

@@ -51,6 +51,9 @@ pub(crate) struct Config {
     /// jump over ticks in which nothing is due.
     pub(crate) fast_forward: bool,
 
+    /// Which ready task each host polls next.
+    pub(crate) task_order: crate::TaskOrder,
+
     /// Filesystem configuration
     #[cfg(feature = "unstable-fs")]
     pub(crate) fs: FsConfig,
@@ -113,6 +116,7 @@ impl Default for Config {
             enable_tokio_io: false,
             random_node_order: false,
             fast_forward: false,
+            task_order: crate::TaskOrder::Fifo,
             #[cfg(feature = "unstable-fs")]
             fs: FsConfig::default(),
         }

@@ -217,6 +217,9 @@ mod retransmit;
 mod rt;
 use rt::Rt;
 
+mod task_order;
+pub use task_order::TaskOrder;
+
 mod sim;
 pub use sim::Sim;
 

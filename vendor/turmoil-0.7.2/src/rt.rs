@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use rand::rngs::SmallRng;
+use rand::SeedableRng;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 use tokio::task::LocalSet;
 use tokio::time::{sleep, Duration, Instant};
 
 use super::Result;
+use crate::task_order::TaskOrder;
 
 // To support re-creation, we need to store a factory of the future that
 // represents the software. This is somewhat annoying in that it requires
@@ -44,6 +46,38 @@ pub struct Config {
     /// Only used if the `tokio_unstable` cfg flag is set.
     #[cfg_attr(not(tokio_unstable), expect(dead_code))]
     pub rng: Option<SmallRng>,
+
+    /// Which ready task the host polls next.
+    pub task_order: TaskOrderConfig,
+}
+
+/// A host's [`TaskOrder`], with the RNG that seeds the choices of each of
+/// its incarnations (its own, apart from the one seeding tokio).
+#[derive(Clone, Default)]
+pub struct TaskOrderConfig {
+    order: TaskOrder,
+    rng: Option<SmallRng>,
+}
+
+impl TaskOrderConfig {
+    pub(crate) fn new(order: TaskOrder, nodename: &str) -> Self {
+        let rng = order.host_seed(nodename).map(SmallRng::seed_from_u64);
+        TaskOrderConfig { order, rng }
+    }
+
+    /// Makes `local` poll its tasks in this order (nothing for
+    /// [`TaskOrder::Fifo`]).
+    fn install(&mut self, local: &LocalSet) {
+        let Some(rng) = &mut self.rng else { return };
+        let Some(choose) = self.order.chooser(rng) else { return };
+        #[cfg(tokio_unstable)]
+        local.set_task_order(choose);
+        #[cfg(not(tokio_unstable))]
+        {
+            let _ = (local, choose);
+            panic!("turmoil: Builder::task_order other than Fifo needs tokio built with --cfg tokio_unstable");
+        }
+    }
 }
 
 /// Per host simulated runtime.
@@ -366,7 +400,9 @@ fn init(config: &mut Config) -> (Runtime, LocalSet) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     });
 
-    (tokio, new_local())
+    let local = new_local();
+    config.task_order.install(&local);
+    (tokio, local)
 }
 
 fn new_local() -> LocalSet {

@@ -101,6 +101,7 @@ impl<'a> Sim<'a> {
         let config = rt::Config {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
+            task_order: rt::TaskOrderConfig::new(self.config.task_order, &nodename),
         };
 
         let rt = World::enter(&self.world, || Rt::client(nodename, client, config));
@@ -146,6 +147,7 @@ impl<'a> Sim<'a> {
         let config = rt::Config {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
+            task_order: rt::TaskOrderConfig::new(self.config.task_order, &nodename),
         };
 
         let rt = World::enter(&self.world, || Rt::host(nodename, host, config));

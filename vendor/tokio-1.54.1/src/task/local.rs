@@ -228,6 +228,11 @@ cfg_rt! {
         /// State available from thread-local.
         context: Rc<Context>,
 
+        /// Chooses which queued task runs next, when set by
+        /// [`LocalSet::set_task_order`]; unset, the queue is first in, first out.
+        #[cfg(all(tokio_unstable, feature = "test-util"))]
+        task_order: std::cell::RefCell<Option<TaskOrder>>,
+
         /// This type should not be Send.
         _not_send: PhantomData<*const ()>,
     }
@@ -505,6 +510,8 @@ impl LocalSet {
 
         LocalSet {
             tick: Cell::new(0),
+            #[cfg(all(tokio_unstable, feature = "test-util"))]
+            task_order: std::cell::RefCell::new(None),
             context: Rc::new(Context {
                 shared: Arc::new(Shared {
                     local_state: LocalState {
@@ -778,6 +785,14 @@ impl LocalSet {
     }
 
     fn next_task(&self) -> Option<task::LocalNotified<Arc<Shared>>> {
+        #[cfg(all(tokio_unstable, feature = "test-util"))]
+        if let Some(order) = self.task_order.borrow_mut().as_mut() {
+            return self.pick_task(order).map(|task| unsafe {
+                // Safety: as below.
+                self.context.shared.local_state.assert_owner(task)
+            });
+        }
+
         let tick = self.tick.get();
         self.tick.set(tick.wrapping_add(1));
 
@@ -860,7 +875,51 @@ impl LocalSet {
     }
 }
 
+/// A choice of the next task to run: given the ids of the queued tasks, in
+/// the order they were woken, the index of the one to run.
+#[cfg(all(tokio_unstable, feature = "test-util"))]
+type TaskOrder = Box<dyn FnMut(&[crate::task::Id]) -> usize>;
+
 cfg_unstable! {
+    cfg_test_util! {
+        impl LocalSet {
+            /// Makes `order` choose which ready task this `LocalSet` polls
+            /// next, in place of first woken, first polled.
+            ///
+            /// Before each poll of a spawned task, `order` is given the ids of
+            /// every task ready to run, in the order they were woken (the
+            /// order the `LocalSet` would otherwise follow), and returns the
+            /// index of the one to poll. It is called even when one task is
+            /// ready, so it can count polls. Tasks woken from another thread
+            /// join the end of the list first.
+            ///
+            /// This is for testing: a simulator or a concurrency test can
+            /// explore orders in which a program's tasks run (a seeded random
+            /// choice, a priority-based one), to find bugs that depend on
+            /// them. A task that is ready stays ready until it is chosen, so
+            /// an `order` that never chooses it starves it.
+            ///
+            /// # Panics
+            ///
+            /// A poll panics if `order` returns an index past the list.
+            pub fn set_task_order(&self, order: impl FnMut(&[crate::task::Id]) -> usize + 'static) {
+                *self.task_order.borrow_mut() = Some(Box::new(order));
+            }
+
+            /// The ready task `order` chooses, taken from the queue.
+            fn pick_task(&self, order: &mut TaskOrder) -> Option<task::Notified<Arc<Shared>>> {
+                let remote = self.context.shared.queue.lock().as_mut().map(mem::take);
+                for task in remote.into_iter().flatten() {
+                    // Safety: we are on the thread that owns the `LocalSet`,
+                    // as in `next_task`.
+                    unsafe { self.context.shared.local_state.task_push_back(task) };
+                }
+                // Safety: as above.
+                unsafe { self.context.shared.local_state.task_pick(order) }
+            }
+        }
+    }
+
     impl LocalSet {
         /// Configure how the `LocalSet` responds to an unhandled panic on a
         /// spawned task.
@@ -1193,6 +1252,32 @@ impl LocalState {
 
         self.local_queue
             .with_mut(|ptr| unsafe { (*ptr).pop_front() })
+    }
+
+    /// Takes the queued task `order` chooses (see `LocalSet::set_task_order`).
+    ///
+    /// # Safety
+    ///
+    /// This method must only be called from the thread who
+    /// has the same [`ThreadId`] as [`Self::owner`].
+    #[cfg(all(tokio_unstable, feature = "test-util"))]
+    unsafe fn task_pick(&self, order: &mut TaskOrder) -> Option<task::Notified<Arc<Shared>>> {
+        self.assert_called_from_owner_thread();
+
+        self.local_queue.with_mut(|ptr| {
+            let queue = unsafe { &mut *ptr };
+            if queue.is_empty() {
+                return None;
+            }
+            let ids: Vec<crate::task::Id> = queue.iter().map(|task| task.task_id()).collect();
+            let chosen = order(&ids);
+            assert!(
+                chosen < ids.len(),
+                "task order chose task {chosen} of {} ready tasks",
+                ids.len()
+            );
+            queue.remove(chosen)
+        })
     }
 
     /// # Safety
