@@ -260,3 +260,44 @@ fn the_readme_s_quoted_outputs_are_what_the_commands_print() {
     }
     assert!(checked >= 15, "only {checked} quoted lines were checked");
 }
+
+/// The packages of the dependency graph with the features each is built
+/// with, as `cargo tree` prints them (`name vX|feature,feature`), over the
+/// given kinds of edges.
+fn built_features(edges: &str) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(&cargo)
+        .args(["tree", "--locked", "--offline", "--prefix", "none"])
+        .args(["--edges", edges, "--format", "{p}|{f}"])
+        .current_dir(support::path(""))
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "{}\nreproduce: cargo tree --edges {edges}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").to_string())
+        .collect()
+}
+
+/// The README's build note holds: the test-only dependencies turn on no
+/// feature of a dependency the binary shares, so `cargo run` after `cargo
+/// test` compiles only this crate. A dev-dependency that does (as
+/// `scraper` did to `syn`'s `extra-traits`) shows up as a package built
+/// with one feature set for the binary and another for the tests.
+#[test]
+fn test_only_dependencies_change_no_shared_dependency_s_features() {
+    let binary = built_features("normal,build");
+    let tests = built_features("normal,build,dev");
+    let changed: Vec<&String> = binary.difference(&tests).collect();
+    assert!(
+        changed.is_empty(),
+        "built with other features when the tests are built (add those features to \
+         Cargo.toml, as [build-dependencies] syn is): {changed:?}\n\
+         reproduce: diff <(cargo tree -e normal,build -f '{{p}}|{{f}}' --prefix none | sort -u) \
+         <(cargo tree -e normal,build,dev -f '{{p}}|{{f}}' --prefix none | sort -u)"
+    );
+}
