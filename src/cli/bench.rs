@@ -320,3 +320,18 @@ fn soak(args: &BenchArgs, soak: &Scenario, say: &dyn Fn(String)) -> SoakJson {
         wall_s: b.fast.wall.as_secs_f64(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_figures_read_in_the_unit_that_suits_them() {
+        assert_eq!(per_user(48.4), "48.4 KiB");
+        assert_eq!(per_user(2048.0), "2.0 MiB");
+        assert!(per_user(f64::NAN).starts_with("n/a"));
+        let rss = |kib| ByteSize::kib(kib).display().iec().to_string();
+        assert_eq!(rss(54_886), "53.6 MiB");
+        assert_eq!(rss(6_291_456), "6.0 GiB");
+    }
+}
