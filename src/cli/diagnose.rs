@@ -6,7 +6,7 @@
 //! run's `--json` -> every mechanism on seeds 1..=N -> a ranking on stdout,
 //! best first, with the `run` line of each mechanism's best seed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -101,11 +101,11 @@ pub fn execute(args: DiagnoseArgs) -> Result<u8, UsageError> {
     Ok(0)
 }
 
-fn observed(path: &PathBuf) -> Result<Signature, UsageError> {
+fn observed(path: &Path) -> Result<Signature, UsageError> {
     let file = if path.is_dir() {
         path.join("observed.json")
     } else {
-        path.clone()
+        path.to_path_buf()
     };
     let text = std::fs::read_to_string(&file)
         .map_err(|e| UsageError(format!("error: cannot read {}: {e}", file.display())))?;
