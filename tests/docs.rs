@@ -134,16 +134,109 @@ fn the_ci_workflow_passes_actionlint() {
     );
 }
 
-/// The README shows the workflow exactly as it is, so its copy cannot go
-/// stale.
+/// docs/sweeps.md shows the workflow exactly as it is, so its copy cannot
+/// go stale.
 #[test]
-fn the_readme_shows_the_ci_workflow_as_it_is() {
+fn the_sweeps_doc_shows_the_ci_workflow_as_it_is() {
     let workflow = doc(".github/workflows/stagesim.yml");
-    let readme = doc("README.md");
+    let sweeps = doc("docs/sweeps.md");
     let block = format!("```yaml\n{workflow}```\n");
     assert!(
-        readme.contains(&block),
-        "README.md's copy of .github/workflows/stagesim.yml differs from the file"
+        sweeps.contains(&block),
+        "docs/sweeps.md's copy of .github/workflows/stagesim.yml differs from the file"
+    );
+}
+
+/// README.md and every document under docs/, by path relative to the crate
+/// root: where user documentation lives, so quoted outputs and links are
+/// checked wherever a section moves.
+fn documents() -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(support::path("docs"))
+        .expect("read docs/")
+        .map(|e| e.expect("a docs/ entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| format!("docs/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    docs.sort();
+    docs.insert(0, "README.md".into());
+    docs
+}
+
+/// The anchor GitHub gives a heading: lower case, spaces to `-`, and
+/// everything but letters, digits, `-` and `_` dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The relative link targets of a Markdown text: `](target)`, not `http`.
+fn relative_links(text: &str) -> Vec<String> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target.to_string()))
+        .filter(|target| !target.starts_with("http"))
+        .collect()
+}
+
+/// Every relative link of the README and docs/ names a file that exists,
+/// and its `#anchor` a heading of that file: a section moved without its
+/// links fails here.
+#[test]
+fn every_link_between_the_documents_resolves() {
+    let mut broken = Vec::new();
+    for rel in documents() {
+        let dir = std::path::Path::new(&rel).parent().unwrap().to_path_buf();
+        for link in relative_links(&doc(&rel)) {
+            let (file, fragment) = link.split_once('#').unwrap_or((link.as_str(), ""));
+            let target = if file.is_empty() {
+                rel.clone()
+            } else {
+                dir.join(file).display().to_string()
+            };
+            if !support::path(&target).exists() {
+                broken.push(format!("{rel}: {link} (no file {target})"));
+                continue;
+            }
+            if fragment.is_empty() || !target.ends_with(".md") {
+                continue;
+            }
+            let headings: BTreeSet<String> = doc(&target)
+                .lines()
+                .filter_map(|l| {
+                    l.trim_start_matches('#')
+                        .strip_prefix(' ')
+                        .filter(|_| l.starts_with('#'))
+                })
+                .map(anchor)
+                .collect();
+            if !headings.contains(fragment) {
+                broken.push(format!(
+                    "{rel}: {link} (no heading #{fragment} in {target})"
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "broken links:\n  {}",
+        broken.join("\n  ")
+    );
+}
+
+#[test]
+fn anchors_and_links_are_read_as_github_renders_them() {
+    assert_eq!(
+        anchor("Screening every defect: `--bug all`"),
+        "screening-every-defect---bug-all"
+    );
+    assert_eq!(
+        relative_links("see [a](docs/a.md#b) and [c](https://x.y) [d](#e)"),
+        ["docs/a.md#b", "#e"]
     );
 }
 
@@ -201,14 +294,13 @@ fn the_readme_quick_start_runs_as_written() {
     assert_eq!(ran, expected.len(), "every checked quick start line ran");
 }
 
-/// Every `$ stagesim ...` output the README quotes in a `text` block still
-/// comes out of that command, line for line, so its numbers cannot go
-/// stale. Lines shortened with `...` are skipped, and rates (`243.1`
+/// Every `$ stagesim ...` output the README or a document under docs/
+/// quotes in a `text` block still comes out of that command, line for
+/// line, so its numbers cannot go stale. Lines shortened with `...` are skipped, and rates (`243.1`
 /// runs/s, one decimal) vary with the machine, so they are masked; a
 /// command that writes a file (`--out`) is not rerun.
 #[test]
-fn the_readme_s_quoted_outputs_are_what_the_commands_print() {
-    let readme = doc("README.md");
+fn the_quoted_outputs_are_what_the_commands_print() {
     let mask = |line: &str| -> String {
         let mut out = String::new();
         for word in line.split_whitespace() {
@@ -224,39 +316,83 @@ fn the_readme_s_quoted_outputs_are_what_the_commands_print() {
         out
     };
     let mut checked = 0;
-    for block in readme.split("```text\n").skip(1) {
-        let block = block.split("```").next().unwrap_or("");
-        let mut command: Option<String> = None;
-        let mut quoted = Vec::new();
-        let mut flush = |command: &Option<String>, quoted: &mut Vec<&str>| {
-            let Some(cmd) = command else { return };
-            if cmd.contains("--out") {
-                quoted.clear();
-                return;
-            }
-            let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
-            let (_, stdout, stderr) = support::stagesim(&args);
-            let printed: Vec<String> = format!("{stdout}{stderr}").lines().map(mask).collect();
-            for line in quoted.drain(..) {
-                if line.contains("...") || line.contains("runs/s") {
-                    continue;
+    for rel in documents() {
+        let text = doc(&rel);
+        for block in text.split("```text\n").skip(1) {
+            let block = block.split("```").next().unwrap_or("");
+            let mut command: Option<String> = None;
+            let mut quoted = Vec::new();
+            let mut flush = |command: &Option<String>, quoted: &mut Vec<&str>| {
+                let Some(cmd) = command else { return };
+                if cmd.contains("--out") {
+                    quoted.clear();
+                    return;
                 }
-                assert!(
-                    printed.contains(&mask(line)),
-                    "README quotes a line that `{cmd}` no longer prints:\n  {line}\nreproduce: {cmd}"
-                );
-                checked += 1;
+                let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+                let (_, stdout, stderr) = support::stagesim(&args);
+                let printed: Vec<String> = format!("{stdout}{stderr}").lines().map(mask).collect();
+                for line in quoted.drain(..) {
+                    if line.contains("...") || line.contains("runs/s") {
+                        continue;
+                    }
+                    assert!(
+                        printed.contains(&mask(line)),
+                        "{rel} quotes a line that `{cmd}` no longer prints:\n  {line}\nreproduce: {cmd}"
+                    );
+                    checked += 1;
+                }
+            };
+            for line in block.lines() {
+                if let Some(cmd) = line.strip_prefix("$ ") {
+                    flush(&command, &mut quoted);
+                    command = Some(cmd.to_string());
+                } else if !line.trim().is_empty() {
+                    quoted.push(line);
+                }
             }
-        };
-        for line in block.lines() {
-            if let Some(cmd) = line.strip_prefix("$ ") {
-                flush(&command, &mut quoted);
-                command = Some(cmd.to_string());
-            } else if !line.trim().is_empty() {
-                quoted.push(line);
-            }
+            flush(&command, &mut quoted);
         }
-        flush(&command, &mut quoted);
     }
     assert!(checked >= 15, "only {checked} quoted lines were checked");
+}
+
+/// The packages of the dependency graph with the features each is built
+/// with, as `cargo tree` prints them (`name vX|feature,feature`), over the
+/// given kinds of edges.
+fn built_features(edges: &str) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(&cargo)
+        .args(["tree", "--locked", "--offline", "--prefix", "none"])
+        .args(["--edges", edges, "--format", "{p}|{f}"])
+        .current_dir(support::path(""))
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "{}\nreproduce: cargo tree --edges {edges}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").to_string())
+        .collect()
+}
+
+/// The README's build note holds: the test-only dependencies turn on no
+/// feature of a dependency the binary shares, so `cargo run` after `cargo
+/// test` compiles only this crate. A dev-dependency that does (as
+/// `scraper` did to `syn`'s `extra-traits`) shows up as a package built
+/// with one feature set for the binary and another for the tests.
+#[test]
+fn test_only_dependencies_change_no_shared_dependency_s_features() {
+    let binary = built_features("normal,build");
+    let tests = built_features("normal,build,dev");
+    let changed: Vec<&String> = binary.difference(&tests).collect();
+    assert!(
+        changed.is_empty(),
+        "built with other features when the tests are built (add those features to \
+         Cargo.toml, as [build-dependencies] syn is): {changed:?}\n\
+         reproduce: diff <(cargo tree -e normal,build -f '{{p}}|{{f}}' --prefix none | sort -u) \
+         <(cargo tree -e normal,build,dev -f '{{p}}|{{f}}' --prefix none | sort -u)"
+    );
 }

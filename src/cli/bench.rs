@@ -9,9 +9,13 @@
 
 use std::path::PathBuf;
 
+use bytesize::ByteSize;
 use clap::Args;
-use serde_json::json;
 
+use super::json_docs::{
+    BenchJson, CompressionJson, PropertyCasesJson, ScaleJson, ScalePointJson, SoakJson,
+    ThroughputJson, TickJson,
+};
 use super::source::Source;
 use super::{UsageError, out};
 use crate::bench;
@@ -20,7 +24,7 @@ use crate::sweep::Target;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Smaller sizes (up to 1,000 users, no soak): a quick look, not the README figures.
+    /// Smaller sizes (up to 1,000 users, no soak): a quick look, not the figures of docs/performance.md.
     #[arg(long)]
     pub quick: bool,
     /// Print one JSON object.
@@ -31,7 +35,7 @@ pub struct BenchArgs {
     pub soak: PathBuf,
     /// Internal: run one scale point and print it as JSON (the parent reads
     /// this child's peak memory).
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, value_parser = child_users)]
     pub child_scale: Option<u32>,
     #[arg(long, hide = true, default_value_t = 1)]
     pub seed: u64,
@@ -56,33 +60,36 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let source = Source::golden_path();
     let golden = source.load("bench")?;
     let soak_scenario = load_soak(&args)?;
-    let doc = json!({
-        "cores": cores,
-        "compression": compression(&golden, &say),
-        "golden_path_by_tick": by_tick(&golden, &say),
-        "property_cases": property_cases(args.quick, &say),
-        "throughput": throughput(&source, &golden, args.quick, cores, &say),
-        "scale": scale(args.quick, &say)?,
-        "soak": match &soak_scenario {
-            None => serde_json::Value::Null,
-            Some(soak_scenario) => soak(&args, soak_scenario, &say),
-        },
-    });
+    // Measured in the order the text prints them.
+    let compression = compression(&golden, &say);
+    let golden_path_by_tick = by_tick(&golden, &say);
+    let property_cases = property_cases(args.quick, &say);
+    let throughput = throughput(&source, &golden, args.quick, cores, &say);
+    let scale = scale(args.quick, &say)?;
+    let soak = soak_scenario.map(|s| soak(&args, &s, &say));
     if args.json {
-        out(&format!("{doc}\n"));
+        out(&super::json_docs::line(&BenchJson {
+            compression,
+            cores,
+            golden_path_by_tick,
+            property_cases,
+            scale,
+            soak,
+            throughput,
+        }));
     }
     Ok(0)
 }
 
+/// `--child-scale`: 1 to the users a scenario file may have (the load
+/// balancer's ports), checked while clap parses, as every count is.
+fn child_users(text: &str) -> Result<u32, String> {
+    let max = crate::scenario::MAX_USERS;
+    super::values::whole("--child-scale", 1, max, "", text).map(|n| n as u32)
+}
+
 /// `--child-scale N`: one scale point, as JSON for the parent.
 fn child_scale(users: u32, seed: u64) -> Result<u8, UsageError> {
-    // The same bound a scenario file has: the load balancer's ports.
-    let max = crate::scenario::MAX_USERS;
-    if u64::from(users) > max {
-        return Err(UsageError(format!(
-            "error: `--child-scale` takes at most {max} users; got {users}"
-        )));
-    }
     let point = bench::scale_point(users, seed);
     out(&format!(
         "{}\n",
@@ -114,7 +121,7 @@ const REPEAT: usize = 10;
 
 /// Time compression of `golden_path` and of 100 users, fast-forwarded and
 /// stepped every tick, side by side.
-fn compression(golden: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
+fn compression(golden: &Scenario, say: &dyn Fn(String)) -> Vec<CompressionJson> {
     let mut hundred = bench::scale_scenario(100);
     hundred.name = "users_100".into();
     say(format!(
@@ -138,20 +145,22 @@ fn compression(golden: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
             cell(&b.every_tick),
             b.speedup()
         ));
-        rows.push(json!({
-            "scenario": b.fast.scenario, "users": b.fast.users,
-            "sim_s": b.fast.sim.as_secs_f64(),
-            "wall_s": b.fast.wall.as_secs_f64(), "ratio": b.fast.ratio(),
-            "every_tick_wall_s": b.every_tick.wall.as_secs_f64(),
-            "every_tick_ratio": b.every_tick.ratio(),
-            "speedup": b.speedup(),
-        }));
+        rows.push(CompressionJson {
+            every_tick_ratio: b.every_tick.ratio(),
+            every_tick_wall_s: b.every_tick.wall.as_secs_f64(),
+            ratio: b.fast.ratio(),
+            scenario: b.fast.scenario.clone(),
+            sim_s: b.fast.sim.as_secs_f64(),
+            speedup: b.speedup(),
+            users: b.fast.users,
+            wall_s: b.fast.wall.as_secs_f64(),
+        });
     }
-    serde_json::Value::Array(rows)
+    rows
 }
 
 /// `golden_path` with a coarser `[network] tick` (fast-forwarded).
-fn by_tick(golden: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
+fn by_tick(golden: &Scenario, say: &dyn Fn(String)) -> Vec<TickJson> {
     say("  golden_path with a coarser [network] tick:".into());
     let mut ticks = Vec::new();
     for ms in [2u64, 5, 10] {
@@ -164,13 +173,17 @@ fn by_tick(golden: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
             c.wall.as_secs_f64(),
             c.ratio()
         ));
-        ticks.push(json!({"tick_ms": ms, "ratio": c.ratio(), "wall_s": c.wall.as_secs_f64()}));
+        ticks.push(TickJson {
+            ratio: c.ratio(),
+            tick_ms: ms,
+            wall_s: c.wall.as_secs_f64(),
+        });
     }
-    serde_json::Value::Array(ticks)
+    ticks
 }
 
 /// Generated property-test cases per second, both ways.
-fn property_cases(quick: bool, say: &dyn Fn(String)) -> serde_json::Value {
+fn property_cases(quick: bool, say: &dyn Fn(String)) -> PropertyCasesJson {
     let r = bench::case_rate(if quick { 16 } else { 64 });
     say(format!(
         "\nproperty-test cases (valid envelope, {} fixed cases, each run both ways)\n  \
@@ -181,8 +194,12 @@ fn property_cases(quick: bool, say: &dyn Fn(String)) -> serde_json::Value {
         r.fast_per_sec() / r.every_tick_per_sec().max(1e-9),
         r.disagreements
     ));
-    json!({"cases": r.cases, "fast_per_s": r.fast_per_sec(),
-           "every_tick_per_s": r.every_tick_per_sec(), "disagreements": r.disagreements})
+    PropertyCasesJson {
+        cases: r.cases,
+        disagreements: r.disagreements,
+        every_tick_per_s: r.every_tick_per_sec(),
+        fast_per_s: r.fast_per_sec(),
+    }
 }
 
 /// Sweep throughput of `golden_path` with 1 and with every core.
@@ -192,7 +209,7 @@ fn throughput(
     quick: bool,
     cores: usize,
     say: &dyn Fn(String),
-) -> serde_json::Value {
+) -> ThroughputJson {
     let seeds = if quick { 8 } else { 24 };
     let target = Target {
         path: source.display(),
@@ -208,11 +225,17 @@ fn throughput(
         t.many_jobs,
         t.speedup()
     ));
-    json!({"seeds": t.runs, "one_job": t.one_job, "jobs": t.jobs, "many_jobs": t.many_jobs, "speedup": t.speedup()})
+    ThroughputJson {
+        jobs: t.jobs,
+        many_jobs: t.many_jobs,
+        one_job: t.one_job,
+        seeds: t.runs,
+        speedup: t.speedup(),
+    }
 }
 
 /// Wall time and peak memory by user count, one child process each.
-fn scale(quick: bool, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageError> {
+fn scale(quick: bool, say: &dyn Fn(String)) -> Result<ScaleJson, UsageError> {
     let sizes: &[u32] = if quick {
         &[10, 100, 1000]
     } else {
@@ -223,12 +246,12 @@ fn scale(quick: bool, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageEr
     for &n in sizes {
         let p = bench::measure_in_child(n, 1).map_err(UsageError)?;
         say(format!(
-            "  {:>6} users  peak connected {:>6}  wall {:>7.2}s  sim {:>6.1}s  peak RSS {:>8.1} MiB  verdict {}",
+            "  {:>6} users  peak connected {:>6}  wall {:>7.2}s  sim {:>6.1}s  peak RSS {:>12}  verdict {}",
             p.users,
             p.peak_connected,
             p.wall_ms as f64 / 1000.0,
             p.sim_ms as f64 / 1000.0,
-            p.peak_rss_kib as f64 / 1024.0,
+            ByteSize::kib(p.peak_rss_kib).display().iec().to_string(),
             p.verdict
         ));
         points.push(p);
@@ -243,15 +266,33 @@ fn scale(quick: bool, say: &dyn Fn(String)) -> Result<serde_json::Value, UsageEr
         _ => f64::NAN,
     };
     say(format!(
-        "  memory per connected user (slope {}..{} users): {per_user_kib:.1} KiB",
+        "  memory per connected user (slope {}..{} users): {}",
         sizes[0],
-        sizes[sizes.len() - 1]
+        sizes[sizes.len() - 1],
+        per_user(per_user_kib)
     ));
-    Ok(json!({"points": points, "kib_per_connected_user": per_user_kib}))
+    Ok(ScaleJson {
+        // No slope (NaN) prints as null, as it always has.
+        kib_per_connected_user: (!per_user_kib.is_nan()).then_some(per_user_kib),
+        points: points.iter().map(ScalePointJson::from).collect(),
+    })
+}
+
+/// Memory per connected user, in the unit that suits it (`48.4 KiB`); no
+/// slope (the points connected the same number of users) is `n/a`.
+fn per_user(kib: f64) -> String {
+    if kib.is_finite() && kib >= 0.0 {
+        ByteSize::b((kib * 1024.0).round() as u64)
+            .display()
+            .iec()
+            .to_string()
+    } else {
+        format!("n/a ({kib:.1} KiB)")
+    }
 }
 
 /// The staging soak, fast-forwarded and stepped every tick.
-fn soak(args: &BenchArgs, soak: &Scenario, say: &dyn Fn(String)) -> serde_json::Value {
+fn soak(args: &BenchArgs, soak: &Scenario, say: &dyn Fn(String)) -> SoakJson {
     let b = bench::before_after(soak, 1, 1);
     say(format!(
         "\nstaging soak ({}: {} users, tick {}ms, {:.1} simulated hours)\n  \
@@ -268,8 +309,29 @@ fn soak(args: &BenchArgs, soak: &Scenario, say: &dyn Fn(String)) -> serde_json::
         b.every_tick.verdict,
         b.speedup()
     ));
-    json!({"sim_s": b.fast.sim.as_secs_f64(), "tick_ms": soak.network.tick.as_millis() as u64,
-          "wall_s": b.fast.wall.as_secs_f64(), "ratio": b.fast.ratio(), "verdict": b.fast.verdict.to_string(),
-          "every_tick_wall_s": b.every_tick.wall.as_secs_f64(), "every_tick_verdict": b.every_tick.verdict.to_string(),
-          "speedup": b.speedup()})
+    SoakJson {
+        every_tick_verdict: b.every_tick.verdict.to_string(),
+        every_tick_wall_s: b.every_tick.wall.as_secs_f64(),
+        ratio: b.fast.ratio(),
+        sim_s: b.fast.sim.as_secs_f64(),
+        speedup: b.speedup(),
+        tick_ms: soak.network.tick.as_millis() as u64,
+        verdict: b.fast.verdict.to_string(),
+        wall_s: b.fast.wall.as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_figures_read_in_the_unit_that_suits_them() {
+        assert_eq!(per_user(48.4), "48.4 KiB");
+        assert_eq!(per_user(2048.0), "2.0 MiB");
+        assert!(per_user(f64::NAN).starts_with("n/a"));
+        let rss = |kib| ByteSize::kib(kib).display().iec().to_string();
+        assert_eq!(rss(54_886), "53.6 MiB");
+        assert_eq!(rss(6_291_456), "6.0 GiB");
+    }
 }

@@ -11,11 +11,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::json;
 
+use super::json_docs::{DiagnoseJson, MechanismJson};
 use super::source::Source;
 use super::{UsageError, out, values};
 use crate::diagnose::{CLOSE, Match, Signature, rank};
+use crate::sweep::shell_word;
 
 #[derive(Args, Debug)]
 pub struct DiagnoseArgs {
@@ -50,22 +51,25 @@ pub fn execute(args: DiagnoseArgs) -> Result<u8, UsageError> {
         };
         format!(
             "stagesim run {} --seed {}{bug}",
-            source.display(),
+            shell_word(&source.display()),
             m.best_seed
         )
     };
     if args.json {
-        let list: Vec<_> = ranked
+        let ranking = ranked
             .iter()
-            .map(|m| {
-                json!({"mechanism": m.mechanism, "score": m.best_score,
-                       "close_seeds": m.close_seeds, "seeds": args.seeds, "run": line(m)})
+            .map(|m| MechanismJson {
+                close_seeds: m.close_seeds,
+                mechanism: m.mechanism.to_string(),
+                run: line(m),
+                score: m.best_score,
+                seeds: args.seeds,
             })
             .collect();
-        out(&format!(
-            "{}\n",
-            json!({"ranking": list, "matched": ranked[0].best_score >= CLOSE})
-        ));
+        out(&super::json_docs::line(&DiagnoseJson {
+            matched: ranked[0].best_score >= CLOSE,
+            ranking,
+        }));
         return Ok(0);
     }
     let mut t = format!(

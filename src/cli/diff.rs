@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::{Value, json};
 
+use super::json_docs::{DiffJson, PartingJson};
 use super::source::Source;
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError, out};
@@ -82,7 +82,7 @@ fn read(path: &PathBuf) -> Result<Vec<Line>, UsageError> {
 fn report(args: &DiffArgs, a: &Side<'_>, b: &Side<'_>) -> Result<u8, UsageError> {
     let (found, on_the_way) = partings(a, b);
     if args.json {
-        out(&format!("{}\n", to_json(a, b, &found, on_the_way)));
+        out(&super::json_docs::line(&to_json(a, b, &found, on_the_way)));
     } else {
         out(&to_text(a, b, &found, on_the_way));
     }
@@ -129,20 +129,26 @@ fn section(t: &mut String, title: &str, both: &[Vec<Line>; 2]) {
     }
 }
 
-fn to_json(a: &Side<'_>, b: &Side<'_>, found: &[Parting], on_the_way: usize) -> Value {
-    let lines = |ls: &[Line]| -> Vec<String> { ls.iter().map(Line::render).collect() };
-    let users: Vec<Value> = found
+fn to_json(a: &Side<'_>, b: &Side<'_>, found: &[Parting], on_the_way: usize) -> DiffJson {
+    let lines = |both: &[Vec<Line>; 2]| {
+        both.each_ref()
+            .map(|ls| ls.iter().map(Line::render).collect())
+    };
+    let users = found
         .iter()
-        .map(|p| {
-            json!({
-                "user": p.user,
-                "ends": p.ends,
-                "first": p.first.iter().map(|l| l.as_ref().map(Line::render)).collect::<Vec<_>>(),
-                "faults": p.faults.iter().map(|ls| lines(ls)).collect::<Vec<_>>(),
-                "servers": p.servers.iter().map(|ls| lines(ls)).collect::<Vec<_>>(),
-                "chain": p.chain.iter().map(|ls| lines(ls)).collect::<Vec<_>>(),
-            })
+        .map(|p| PartingJson {
+            chain: lines(&p.chain),
+            ends: p.ends.clone(),
+            faults: lines(&p.faults),
+            first: p.first.each_ref().map(|l| l.as_ref().map(Line::render)),
+            servers: lines(&p.servers),
+            user: p.user.clone(),
         })
         .collect();
-    json!({"a": a.name, "b": b.name, "users": users, "part_on_the_way": on_the_way})
+    DiffJson {
+        a: a.name.clone(),
+        b: b.name.clone(),
+        part_on_the_way: on_the_way,
+        users,
+    }
 }

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use super::{EXIT_USAGE, UsageError, err, out};
 use crate::scenario;
 use crate::scenario::shipped::SHIPPED;
+use crate::sweep::shell_word;
 
 /// The widest the path column gets (the shipped scenarios need 55).
 pub const MAX_PATH_WIDTH: usize = 60;
@@ -57,7 +58,7 @@ fn on_disk(dir: &Path) -> Result<Vec<Entry>, UsageError> {
         return Err(UsageError(format!(
             "error: {} is a file; `stagesim list` takes a directory. To run the file: stagesim run {}",
             dir.display(),
-            dir.display()
+            shell_word(&dir.display().to_string())
         )));
     }
     let files = super::walk::scenario_files(dir).map_err(UsageError)?;

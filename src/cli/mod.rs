@@ -15,6 +15,7 @@ mod diagnose;
 mod diff;
 mod explore;
 mod explore_progress;
+mod json_docs;
 mod list;
 mod logs;
 mod output;
@@ -37,6 +38,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The JSON Schema of the `--json` documents (docs/json-output.schema.json).
+pub use json_docs::schema as json_schema;
+
 pub const EXIT_VIOLATION: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
@@ -58,7 +62,7 @@ enum Command {
     Explore(explore::ExploreArgs),
     /// Shrink a failing scenario to the smallest that fails the same way.
     Shrink(shrink::ShrinkArgs),
-    /// Measure speed and memory: the README's figures.
+    /// Measure speed and memory: the figures of docs/performance.md.
     Bench(bench::BenchArgs),
     /// Run scenarios on many seeds in parallel (CI's command).
     Sweep(sweep::SweepArgs),

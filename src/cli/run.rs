@@ -17,6 +17,7 @@ use crate::oracle::Verdict;
 use crate::report;
 use crate::report::timeline::Timeline;
 use crate::scenario::{self, Scenario};
+use crate::sweep::shell_word;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -231,7 +232,7 @@ fn execute_source(
     // The source's own form, so a built-in scenario replays by its name.
     let reproduce = format!(
         "stagesim run {} --seed {seed}{flags}{step}",
-        source.display(),
+        shell_word(&source.display()),
     );
     let outcome = crate::run::run_stepping(&scenario, seed, args.step.into());
     let code = report_outcome(args, outputs, &scenario, &outcome, &reproduce)?;
@@ -344,13 +345,12 @@ pub fn execute_live(live: LiveArgs) -> Result<u8, UsageError> {
     let source = Source::resolve(&args.scenario)?;
     let mut scenario = source.load("live")?;
     let flags = apply_bug_flags(&mut scenario, args.fixed, &args.bugs)?;
-    let target = live
-        .target
-        .as_ref()
-        .map_or(String::new(), |url| format!(" --target {url}"));
+    let target = live.target.as_ref().map_or(String::new(), |url| {
+        format!(" --target {}", shell_word(url))
+    });
     let reproduce = format!(
         "stagesim live {} --seed {seed}{flags}{target} (the seed fixes the plan, not the timing)",
-        source.display(),
+        shell_word(&source.display()),
     );
     if options.target.is_some() {
         // Said before the run, so nobody waits to learn what it cannot do.

@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 
 use super::{UsageError, out};
 use crate::scenario::shipped::{SHIPPED, Shipped};
+use crate::sweep::shell_word;
 
 #[derive(Subcommand, Debug)]
 pub enum ScenariosCommand {
@@ -76,7 +77,7 @@ fn export(args: &ExportArgs) -> Result<u8, UsageError> {
         "wrote {} scenario files to {}{overwritten}\nrun one: stagesim run {}\n",
         targets.len(),
         args.dir.display(),
-        args.dir.join("golden_path.toml").display()
+        shell_word(&args.dir.join("golden_path.toml").display().to_string())
     ));
     Ok(0)
 }

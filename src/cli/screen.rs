@@ -7,8 +7,7 @@
 
 use std::fmt::Write as _;
 
-use serde_json::json;
-
+use super::json_docs::{BugJson, CatchJson, ScreenJson};
 use super::progress::Progress;
 use super::sweep::SweepArgs;
 use super::values::BugFlag;
@@ -148,36 +147,39 @@ fn bug_block(targets: &[Target], seeds: usize, bug: &BugScreen) -> String {
 /// `bugs` (each bug's `caught_by`: `scenario`, `file`, `failing_seeds`,
 /// `first_failing_seed`, `reproduce`), `not_caught` and the run parameters.
 fn json(targets: &[Target], seeds: &[u64], screening: &Screening, shard: &Shard) -> String {
-    let bugs: serde_json::Map<String, serde_json::Value> = screening
+    let bugs = screening
         .bugs
         .iter()
         .map(|bug| {
-            let caught_by: Vec<_> = bug
+            let caught_by = bug
                 .caught_by
                 .iter()
                 .map(|c| {
                     let t = &targets[c.target];
-                    json!({
-                        "scenario": t.scenario.name,
-                        "file": t.path,
-                        "failing_seeds": c.seeds,
-                        "first_failing_seed": c.first_seed,
-                        "reproduce": c.reproduce,
-                    })
+                    CatchJson {
+                        failing_seeds: c.seeds,
+                        file: t.path.clone(),
+                        first_failing_seed: c.first_seed,
+                        reproduce: c.reproduce.clone(),
+                        scenario: t.scenario.name.clone(),
+                    }
                 })
                 .collect();
-            (bug.bug.to_string(), json!({ "caught_by": caught_by }))
+            (bug.bug.to_string(), BugJson { caught_by })
         })
         .collect();
-    let doc = json!({
-        "bugs": bugs,
-        "not_caught": screening.not_caught(),
-        "runs": screening.runs,
-        "runs_per_sec": (screening.runs_per_sec() * 100.0).round() / 100.0,
-        "jobs": screening.jobs,
-        "shard": shard.to_string(),
-        "seeds": seeds.len(),
-        "scenarios": targets.iter().map(|t| &t.path).collect::<Vec<_>>(),
-    });
-    format!("{doc}\n")
+    super::json_docs::line(&ScreenJson {
+        bugs,
+        jobs: screening.jobs,
+        not_caught: screening
+            .not_caught()
+            .iter()
+            .map(|b| b.to_string())
+            .collect(),
+        runs: screening.runs,
+        runs_per_sec: (screening.runs_per_sec() * 100.0).round() / 100.0,
+        scenarios: targets.iter().map(|t| t.path.clone()).collect(),
+        seeds: seeds.len(),
+        shard: shard.to_string(),
+    })
 }

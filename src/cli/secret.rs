@@ -1,6 +1,6 @@
 //! The token signing secret of `serve`, `live` and `token`: `--secret`,
 //! else `STAGESIM_SECRET`, else the built-in one
-//! (`tokens::DEFAULT_SECRET`, which is public: it is in the README).
+//! (`tokens::DEFAULT_SECRET`, which is public: it is in docs/cli.md).
 //!
 //! Flag or environment -> [`resolve`] (refusals and the warning) ->
 //! `net::LiveNet::with_secret` -> `tokens` signs and verifies with it.
@@ -58,7 +58,7 @@ pub fn check_listen(listen: SocketAddr, secret: Option<&str>) -> Result<(), Usag
     if public && !listen.ip().is_loopback() {
         return Err(UsageError(format!(
             "error: --listen {listen} is reachable from other machines, and the built-in token \
-             secret is public (it is in the README): anyone could mint a token. Give your own \
+             secret is public (it is in docs/cli.md and the source): anyone could mint a token. Give your own \
              with --secret or {ENV} ({MIN_SECRET_BYTES} bytes or more), or listen on 127.0.0.1"
         )));
     }

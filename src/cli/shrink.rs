@@ -12,13 +12,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::json;
 
+use super::json_docs::ShrinkJson;
 use super::output::OutputFile;
 use super::values::{self, BugFlag};
 use super::{UsageError, out};
 use crate::scenario::{self, Scenario};
 use crate::shrink::{self, Shrunk};
+use crate::sweep::shell_word;
 
 #[derive(Args, Debug)]
 pub struct ShrinkArgs {
@@ -101,9 +102,15 @@ pub fn execute(args: ShrinkArgs) -> Result<u8, UsageError> {
     let origin = args.scenario.display().to_string();
     let written = write_shrunk(&shrunk, &out_file, &origin)?;
     let path = out_file.path();
-    let reproduce = format!("stagesim run {} --seed {}", path.display(), args.seed);
+    let reproduce = format!(
+        "stagesim run {} --seed {}",
+        shell_word(&path.display().to_string()),
+        args.seed
+    );
     if args.json {
-        out(&format!("{}\n", shrunk_json(&shrunk, path, &reproduce)));
+        out(&super::json_docs::line(&shrunk_json(
+            &shrunk, path, &reproduce,
+        )));
     } else {
         out(&shrunk_text(&scenario, &shrunk, &written, path, &reproduce));
     }
@@ -207,16 +214,21 @@ fn shrunk_text(
     text
 }
 
-fn shrunk_json(shrunk: &Shrunk, path: &Path, reproduce: &str) -> serde_json::Value {
-    json!({
-        "scenario": path.display().to_string(),
-        "seed": shrunk.seed,
-        "cause": shrunk.signature.cause.as_str(),
-        "component": shrunk.signature.component.map(|c| c.key()),
-        "steps": shrunk.steps,
-        "candidate_runs": shrunk.runs,
-        "fixed_passes": shrunk.fixed_passes,
-        "reproduce": reproduce,
-        "violations": shrunk.outcome.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
-    })
+fn shrunk_json(shrunk: &Shrunk, path: &Path, reproduce: &str) -> ShrinkJson {
+    ShrinkJson {
+        candidate_runs: shrunk.runs,
+        cause: shrunk.signature.cause.as_str().to_string(),
+        component: shrunk.signature.component.map(|c| c.key().to_string()),
+        fixed_passes: shrunk.fixed_passes,
+        reproduce: reproduce.to_string(),
+        scenario: path.display().to_string(),
+        seed: shrunk.seed,
+        steps: shrunk.steps.clone(),
+        violations: shrunk
+            .outcome
+            .violations
+            .iter()
+            .map(crate::report::violation_json)
+            .collect(),
+    }
 }

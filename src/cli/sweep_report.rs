@@ -9,8 +9,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde_json::json;
-
+use super::json_docs::{FailingSeedJson, SweepJson, SweepScenarioJson};
 use crate::oracle::Verdict;
 use crate::sweep::{
     MAX_FAILURES_KEPT, ReportDir, Shard, Spread, SweepResult, Target, TargetSummary,
@@ -114,62 +113,67 @@ impl<'a> Report<'a> {
     }
 
     pub fn json(&self, shard: &Shard) -> String {
-        let failing: Vec<_> = self
+        let failing_seeds = self
             .result
             .failures
             .iter()
             .map(|f| {
                 let t = &self.targets[f.target];
-                json!({
-                    "scenario": t.scenario.name,
-                    "file": t.path,
-                    "seed": f.seed,
-                    "reproduce": t.reproduce(f.seed),
-                    "violations": f.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
-                    "violations_not_listed": f.violations_total - f.violations.len(),
-                    "report": self.report_path(f.target, f.seed),
-                })
+                FailingSeedJson {
+                    file: t.path.clone(),
+                    report: self.report_path(f.target, f.seed),
+                    reproduce: t.reproduce(f.seed),
+                    scenario: t.scenario.name.clone(),
+                    seed: f.seed,
+                    violations: f
+                        .violations
+                        .iter()
+                        .map(crate::report::violation_json)
+                        .collect(),
+                    violations_not_listed: f.violations_total - f.violations.len(),
+                }
             })
             .collect();
-        let doc = json!({
-            "runs": self.result.records.len(),
-            "failed": self.failed,
-            "reproduced": self.reproduced,
-            "failing_seeds": failing,
-            "failing_seeds_not_listed": self.untold(),
-            "regressions_not_reproduced": self.missed().iter().map(|t| &t.path).collect::<Vec<_>>(),
-            "runs_per_sec": (self.result.runs_per_sec() * 100.0).round() / 100.0,
-            "jobs": self.result.jobs,
-            "shard": shard.to_string(),
-            "seeds": self.seeds.len(),
-            "report_dir": self.reports.map(|d| d.dir().display().to_string()),
-            "scenarios": self.per_scenario_json(),
-            "coverage": self.total_coverage().json(),
-        });
-        format!("{doc}\n")
+        super::json_docs::line(&SweepJson {
+            coverage: self.total_coverage().json(),
+            failed: self.failed,
+            failing_seeds,
+            failing_seeds_not_listed: self.untold(),
+            jobs: self.result.jobs,
+            regressions_not_reproduced: self.missed().iter().map(|t| t.path.clone()).collect(),
+            report_dir: self.reports.map(|d| d.dir().display().to_string()),
+            reproduced: self.reproduced,
+            runs: self.result.records.len(),
+            runs_per_sec: (self.result.runs_per_sec() * 100.0).round() / 100.0,
+            scenarios: self.per_scenario_json(),
+            seeds: self.seeds.len(),
+            shard: shard.to_string(),
+        })
     }
 
-    fn per_scenario_json(&self) -> Vec<serde_json::Value> {
+    fn per_scenario_json(&self) -> Vec<SweepScenarioJson> {
         self.targets
             .iter()
             .zip(&self.summaries)
             .enumerate()
-            .map(|(i, (t, s))| {
-                json!({
-                    "scenario": t.scenario.name,
-                    "file": t.path,
-                    "runs": s.runs,
-                    "pass": s.pass,
-                    "reproduced": s.reproduced,
-                    "fail": s.fail,
-                    "close_codes": s.close_codes.iter().map(|(c, n)| (c.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-                    "reproducing_seeds": s.reproducing_seeds,
-                    "first_violation_ms": s.spread.first_violation.map(|t| t.as_millis() as u64),
-                    "last_violation_ms": s.spread.last_violation.map(|t| t.as_millis() as u64),
-                    // Numbered from 1, as `run --json` numbers its groups.
-                    "groups_hit": s.spread.groups_hit.iter().map(|g| g + 1).collect::<Vec<_>>(),
-                    "coverage": self.result.coverage[i].json(),
-                })
+            .map(|(i, (t, s))| SweepScenarioJson {
+                close_codes: s
+                    .close_codes
+                    .iter()
+                    .map(|(c, n)| (c.to_string(), *n))
+                    .collect(),
+                coverage: self.result.coverage[i].json(),
+                fail: s.fail,
+                file: t.path.clone(),
+                first_violation_ms: s.spread.first_violation.map(|t| t.as_millis() as u64),
+                // Numbered from 1, as `run --json` numbers its groups.
+                groups_hit: s.spread.groups_hit.iter().map(|g| g + 1).collect(),
+                last_violation_ms: s.spread.last_violation.map(|t| t.as_millis() as u64),
+                pass: s.pass,
+                reproduced: s.reproduced,
+                reproducing_seeds: s.reproducing_seeds.clone(),
+                runs: s.runs,
+                scenario: t.scenario.name.clone(),
             })
             .collect()
     }
@@ -230,32 +234,28 @@ impl<'a> Report<'a> {
         text
     }
 
+    /// One row per scenario, and under a failing scenario's row its
+    /// [`spread_line`].
     fn table(&self) -> String {
-        let mut text = format!(
-            "{:<34} {:>5} {:>5} {:>6} {:>5} {:>8}  close codes\n",
-            "scenario", "runs", "pass", "repro", "fail", "runs/s"
-        );
-        for (t, s) in self.targets.iter().zip(&self.summaries) {
+        let rows = self.targets.iter().zip(&self.summaries).map(|(t, s)| {
             let per_core = s.runs as f64 / s.wall.as_secs_f64().max(1e-9);
             let codes: Vec<String> = s
                 .close_codes
                 .iter()
                 .map(|(c, n)| format!("{c}x{n}"))
                 .collect();
-            let _ = writeln!(
-                text,
-                "{:<34} {:>5} {:>5} {:>6} {:>5} {:>8.1}  {}",
-                t.scenario.name,
-                s.runs,
-                s.pass,
-                s.reproduced,
-                s.fail,
-                per_core,
-                codes.join(" ")
-            );
-            text.push_str(&spread_line(&s.spread));
-        }
-        text
+            let row = [
+                t.scenario.name.clone(),
+                s.runs.to_string(),
+                s.pass.to_string(),
+                s.reproduced.to_string(),
+                s.fail.to_string(),
+                format!("{per_core:.1}"),
+                codes.join(" "),
+            ];
+            (row, spread_line(&s.spread))
+        });
+        columns(rows.collect())
     }
 
     /// Each kept failing run: its first unexpected violation and reproduce line.
@@ -293,5 +293,70 @@ impl<'a> Report<'a> {
             );
         }
         text
+    }
+}
+
+/// The sweep table's header and rows in columns as wide as their widest
+/// cell (`comfy_table`: a long scenario name widens its column instead of
+/// pushing its row out of line), numbers right-aligned, each row followed
+/// by its line of notes (empty or ending in a newline).
+fn columns(rows: Vec<([String; 7], String)>) -> String {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING).set_header([
+        "scenario",
+        "runs",
+        "pass",
+        "repro",
+        "fail",
+        "runs/s",
+        "close codes",
+    ]);
+    for (row, _) in &rows {
+        table.add_row(row.clone());
+    }
+    for column in table.column_iter_mut() {
+        // One space between columns, two before the close codes.
+        let (left, right) = if column.index == 6 { (1, 0) } else { (0, 1) };
+        column.set_padding((left, right));
+        if (1..=5).contains(&column.index) {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    let mut lines = table.lines().map(|l| l.trim_end().to_string());
+    let mut text = lines.next().unwrap_or_default() + "\n";
+    for (line, (_, notes)) in lines.zip(&rows) {
+        text.push_str(&line);
+        text.push('\n');
+        text.push_str(notes);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, runs: &str, codes: &str) -> [String; 7] {
+        [name, runs, runs, "0", "0", "12.5", codes].map(String::from)
+    }
+
+    #[test]
+    fn columns_fit_the_longest_name_and_notes_sit_under_their_row() {
+        let long = "a_scenario_name_much_longer_than_thirty_four_characters";
+        let text = columns(vec![
+            (row("short", "5", "1000x5"), "  note of short\n".into()),
+            (row(long, "100", "1000x100 1011x2"), String::new()),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!(lines[2], "  note of short", "{text}");
+        // Every number column ends where its header ends, whatever the name.
+        let end = |line: &str, word: &str| line.find(word).map(|i| i + word.len());
+        let header_runs = end(lines[0], "runs").unwrap();
+        assert_eq!(end(lines[1], " 5 "), Some(header_runs + 1), "{text}");
+        assert_eq!(end(lines[3], "100"), Some(header_runs), "{text}");
+        assert!(lines[0].starts_with("scenario "), "{text}");
+        assert!(lines[3].ends_with("  1000x100 1011x2"), "{text}");
+        assert!(text.lines().all(|l| l == l.trim_end()), "{text}");
     }
 }

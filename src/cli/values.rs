@@ -144,8 +144,8 @@ pub fn bug(spec: &str) -> Result<BugFlag, String> {
 pub fn bug_help() -> String {
     let mut text = String::from(
         "Turn a known defect on (`NAME`) or off (`NAME=off`), overriding the \
-         scenario's [bugs] table. Repeatable. The defects (README, \"Regression \
-         catalog\", has each one's staging story):\n",
+         scenario's [bugs] table. Repeatable. The defects (docs/regressions.md \
+         has each one's staging story):\n",
     );
     for (name, about) in Bugs::CATALOG {
         let _ = write!(text, "\n{name}\n    {about}");

@@ -1,13 +1,16 @@
 //! Finding scenario files under a directory, for `list` and `sweep`.
 //!
-//! Directory path -> every `*.toml` below it, sorted. The walk is safe on
-//! any tree a user can hand over: a directory reached twice (through a
-//! symlink, or a symlink loop) is read once, directories are read in sorted
-//! order so the same tree gives the same files, and the depth is bounded.
+//! Directory path -> every `*.toml` below it, sorted. `walkdir` does the
+//! walk; this module adds what a tree a user hands over needs: a directory
+//! reached twice (through a symlink, or a symlink loop) is read once,
+//! entries come in sorted order so the same tree gives the same files, and
+//! the depth and the number of files are bounded.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use walkdir::{DirEntry, WalkDir};
 
 /// How many directory levels below the one named the walk descends. Far
 /// more than any scenario tree needs; a deeper tree is refused with a
@@ -25,70 +28,92 @@ pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn collect(dir: &Path, max_files: usize) -> Result<Vec<PathBuf>, String> {
-    let mut walk = Walk {
-        top: dir,
-        seen: BTreeSet::new(),
-        found: Vec::new(),
-        max_files,
-    };
-    walk.visit(dir, 0)?;
-    let mut found = walk.found;
+    fs::canonicalize(dir).map_err(|e| cannot_read(dir, &e))?;
+    // Canonical paths of the directories entered so far: a directory seen
+    // again (a link to an ancestor or a sibling) is not entered twice.
+    let mut seen = BTreeSet::new();
+    let walk = WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .max_depth(MAX_DEPTH + 1)
+        .into_iter()
+        .filter_entry(|entry| first_visit(entry, &mut seen));
+    let mut found = Vec::new();
+    for entry in walk {
+        let path = match entry {
+            Ok(entry) if entry.file_type().is_dir() => {
+                if entry.depth() > MAX_DEPTH {
+                    return Err(too_deep(dir, entry.path()));
+                }
+                continue;
+            }
+            Ok(entry) => entry.into_path(),
+            Err(e) => match unreadable(e) {
+                Unreadable::Directory(message) => return Err(message),
+                Unreadable::Entry(path) => path,
+                Unreadable::Skip => continue,
+            },
+        };
+        if path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+        if found.len() > max_files {
+            return Err(format!(
+                "error: more than {max_files} scenario files under {}; name a smaller directory",
+                dir.display()
+            ));
+        }
+    }
     found.sort();
     Ok(found)
 }
 
-struct Walk<'a> {
-    top: &'a Path,
-    /// Canonical paths of the directories read so far.
-    seen: BTreeSet<PathBuf>,
-    found: Vec<PathBuf>,
-    max_files: usize,
-}
-
-impl Walk<'_> {
-    fn visit(&mut self, dir: &Path, depth: usize) -> Result<(), String> {
-        let canonical = fs::canonicalize(dir).map_err(|e| cannot_read(dir, &e))?;
-        if !self.seen.insert(canonical) {
-            return Ok(());
-        }
-        if depth > MAX_DEPTH {
-            return Err(format!(
-                "error: directories under {} nest deeper than {MAX_DEPTH} levels (at {}); \
-                 name a deeper directory directly",
-                self.top.display(),
-                dir.display()
-            ));
-        }
-        for path in sorted_entries(dir)? {
-            // `metadata` follows symlinks: a link to a directory is walked
-            // (once, by its canonical path), a link to a file is a file. A
-            // broken link named *.toml is kept, so loading it says why.
-            match fs::metadata(&path) {
-                Ok(meta) if meta.is_dir() => self.visit(&path, depth + 1)?,
-                _ if path.extension().is_some_and(|e| e == "toml") => self.found.push(path),
-                _ => {}
-            }
-            if self.found.len() > self.max_files {
-                return Err(format!(
-                    "error: more than {} scenario files under {}; name a smaller directory",
-                    self.max_files,
-                    self.top.display()
-                ));
-            }
-        }
-        Ok(())
+/// Whether `entry` is a file, or a directory not entered before (by its
+/// canonical path, so a symlink loop ends here).
+fn first_visit(entry: &DirEntry, seen: &mut BTreeSet<PathBuf>) -> bool {
+    if !entry.file_type().is_dir() {
+        return true;
+    }
+    match fs::canonicalize(entry.path()) {
+        Ok(canonical) => seen.insert(canonical),
+        Err(_) => true,
     }
 }
 
-/// The entries of `dir`, sorted, so the walk does not depend on the order
-/// the file system returns them in.
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut paths = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| cannot_read(dir, &e))? {
-        paths.push(entry.map_err(|e| cannot_read(dir, &e))?.path());
+/// What to do with an entry walkdir could not read.
+enum Unreadable {
+    /// A directory that cannot be listed: the whole walk fails, naming it.
+    Directory(String),
+    /// An entry whose target cannot be read (a broken link): kept, so
+    /// loading it says why, if it is named `*.toml`.
+    Entry(PathBuf),
+    /// A symlink loop walkdir caught: already walked once.
+    Skip,
+}
+
+fn unreadable(e: walkdir::Error) -> Unreadable {
+    if e.loop_ancestor().is_some() {
+        return Unreadable::Skip;
     }
-    paths.sort();
-    Ok(paths)
+    let Some(path) = e.path().map(Path::to_path_buf) else {
+        return Unreadable::Skip;
+    };
+    if path.is_dir() {
+        let io = e
+            .into_io_error()
+            .unwrap_or_else(|| std::io::Error::other("unreadable"));
+        return Unreadable::Directory(cannot_read(&path, &io));
+    }
+    Unreadable::Entry(path)
+}
+
+fn too_deep(top: &Path, at: &Path) -> String {
+    format!(
+        "error: directories under {} nest deeper than {MAX_DEPTH} levels (at {}); \
+         name a deeper directory directly",
+        top.display(),
+        at.display()
+    )
 }
 
 fn cannot_read(dir: &Path, e: &std::io::Error) -> String {
@@ -112,5 +137,27 @@ mod tests {
         assert_eq!(three, Ok(3));
         let e = two.unwrap_err();
         assert!(e.contains("more than 2 scenario files"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_sibling_reached_through_a_link_is_read_once_and_broken_scenarios_are_kept() {
+        use std::os::unix::fs::symlink;
+        let dir = std::env::temp_dir().join(format!("stagesim-walk-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        std::fs::write(dir.join("b/x.toml"), "name = \"x\"\n").unwrap();
+        symlink(dir.join("b"), dir.join("a/to_b")).unwrap();
+        symlink(dir.join("gone.toml"), dir.join("b/broken.toml")).unwrap();
+        let found = collect(&dir, 10);
+        let _ = std::fs::remove_dir_all(&dir);
+        let found = found.unwrap();
+        // `a/to_b` comes first in sorted order, so b's files are listed
+        // under it, once; the broken link is kept for `load` to explain.
+        assert_eq!(
+            found,
+            [dir.join("a/to_b/broken.toml"), dir.join("a/to_b/x.toml")]
+        );
     }
 }

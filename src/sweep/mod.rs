@@ -62,8 +62,20 @@ pub struct Target {
 
 impl Target {
     pub fn reproduce(&self, seed: u64) -> String {
-        format!("stagesim run {} --seed {seed}{}", self.path, self.flags)
+        format!(
+            "stagesim run {} --seed {seed}{}",
+            shell_word(&self.path),
+            self.flags
+        )
     }
+}
+
+/// `text` as one word of a POSIX shell command line: quoted when it holds
+/// a space or another character the shell would act on, so a reproduce
+/// line pasted into a terminal runs the same file. A NUL, which no shell
+/// word can hold, is left as it is (no path has one).
+pub fn shell_word(text: &str) -> std::borrow::Cow<'_, str> {
+    shlex::try_quote(text).unwrap_or(std::borrow::Cow::Borrowed(text))
 }
 
 /// SHA-256 of a run's rendered trace, as bytes: a hex `String` per run would
