@@ -97,7 +97,8 @@ pub fn execute(args: DiagnoseArgs) -> Result<u8, UsageError> {
     if ranked[0].best_score < CLOSE {
         t.push_str(&format!(
             "nothing in the catalogue comes within {CLOSE} of it: an uncatalogued mechanism. \
-             Explore from this scenario: stagesim explore, or shrink a failing seed of it\n"
+             Explore around this scenario: stagesim explore --from {}\n",
+            shell_word(&source.display())
         ));
     }
     out(&t);

@@ -53,3 +53,49 @@ fn reproduce_lines_quote_a_path_with_a_space_and_replay_it() {
     assert_eq!(reproduce, format!("stagesim run {quoted} --seed 1"));
     assert_eq!(run_line(reproduce).0, 1, "reproduce: {reproduce}");
 }
+
+/// A failure no catalogued defect reproduces (a `bad_seq` planted in a
+/// passing run's JSON) is called uncatalogued, and the printed
+/// `explore --from` line is a shell line naming the scenario, seed 1.
+#[test]
+fn an_uncatalogued_failure_points_at_explore_from_the_scenario() {
+    let scratch = Scratch::new("uncatalogued");
+    let (code, stdout, stderr) = stagesim(&["run", super::TINY, "--seed", "1", "--json"]);
+    assert_eq!(
+        code,
+        0,
+        "stagesim run {} --seed 1 --json\n{stderr}",
+        super::TINY
+    );
+    let mut run: serde_json::Value = serde_json::from_str(&stdout).expect("run --json");
+    run["violations"] = serde_json::json!([
+        {"invariant": "event_grammar", "cause": "bad_seq", "user": "user-0001", "at_ms": 1500}
+    ]);
+    let observed = scratch.0.join("observed.json");
+    std::fs::write(&observed, run.to_string()).expect("write the observed run");
+    let observed = observed.to_str().expect("a UTF-8 temp dir");
+    let args = [
+        "diagnose",
+        super::TINY,
+        "--observed",
+        observed,
+        "--seeds",
+        "2",
+    ];
+    let (code, stdout, stderr) = stagesim(&args);
+    assert_eq!(code, 0, "stagesim {}\n{stderr}", args.join(" "));
+    assert!(stdout.contains("an uncatalogued mechanism"), "{stdout}");
+    let explore = stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("Explore around this scenario: ")
+                .map(|(_, cmd)| cmd)
+        })
+        .unwrap_or_else(|| panic!("no explore line in:\n{stdout}"));
+    let words = shlex::split(explore).expect("a shell line");
+    assert_eq!(
+        words,
+        ["stagesim", "explore", "--from", super::TINY],
+        "{stdout}"
+    );
+}
