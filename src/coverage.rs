@@ -7,11 +7,33 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::trace::{Kind, Probe, Trace};
 
 const PROBES: usize = Probe::ALL.len();
+
+/// The probes some runs reached, as `--json` prints them. Fields in
+/// alphabetical order, as they were printed when built as a JSON value.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CoverageJson {
+    /// Probes no run reached, in declaration order.
+    pub never_reached: Vec<&'static str>,
+    /// Every probe: how many hits, in how many runs.
+    pub probes: BTreeMap<&'static str, ProbeCountJson>,
+    pub runs: u64,
+}
+
+/// One probe's counts.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ProbeCountJson {
+    pub hits: u64,
+    pub runs: u64,
+}
 
 /// Probe counts over some runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,16 +101,28 @@ impl Coverage {
     }
 
     /// `{"runs": n, "probes": {name: {"hits": h, "runs": r}}, "never_reached": [...]}`.
-    pub fn json(&self) -> Value {
-        let probes: serde_json::Map<String, Value> = Probe::ALL
+    pub fn typed(&self) -> CoverageJson {
+        let probes = Probe::ALL
             .iter()
             .map(|p| {
-                let counts = json!({"hits": self.hits(*p), "runs": self.runs_reaching(*p)});
-                (p.as_str().to_string(), counts)
+                let counts = ProbeCountJson {
+                    hits: self.hits(*p),
+                    runs: self.runs_reaching(*p),
+                };
+                (p.as_str(), counts)
             })
             .collect();
-        let never: Vec<&str> = self.never_reached().iter().map(|p| p.as_str()).collect();
-        json!({"runs": self.runs, "probes": probes, "never_reached": never})
+        let never_reached = self.never_reached().iter().map(|p| p.as_str()).collect();
+        CoverageJson {
+            never_reached,
+            probes,
+            runs: self.runs,
+        }
+    }
+
+    /// [`Self::typed`] as a JSON value.
+    pub fn json(&self) -> Value {
+        serde_json::to_value(self.typed()).expect("plain structs serialise")
     }
 
     /// A table: one line per reached probe with its run count and share of

@@ -7,8 +7,8 @@
 //! documents were printed when they were built as `serde_json::Value`s,
 //! kept so that every `--json` output stays byte for byte what it was.
 //! A run's violations and a coverage table are built by `crate::report`
-//! and `crate::coverage` for `run --json` too; they appear here as JSON
-//! values in that shape.
+//! and `crate::coverage` (`ViolationJson`, `CoverageJson`) for `run --json`
+//! too; they appear here as JSON values whose schema is those types'.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +16,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Any document a `stagesim ... --json` command prints (except `run`,
-/// `live` and `explore`, whose documents are built where they are run).
+/// Any document a `stagesim ... --json` command prints (`run` and `live`
+/// print a [`crate::report::RunJson`], built in `crate::report`).
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)] // Only its schema is used.
@@ -28,6 +28,7 @@ enum JsonOutput {
     Diagnose(DiagnoseJson),
     Diff(DiffJson),
     Bench(BenchJson),
+    Run(crate::report::RunJson),
 }
 
 /// The JSON Schema of every document above, pretty-printed, ending in a
@@ -50,6 +51,7 @@ pub fn line<T: Serialize>(doc: &T) -> String {
 #[derive(Serialize, JsonSchema)]
 pub struct SweepJson {
     /// Probes reached over the whole sweep (as `coverage` of `run --json`).
+    #[schemars(with = "crate::coverage::CoverageJson")]
     pub coverage: Value,
     pub failed: u64,
     /// The failing runs kept (the first 1,000 in scenario and seed order).
@@ -83,6 +85,7 @@ pub struct FailingSeedJson {
     pub scenario: String,
     pub seed: u64,
     /// As `violations` of `run --json` (at most 20 kept per run).
+    #[schemars(with = "Vec<crate::report::ViolationJson>")]
     pub violations: Vec<Value>,
     pub violations_not_listed: usize,
 }
@@ -92,6 +95,7 @@ pub struct FailingSeedJson {
 pub struct SweepScenarioJson {
     /// Close code -> how many users recorded it, over every seed.
     pub close_codes: BTreeMap<String, u64>,
+    #[schemars(with = "crate::coverage::CoverageJson")]
     pub coverage: Value,
     pub fail: u64,
     pub file: String,
@@ -155,6 +159,7 @@ pub struct ShrinkJson {
     pub seed: u64,
     /// Each step that made it smaller.
     pub steps: Vec<String>,
+    #[schemars(with = "Vec<crate::report::ViolationJson>")]
     pub violations: Vec<Value>,
 }
 

@@ -16,5 +16,5 @@ pub mod snapshot;
 mod text;
 pub mod timeline;
 
-pub use json::{to_json, violation as violation_json};
+pub use json::{RunJson, ViolationJson, to_json, violation as violation_json};
 pub use text::to_text;

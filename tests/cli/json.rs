@@ -64,3 +64,23 @@ fn sweep_json_has_the_fields_of_its_schema() {
         schema_fields("SweepScenarioJson")
     );
 }
+
+/// `run --json` of a failing fixture, seed 1: the document, a group, a
+/// violation and the coverage have the schema's fields, no more, no fewer.
+#[test]
+fn run_json_has_the_fields_of_its_schema() {
+    let failing = super::FAILING;
+    let (code, stdout, stderr) = stagesim(&["run", failing, "--seed", "1", "--json"]);
+    assert_eq!(
+        code, 1,
+        "{stderr}\nreproduce: stagesim run {failing} --seed 1 --json"
+    );
+    let doc: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(fields(&doc), schema_fields("RunJson"));
+    assert_eq!(fields(&doc["groups"][0]), schema_fields("GroupJson"));
+    assert_eq!(
+        fields(&doc["violations"][0]),
+        schema_fields("ViolationJson")
+    );
+    assert_eq!(fields(&doc["coverage"]), schema_fields("CoverageJson"));
+}
