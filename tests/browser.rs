@@ -38,9 +38,9 @@ fn chromium() -> Option<PathBuf> {
         !support::in_ci(),
         "CI is set but Chromium is not installed: .ci/run installs Debian's `chromium`"
     );
-    eprintln!(
-        "SKIPPED: the browser test needs Chromium (`apt-get install chromium`); \
-         not found on PATH or at /usr/bin/chromium, and CI is not set"
+    support::skipped(
+        "the browser test needs Chromium (`apt-get install chromium`); \
+         not found on PATH or at /usr/bin/chromium, and CI is not set",
     );
     None
 }

@@ -118,7 +118,7 @@ fn the_ci_workflow_passes_actionlint() {
             !support::in_ci(),
             "CI is set but .venv/bin/actionlint is missing: .ci/run installs tests/requirements.txt"
         );
-        eprintln!("SKIPPED: actionlint is not in .venv (pip install -r tests/requirements.txt)");
+        support::skipped("actionlint is not in .venv (pip install -r tests/requirements.txt)");
         return;
     }
     let out = std::process::Command::new(&actionlint)

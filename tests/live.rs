@@ -387,9 +387,9 @@ fn python() -> Option<std::path::PathBuf> {
         "CI is set but .venv/bin/python with `websockets` is missing: .ci/run makes it \
          (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt)"
     );
-    eprintln!(
-        "SKIPPED: the Python client test needs .venv with websockets \
-         (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt)"
+    support::skipped(
+        "the Python client test needs .venv with websockets \
+         (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt)",
     );
     None
 }

@@ -134,7 +134,7 @@ fn have_prlimit() -> bool {
         "CI is set but `prlimit` (util-linux) is missing: apt-get install util-linux"
     );
     if !ok {
-        eprintln!("SKIPPED: the descriptor-limit test needs `prlimit` (util-linux)");
+        support::skipped("the descriptor-limit test needs `prlimit` (util-linux)");
     }
     ok
 }

@@ -210,7 +210,7 @@ fn explore_from_the_last_run_number_stops_there() {
 #[test]
 fn a_token_that_cannot_be_written_is_an_error() {
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
-        eprintln!("SKIPPED: no /dev/full");
+        crate::support::skipped("no /dev/full");
         return;
     };
     let out = Command::new(env!("CARGO_BIN_EXE_stagesim"))

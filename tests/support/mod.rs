@@ -241,6 +241,28 @@ pub fn assert_one_clean_chat(seen: &serde_json::Value, user: &str, offered_subpr
 
 /// Whether the tests run under CI (`CI` set and not false), where a test
 /// that needs an installed tool fails without it instead of skipping.
+/// Say that a test is skipped, visibly: `SKIPPED: why` goes straight to
+/// the process's stderr (`eprintln!` would be captured and hidden for a
+/// passing test), and a line joins `target/tmp/skipped.txt`, which
+/// `scripts/test` (and so `.ci/run`) counts and lists at the end.
+pub fn skipped(why: &str) {
+    use std::io::Write as _;
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let binary = binary.split('-').next().unwrap_or("").to_string();
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED ({binary}): {why}");
+    let list = Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(list)
+    {
+        let _ = writeln!(f, "{binary}: {why}");
+    }
+}
+
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
