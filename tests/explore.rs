@@ -684,3 +684,38 @@ fn explore_from_a_scenario_finds_its_mechanism_and_no_false_alarm() {
         "{replay} --bug orchestrator_singleton"
     );
 }
+
+/// A failing run drawn as a mutation reports a `--replay` key, and that
+/// command draws and fails it again on its own (one run, no corpus).
+#[test]
+fn a_mutated_failure_prints_a_redraw_command_that_replays_it() {
+    let bug = "missing_component_at_runtime";
+    let mut bugs = Bugs::default();
+    bugs.set(bug, true).expect("a catalogued name");
+    let (start, runs) = (1, 40);
+    let how = replay(start, runs, Some(bug));
+    let drawn = drawn_runs(&Options::runs(start, runs, bugs, 2));
+    let failing_mutation = drawn.values().find_map(|(key, _)| {
+        let runs: Vec<u64> = key.split(':').map(|n| n.parse().expect("a number")).collect();
+        let mut case = explore::mutate::replay(&runs).case;
+        case.scenario.bugs = bugs;
+        let fails = stagesim::run::run(&case.scenario, case.seed).verdict
+            == stagesim::oracle::Verdict::Fail;
+        (runs.len() > 1 && fails).then(|| key.clone())
+    });
+    let key = failing_mutation.unwrap_or_else(|| panic!("no mutated run failed: {how}"));
+    let args = ["--replay", &key, "--bug", bug, "--shrink-runs", "1", "--json"];
+    let (code, stdout, stderr, replay) = explore_cli("replay", &args);
+    assert_eq!(code, 1, "{stderr}\n{replay}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["runs"], 1, "{replay}");
+    let failure = &json["failures"][0];
+    assert_eq!(failure["replay_key"], key.as_str(), "{replay}");
+    let last: u64 = key.rsplit(':').next().and_then(|n| n.parse().ok()).expect("a run");
+    assert_eq!(failure["first_run"], last, "{replay}");
+    assert_eq!(
+        failure["redraw"],
+        format!("stagesim explore --replay {key} --bug {bug}"),
+        "{replay}"
+    );
+}

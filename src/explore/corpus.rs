@@ -47,12 +47,21 @@ impl Buckets {
         b
     }
 
-    /// Whether `other` reached a bucket that `self` did not.
-    pub fn adds(&self, other: &Buckets) -> bool {
-        self.reached
-            .iter()
-            .zip(&other.reached)
-            .any(|(mine, theirs)| theirs & !mine != 0)
+    /// The buckets `other` reached that `self` did not, as (probe, bucket).
+    pub fn adds(&self, other: &Buckets) -> Vec<(Probe, usize)> {
+        other
+            .each()
+            .filter(|(p, b)| self.reached[p.index()] & (1 << b) == 0)
+            .collect()
+    }
+
+    /// Every bucket reached, as (probe, bucket).
+    pub fn each(&self) -> impl Iterator<Item = (Probe, usize)> + '_ {
+        Probe::ALL.iter().flat_map(move |p| {
+            (0..BUCKETS)
+                .filter(move |b| self.reached[p.index()] & (1 << b) != 0)
+                .map(move |b| (*p, b))
+        })
     }
 
     pub fn merge(&mut self, other: &Buckets) {
@@ -67,12 +76,25 @@ impl Buckets {
     }
 }
 
-/// The cases kept for mutation, in the order they were kept.
+/// A case kept for mutation.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub drawn: Drawn,
+    /// The buckets it reached that no earlier run had, as (probe, bucket).
+    pub news: Vec<(Probe, usize)>,
+}
+
+/// The cases kept for mutation, in the order they were kept, and how
+/// often each bucket was reached.
 #[derive(Debug, Default)]
 pub struct Corpus {
     /// Every bucket any run considered so far reached.
     pub seen: Buckets,
-    pub kept: Vec<Drawn>,
+    pub kept: Vec<Kept>,
+    /// Runs considered so far.
+    runs: u64,
+    /// Runs that reached each bucket, per probe.
+    bucket_runs: [[u64; BUCKETS]; Probe::ALL.len()],
 }
 
 impl Corpus {
@@ -80,14 +102,55 @@ impl Corpus {
     /// if it can be mutated) when it reached a bucket no earlier run did.
     pub fn admit(&mut self, drawn: &Drawn, coverage: &Coverage) -> bool {
         let buckets = Buckets::of(coverage);
-        if !self.seen.adds(&buckets) {
+        self.runs += 1;
+        for (p, b) in buckets.each() {
+            self.bucket_runs[p.index()][b] += 1;
+        }
+        let news = self.seen.adds(&buckets);
+        if news.is_empty() {
             return false;
         }
         self.seen.merge(&buckets);
         if drawn.draft.is_some() {
-            self.kept.push(drawn.clone());
+            self.kept.push(Kept {
+                drawn: drawn.clone(),
+                news,
+            });
         }
         true
+    }
+
+    /// A kept case's weight as a parent: runs so far over the runs that
+    /// reached the rarest bucket it was kept for. A case that opened a
+    /// window few runs reach (the pool's 8+ waits, a token expiring
+    /// mid-session) is mutated far more often than one kept for a common
+    /// probe's first hit, so the mutations push on the rare windows.
+    fn weight(&self, kept: &Kept) -> u64 {
+        let rarest = kept
+            .news
+            .iter()
+            .map(|(p, b)| self.bucket_runs[p.index()][*b])
+            .min()
+            .unwrap_or(0);
+        1 + self.runs / rarest.max(1)
+    }
+
+    /// A parent for a mutation, drawn by weight with `pick` (any `u64`);
+    /// `None` when nothing is kept.
+    pub fn parent(&self, pick: u64) -> Option<&Drawn> {
+        let total: u64 = self.kept.iter().map(|k| self.weight(k)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut left = pick % total;
+        for k in &self.kept {
+            let w = self.weight(k);
+            if left < w {
+                return Some(&k.drawn);
+            }
+            left -= w;
+        }
+        None
     }
 }
 

@@ -297,7 +297,8 @@ fn plan_generation(options: &Options, planned: u64, corpus: &Corpus) -> Vec<Draw
 }
 
 /// What run `n` draws: around `--from`'s scenario; fresh; or, guided once
-/// the corpus holds a case, a mutation of a kept case about half the time.
+/// the corpus holds a case, a mutation of a kept case about half the time
+/// (rare buckets' cases first: `Corpus::parent`).
 fn plan(n: u64, options: &Options, corpus: &Corpus) -> Drawn {
     if let Some(base) = &options.from {
         // Around a scenario, no family is drawn: it keeps its own.
@@ -307,7 +308,7 @@ fn plan(n: u64, options: &Options, corpus: &Corpus) -> Drawn {
             families: Families::NONE,
             case: around(base, n),
             draft: None,
-            how: "around",
+            how: "around".into(),
         };
     }
     if !options.guided || corpus.kept.is_empty() {
@@ -317,8 +318,10 @@ fn plan(n: u64, options: &Options, corpus: &Corpus) -> Drawn {
     if rng.random_ratio(FRESH_PERCENT, 100) {
         return mutate::fresh(n);
     }
-    let parent = &corpus.kept[rng.random_range(0..corpus.kept.len())];
-    mutate::mutate(parent, n)
+    match corpus.parent(rng.random()) {
+        Some(parent) => mutate::mutate(parent, n),
+        None => mutate::fresh(n),
+    }
 }
 
 /// Run `n`'s coverage, and the run if it failed.

@@ -43,8 +43,8 @@ pub struct Drawn {
     /// What the case was built from; `None` around a scenario (`--from`),
     /// which is never mutated.
     pub draft: Option<Draft>,
-    /// How it was drawn: `fresh`, or the mutation.
-    pub how: &'static str,
+    /// How it was drawn: `fresh`, or the mutations.
+    pub how: String,
 }
 
 impl Drawn {
@@ -73,10 +73,10 @@ pub fn fresh(n: u64) -> Drawn {
         .new_tree(&mut runner(n, "explore"))
         .expect("the envelope's strategies never reject a draw")
         .current();
-    named(n, vec![n], families, draft, "fresh")
+    named(n, vec![n], families, draft, "fresh".into())
 }
 
-fn named(n: u64, lineage: Vec<u64>, families: Families, draft: Draft, how: &'static str) -> Drawn {
+fn named(n: u64, lineage: Vec<u64>, families: Families, draft: Draft, how: String) -> Drawn {
     let mut case = draft.case();
     case.scenario.name = format!("explore_{n}");
     case.scenario.description = if lineage.len() == 1 {
@@ -98,10 +98,10 @@ fn named(n: u64, lineage: Vec<u64>, families: Families, draft: Draft, how: &'sta
     }
 }
 
-/// Run `n`'s mutation of `parent`: one of a new seed, a fault shifted, a
-/// user group added, or a family flipped (which draws the case afresh with
-/// that family switched). A mutation that does not apply (no fault to
-/// shift, no room for a group) gives a new seed instead.
+/// Run `n`'s mutation of `parent`: one or two of a new seed, a fault
+/// shifted, a user group added, or a family flipped (which draws the case
+/// afresh with that family switched). A mutation that does not apply (no
+/// fault to shift, no room for a group) gives a new seed instead.
 pub fn mutate(parent: &Drawn, n: u64) -> Drawn {
     let base = parent
         .draft
@@ -110,22 +110,25 @@ pub fn mutate(parent: &Drawn, n: u64) -> Drawn {
     let mut rng = crate::seed::rng(n, "explore/mutate");
     let mut draft = base.clone();
     let mut families = parent.families;
-    let how = match rng.random_range(0..4u8) {
-        1 if shift_fault(&mut draft, &mut rng) => "a fault shifted",
-        2 if add_group(&mut draft, &mut rng) => "a user group added",
-        3 => {
-            flip(&mut families, rng.random_range(0..12));
-            draft = redraw(families, n);
-            "a family flipped"
-        }
-        _ => {
-            draft.seed = rng.random();
-            "a new seed"
-        }
-    };
+    let mut done = Vec::new();
+    for _ in 0..rng.random_range(1..=2u8) {
+        done.push(match rng.random_range(0..4u8) {
+            1 if shift_fault(&mut draft, &mut rng) => "a fault shifted",
+            2 if add_group(&mut draft, &mut rng) => "a user group added",
+            3 => {
+                flip(&mut families, rng.random_range(0..12));
+                draft = redraw(families, rng.random());
+                "a family flipped"
+            }
+            _ => {
+                draft.seed = rng.random();
+                "a new seed"
+            }
+        });
+    }
     let mut lineage = parent.lineage.clone();
     lineage.push(n);
-    named(n, lineage, families, draft, how)
+    named(n, lineage, families, draft, done.join(", "))
 }
 
 /// The case `key` names: its root drawn fresh, then each mutation in turn.
@@ -177,7 +180,11 @@ fn add_group(draft: &mut Draft, rng: &mut impl RngExt) -> bool {
         15
     };
     group.count = rng.random_range(1..=most).min(USERS_MAX - users);
-    group.arrive_max_ms = rng.random_range(0..=ARRIVE_MAX_MS);
+    // Half the time the copy arrives with the one copied: more users at
+    // once, which is what pool waits and connection limits need.
+    if rng.random_bool(0.5) {
+        group.arrive_max_ms = rng.random_range(0..=ARRIVE_MAX_MS);
+    }
     let at = rng.random_range(0..=draft.groups.len());
     draft.groups.insert(at, group);
     true
@@ -202,10 +209,11 @@ fn flip(f: &mut Families, i: usize) {
     *switch = !*switch;
 }
 
-/// A whole new draft of `families`, fixed by run `n`.
-fn redraw(families: Families, n: u64) -> Draft {
+/// A whole new draft of `families`, fixed by `key` (drawn from the
+/// mutating run's stream).
+fn redraw(families: Families, key: u64) -> Draft {
     envelope::drafts_of(families, Shape::any())
-        .new_tree(&mut runner(n, "explore/mutate/redraw"))
+        .new_tree(&mut runner(key, "explore/mutate/redraw"))
         .expect("the envelope's strategies never reject a draw")
         .current()
 }
