@@ -696,7 +696,10 @@ fn a_mutated_failure_prints_a_redraw_command_that_replays_it() {
     let how = replay(start, runs, Some(bug));
     let drawn = drawn_runs(&Options::runs(start, runs, bugs, 2));
     let failing_mutation = drawn.values().find_map(|(key, _)| {
-        let runs: Vec<u64> = key.split(':').map(|n| n.parse().expect("a number")).collect();
+        let runs: Vec<u64> = key
+            .split(':')
+            .map(|n| n.parse().expect("a number"))
+            .collect();
         let mut case = explore::mutate::replay(&runs).case;
         case.scenario.bugs = bugs;
         let fails = stagesim::run::run(&case.scenario, case.seed).verdict
@@ -704,14 +707,26 @@ fn a_mutated_failure_prints_a_redraw_command_that_replays_it() {
         (runs.len() > 1 && fails).then(|| key.clone())
     });
     let key = failing_mutation.unwrap_or_else(|| panic!("no mutated run failed: {how}"));
-    let args = ["--replay", &key, "--bug", bug, "--shrink-runs", "1", "--json"];
+    let args = [
+        "--replay",
+        &key,
+        "--bug",
+        bug,
+        "--shrink-runs",
+        "1",
+        "--json",
+    ];
     let (code, stdout, stderr, replay) = explore_cli("replay", &args);
     assert_eq!(code, 1, "{stderr}\n{replay}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
     assert_eq!(json["runs"], 1, "{replay}");
     let failure = &json["failures"][0];
     assert_eq!(failure["replay_key"], key.as_str(), "{replay}");
-    let last: u64 = key.rsplit(':').next().and_then(|n| n.parse().ok()).expect("a run");
+    let last: u64 = key
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a run");
     assert_eq!(failure["first_run"], last, "{replay}");
     assert_eq!(
         failure["redraw"],

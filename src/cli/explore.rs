@@ -82,11 +82,15 @@ pub struct ExploreArgs {
     /// fresh draw, mutated by runs 340 then 1022), as a failure report
     /// prints it.
     #[arg(long, value_name = "KEY", value_parser = replay_key, conflicts_with_all = ["runs", "budget", "start", "from"])]
-    pub replay: Option<Vec<u64>>,
+    pub replay: Option<ReplayKey>,
     /// Print one JSON object instead of the text.
     #[arg(long)]
     pub json: bool,
 }
+
+/// `--replay`'s run numbers, root first (one value to clap, not many).
+#[derive(Debug, Clone)]
+pub struct ReplayKey(pub Vec<u64>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Switch {
@@ -107,7 +111,7 @@ fn plateau(text: &str) -> Result<u64, String> {
 
 /// `12:340:1022`: run numbers, each after the one before it (a mutation
 /// always comes after the run it mutates).
-fn replay_key(text: &str) -> Result<Vec<u64>, String> {
+fn replay_key(text: &str) -> Result<ReplayKey, String> {
     let bad = || {
         format!(
             "`--replay` takes a key as a failure report prints it, run numbers joined by `:` \
@@ -122,7 +126,7 @@ fn replay_key(text: &str) -> Result<Vec<u64>, String> {
     if runs.windows(2).any(|w| w[0] >= w[1]) {
         return Err(bad());
     }
-    Ok(runs)
+    Ok(ReplayKey(runs))
 }
 
 fn runs(text: &str) -> Result<u64, String> {
@@ -162,7 +166,7 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
                 .into(),
         ));
     }
-    let replay = args.replay.clone();
+    let replay = args.replay.clone().map(|ReplayKey(runs)| runs);
     let options = Options {
         stop,
         start: replay
