@@ -46,6 +46,14 @@ fn the_fixed_backend_never_fails_anywhere_in_the_envelope() {
     );
     assert_eq!(e.runs, runs);
     assert_eq!(e.coverage.runs, runs);
+    // Guided (the default): about half the runs after the first 16 are
+    // mutations, and they must pass as the fresh ones do.
+    assert!(
+        e.mutated > 100,
+        "{} mutated runs; replay: {}",
+        e.mutated,
+        replay(start, runs, None)
+    );
     for probe in [
         Probe::AuthRetried,
         Probe::AuthUnreachable,

@@ -120,11 +120,14 @@ impl Corpus {
         true
     }
 
-    /// A kept case's weight as a parent: runs so far over the runs that
-    /// reached the rarest bucket it was kept for. A case that opened a
-    /// window few runs reach (the pool's 8+ waits, a token expiring
-    /// mid-session) is mutated far more often than one kept for a common
-    /// probe's first hit, so the mutations push on the rare windows.
+    /// A kept case's weight as a parent: one more than the base-2 log of
+    /// runs so far over the runs that reached the rarest bucket it was kept
+    /// for. A case that opened a window few runs reach (the pool's 8+
+    /// waits, a token expiring mid-session) is mutated more often than one
+    /// kept for a common probe's first hit, but on a log scale: weighted
+    /// by the plain ratio, the one or two rarest cases took nearly every
+    /// mutation, and 2,000 runs from run 1 never reached
+    /// `pool_acquire_timed_out` (docs/explore.md).
     fn weight(&self, kept: &Kept) -> u64 {
         let rarest = kept
             .news
@@ -132,7 +135,7 @@ impl Corpus {
             .map(|(p, b)| self.bucket_runs[p.index()][*b])
             .min()
             .unwrap_or(0);
-        1 + self.runs / rarest.max(1)
+        1 + u64::from((self.runs / rarest.max(1)).max(1).ilog2())
     }
 
     /// A parent for a mutation, drawn by weight with `pick` (any `u64`);

@@ -33,6 +33,7 @@ mod around;
 pub mod corpus;
 mod generation;
 pub mod mutate;
+mod nudge;
 pub use around::around;
 
 use corpus::Corpus;

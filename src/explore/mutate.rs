@@ -22,6 +22,8 @@ use crate::envelope::{
 };
 use crate::scenario::Misbehave;
 
+use super::nudge::nudge_world;
+
 /// How far a mutation moves a fault (its gap to the one before), either way.
 const SHIFT_MAX_MS: u64 = 5_000;
 /// Most groups a mutation adds up to: the envelope's own most (4 valid,
@@ -99,8 +101,8 @@ fn named(n: u64, lineage: Vec<u64>, families: Families, draft: Draft, how: Strin
 }
 
 /// Run `n`'s mutation of `parent`: one or two of a new seed, a fault
-/// shifted, a user group added, or a family flipped (which draws the case
-/// afresh with that family switched). A mutation that does not apply (no
+/// shifted, a user group added, a world setting moved (nudge.rs), or a
+/// family flipped (which draws the case afresh with that family switched). A mutation that does not apply (no
 /// fault to shift, no room for a group) gives a new seed instead.
 pub fn mutate(parent: &Drawn, n: u64) -> Drawn {
     let base = parent
@@ -112,9 +114,10 @@ pub fn mutate(parent: &Drawn, n: u64) -> Drawn {
     let mut families = parent.families;
     let mut done = Vec::new();
     for _ in 0..rng.random_range(1..=2u8) {
-        done.push(match rng.random_range(0..4u8) {
+        done.push(match rng.random_range(0..5u8) {
             1 if shift_fault(&mut draft, &mut rng) => "a fault shifted",
             2 if add_group(&mut draft, &mut rng) => "a user group added",
+            4 if nudge_world(&mut draft, families, &mut rng) => "a world setting moved",
             3 => {
                 flip(&mut families, rng.random_range(0..12));
                 draft = redraw(families, rng.random());
