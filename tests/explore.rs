@@ -615,12 +615,23 @@ fn the_probe_gate_fails_naming_the_probes_never_reached() {
 }
 
 /// The long form of the gate (`cargo test --release --test explore --
-/// --ignored`): 1,000 runs of the fixed backend reach every probe a run
-/// without a defect can reach.
+/// --ignored`): 1,000 unguided runs of the fixed backend reach every probe
+/// a run without a defect can reach (the README's quick start). Unguided:
+/// `pool_acquire_timed_out` is reached by run 969 alone, which guidance
+/// draws as a mutation, and guided runs from 1 miss it in 2,000
+/// (docs/explore.md).
 #[test]
 #[ignore]
 fn a_thousand_runs_of_the_fixed_backend_pass_the_probe_gate() {
-    let args = ["--runs", "1000", "--start", "1", "--require-probes"];
+    let args = [
+        "--runs",
+        "1000",
+        "--start",
+        "1",
+        "--guided",
+        "off",
+        "--require-probes",
+    ];
     let (code, _, stderr, replay) = explore_cli("gate-long", &args);
     assert_eq!(code, 0, "{stderr}\n{replay}");
 }

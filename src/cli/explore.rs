@@ -98,8 +98,8 @@ pub enum Switch {
     Off,
 }
 
-/// `--plateau`'s default: the runs 1000 explored runs of the fixed backend
-/// go at most without a new bucket, doubled (docs/explore.md).
+/// `--plateau`'s default: a choice, not a measurement (half the 1,000 runs
+/// the quick start's probe gate takes).
 const DEFAULT_PLATEAU: u64 = 500;
 /// The runs `--until-coverage` may take when neither `--runs` nor
 /// `--budget` caps it.
