@@ -753,3 +753,30 @@ fn a_mutated_failure_prints_a_redraw_command_that_replays_it() {
         "{replay}"
     );
 }
+
+/// `explore --until-coverage --plateau N --json` says why and where it
+/// stopped, and counts only the runs up to that run.
+#[test]
+fn until_coverage_reports_where_it_stopped() {
+    let args = [
+        "--runs",
+        "64",
+        "--start",
+        "1",
+        "--until-coverage",
+        "--plateau",
+        "2",
+        "--json",
+    ];
+    let (code, stdout, stderr, replay) = explore_cli("until", &args);
+    assert_eq!(code, 0, "{stderr}\n{replay}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["stopped"]["reason"], "plateau", "{stdout}\n{replay}");
+    assert_eq!(json["stopped"]["plateau"], 2, "{replay}");
+    assert_eq!(
+        json["stopped"]["at_run"], json["runs"],
+        "from run 1: {replay}"
+    );
+    assert!(json["runs"].as_u64().is_some_and(|r| r < 64), "{replay}");
+    assert_eq!(json["coverage"]["runs"], json["runs"], "{replay}");
+}

@@ -389,8 +389,8 @@ fn to_text(e: &Exploration, files: &[Written], redraw: &Redraw) -> String {
         e.found.len()
     );
     text.push_str(&format!(
-        "guided: {} run(s) drawn as mutations, {} case(s) kept, {} probe bucket(s) reached\n",
-        e.mutated, e.kept, e.buckets
+        "corpus: {} case(s) kept, {} probe bucket(s) reached, {} run(s) drawn as mutations\n",
+        e.kept, e.buckets, e.mutated
     ));
     match e.stopped {
         Some(Stopped::Covered { at_run }) => text.push_str(&format!(
