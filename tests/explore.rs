@@ -758,16 +758,9 @@ fn a_mutated_failure_prints_a_redraw_command_that_replays_it() {
 /// stopped, and counts only the runs up to that run.
 #[test]
 fn until_coverage_reports_where_it_stopped() {
-    let args = [
-        "--runs",
-        "64",
-        "--start",
-        "1",
-        "--until-coverage",
-        "--plateau",
-        "2",
-        "--json",
-    ];
+    let args: Vec<&str> = "--runs 64 --start 1 --until-coverage --plateau 2 --json"
+        .split(' ')
+        .collect();
     let (code, stdout, stderr, replay) = explore_cli("until", &args);
     assert_eq!(code, 0, "{stderr}\n{replay}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
