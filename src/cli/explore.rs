@@ -150,6 +150,13 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         bugs.set(&flag.name, flag.on)
             .map_err(|e| UsageError(format!("error: --bug {}: {e}", flag.spec)))?;
     }
+    if args.from.is_some() && args.guided == Some(Switch::On) {
+        return Err(UsageError(
+            "error: `--guided on` does not go with `--from`: runs drawn around a scenario \
+             are not mutated"
+                .into(),
+        ));
+    }
     let stop = stop(&args)?;
     // Before any run: a directory that cannot take the findings is refused
     // now, not after the budget is spent.
@@ -159,28 +166,7 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         Some(path) => Some(super::source::Source::resolve(path)?.load("explore --from")?),
         None => None,
     };
-    if from.is_some() && args.guided == Some(Switch::On) {
-        return Err(UsageError(
-            "error: `--guided on` does not go with `--from`: runs drawn around a scenario \
-             are not mutated"
-                .into(),
-        ));
-    }
-    let replay = args.replay.clone().map(|ReplayKey(runs)| runs);
-    let options = Options {
-        stop,
-        start: replay
-            .as_ref()
-            .and_then(|k| k.last().copied())
-            .unwrap_or(args.start),
-        jobs: values::jobs_or_cores(args.jobs),
-        bugs,
-        shrink_runs: args.shrink_runs,
-        guided: from.is_none() && args.guided != Some(Switch::Off),
-        from,
-        until_coverage: args.until_coverage.then_some(args.plateau),
-        replay,
-    };
+    let options = options(&args, bugs, stop, from);
     announce(&options, &bugs);
     let progress = ExploreProgress::new(match stop {
         Stop::Runs(n) if !args.until_coverage => Some(n),
@@ -215,6 +201,31 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
     } else {
         EXIT_VIOLATION
     })
+}
+
+/// What to explore, from the arguments: a `--replay` starts at its last
+/// run; runs are guided unless `--guided off` or `--from`.
+fn options(
+    args: &ExploreArgs,
+    bugs: Bugs,
+    stop: Stop,
+    from: Option<scenario::Scenario>,
+) -> Options {
+    let replay = args.replay.clone().map(|ReplayKey(runs)| runs);
+    Options {
+        stop,
+        start: replay
+            .as_ref()
+            .and_then(|k| k.last().copied())
+            .unwrap_or(args.start),
+        jobs: values::jobs_or_cores(args.jobs),
+        bugs,
+        shrink_runs: args.shrink_runs,
+        guided: from.is_none() && args.guided != Some(Switch::Off),
+        from,
+        until_coverage: args.until_coverage.then_some(args.plateau),
+        replay,
+    }
 }
 
 /// `--require-probes`: whether every probe the runs could reach was
