@@ -283,17 +283,18 @@ fn guided_off_draws_what_explore_always_drew() {
         ..Options::runs(start, runs, Bugs::default(), 2)
     };
     let drawn = drawn_runs(&options);
-    assert_eq!(drawn.len() as u64, runs);
+    let how = format!("{} --guided off", replay(start, runs, None));
+    assert_eq!(drawn.len() as u64, runs, "{how}");
     for (run, (key, text)) in &drawn {
-        assert_eq!(key, &run.to_string(), "--guided off mutated run {run}");
+        assert_eq!(key, &run.to_string(), "run {run} mutated: {how}");
         let (families, seed, toml) = before_guidance(*run);
         let (now_families, case) = explore::draw(*run);
-        assert_eq!(families, now_families, "run {run}");
+        assert_eq!(families, now_families, "run {run}: {how}");
         // The name and description are explore's, set after the draw.
         let toml_now = scenario::to_toml(&case.scenario);
         let body = |t: &str| t.lines().skip(2).collect::<Vec<_>>().join("\n");
-        assert_eq!(body(&toml), body(&toml_now), "run {run}");
-        assert_eq!(text, &format!("{seed}\n{toml_now}"), "run {run}");
+        assert_eq!(body(&toml), body(&toml_now), "run {run}: {how}");
+        assert_eq!(text, &format!("{seed}\n{toml_now}"), "run {run}: {how}");
     }
 }
 
