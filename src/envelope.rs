@@ -632,8 +632,9 @@ pub fn explore_case() -> impl Strategy<Value = (Families, Case)> {
 }
 
 /// A run's schedule, each with even odds, from the case's seed rather than
-/// from proptest's stream: every other draw stays what it was.
-fn explore_schedule(seed: u64) -> crate::scenario::Schedule {
+/// from proptest's stream: every other draw stays what it was. Explore's
+/// fresh and mutated runs alike (`explore::mutate`) take it from their seed.
+pub fn explore_schedule(seed: u64) -> crate::scenario::Schedule {
     let all = crate::scenario::Schedule::ALL;
     all[(crate::seed::derive(seed, "explore-schedule") % all.len() as u64) as usize]
 }
@@ -642,6 +643,32 @@ fn explore_schedule(seed: u64) -> crate::scenario::Schedule {
 /// says, plus 1-5 refused groups (`invalid_tokens`) and 1-3 misbehaving
 /// groups (`misbehaving_users`), in an order drawn from the seed.
 pub fn case_of(f: Families, shape: Shape) -> impl Strategy<Value = Case> {
+    drafts_of(f, shape).prop_map(|draft| draft.case())
+}
+
+/// What a case is built from, as drawn: `explore`'s guided mode keeps it
+/// and mutates it (src/explore/mutate.rs), and [`build`] keeps every
+/// mutation inside the envelope.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub world: WorldDraft,
+    /// In the order the scenario lists them (already shuffled).
+    pub groups: Vec<GroupDraft>,
+    pub faults: Vec<FaultDraft>,
+    pub seed: u64,
+}
+
+impl Draft {
+    pub fn case(&self) -> Case {
+        Case {
+            scenario: build(&self.world, &self.groups, &self.faults),
+            seed: self.seed,
+        }
+    }
+}
+
+/// The drafts [`case_of`] builds its case from (the same draws).
+pub fn drafts_of(f: Families, shape: Shape) -> impl Strategy<Value = Draft> {
     let some = |on: bool, most: usize| if on { 1..=most } else { 0..=0 };
     let valid = proptest::collection::vec(valid_group(shape.users_per_group, f), shape.groups);
     let invalid = proptest::collection::vec(invalid_group(f), some(f.invalid_tokens, 5));
@@ -661,8 +688,10 @@ pub fn case_of(f: Families, shape: Shape) -> impl Strategy<Value = Case> {
                     .chain(misbehaving)
                     .collect();
                 shuffle(&mut groups, order);
-                Case {
-                    scenario: build(&world, &groups, &faults),
+                Draft {
+                    world,
+                    groups,
+                    faults,
                     seed,
                 }
             },

@@ -21,7 +21,9 @@ const SECRET: &str = "record-test-secret-0123456789abcdef";
 static WALL_CLOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn wall_clock() -> std::sync::MutexGuard<'static, ()> {
-    WALL_CLOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    WALL_CLOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A `stagesim` child process whose stdout is read line by line: the first

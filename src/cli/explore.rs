@@ -1,6 +1,7 @@
 //! `stagesim explore [--runs N | --budget DURATION] [--start S] [--jobs J]
-//! [--out DIR] [--bug NAME[=off]]... [--fixed] [--json]`: find the failure
-//! nobody wrote a scenario for.
+//! [--out DIR] [--bug NAME[=off]]... [--fixed] [--guided on|off]
+//! [--until-coverage [--plateau N]] [--replay KEY] [--json]`: find the
+//! failure nobody wrote a scenario for (docs/explore.md).
 //!
 //! Arguments -> DIR checked writable (`output::check_dir`, before any run)
 //! -> `crate::explore::explore` (draw, run, judge, shrink) -> one shrunk
@@ -11,14 +12,14 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use serde_json::json;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
 
 use super::explore_progress::ExploreProgress;
 use super::output::{self, OutputFile};
 use super::values::{self, BugFlag};
 use super::{EXIT_VIOLATION, UsageError, err, out};
-use crate::explore::{self, Exploration, Found, Options, Stop};
+use crate::explore::{self, Exploration, Found, Options, Stop, Stopped};
 use crate::scenario::{self, Bugs};
 
 #[derive(Args, Debug)]
@@ -62,9 +63,71 @@ pub struct ExploreArgs {
     /// reaches are not required).
     #[arg(long)]
     pub require_probes: bool,
+    /// Draw later runs as mutations of the cases that reached a new probe
+    /// bucket as well as fresh (`on`), or every run fresh (`off`, the
+    /// default: measured, guidance found no defect sooner and reached one
+    /// probe later; docs/explore.md). Not with `--from`.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub guided: Option<Switch>,
+    /// Stop early: at the run that reaches the last probe still missing,
+    /// or after `--plateau` runs that reach no new probe or bucket. The
+    /// runs asked for (or the budget) still cap it; without either, the
+    /// cap is 1000000 runs.
+    #[arg(long, conflicts_with = "replay")]
+    pub until_coverage: bool,
+    /// With `--until-coverage`: runs without a new probe or bucket that
+    /// end the exploration, 1 to 1000000.
+    #[arg(long, value_name = "N", requires = "until_coverage", value_parser = plateau, default_value_t = DEFAULT_PLATEAU, allow_negative_numbers = true)]
+    pub plateau: u64,
+    /// Run only the case this replay key names (`12:340:1022`: run 12's
+    /// fresh draw, mutated by runs 340 then 1022), as a failure report
+    /// prints it.
+    #[arg(long, value_name = "KEY", value_parser = replay_key, conflicts_with_all = ["runs", "budget", "start", "from"])]
+    pub replay: Option<ReplayKey>,
     /// Print one JSON object instead of the text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--replay`'s run numbers, root first (one value to clap, not many).
+#[derive(Debug, Clone)]
+pub struct ReplayKey(pub Vec<u64>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// `--plateau`'s default: a choice, not a measurement (half the 1,000 runs
+/// the quick start's probe gate takes).
+const DEFAULT_PLATEAU: u64 = 500;
+/// The runs `--until-coverage` may take when neither `--runs` nor
+/// `--budget` caps it.
+const UNTIL_COVERAGE_MAX_RUNS: u64 = 1_000_000;
+
+fn plateau(text: &str) -> Result<u64, String> {
+    values::whole("--plateau", 1, 1_000_000, "", text)
+}
+
+/// `12:340:1022`: run numbers, each after the one before it (a mutation
+/// always comes after the run it mutates).
+fn replay_key(text: &str) -> Result<ReplayKey, String> {
+    let bad = || {
+        format!(
+            "`--replay` takes a key as a failure report prints it, run numbers joined by `:` \
+             each larger than the one before (`12:340:1022`); got `{}`",
+            values::shown(text)
+        )
+    };
+    let runs: Vec<u64> = text
+        .split(':')
+        .map(|n| n.parse::<u64>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if runs.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad());
+    }
+    Ok(ReplayKey(runs))
 }
 
 fn runs(text: &str) -> Result<u64, String> {
@@ -88,6 +151,13 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         bugs.set(&flag.name, flag.on)
             .map_err(|e| UsageError(format!("error: --bug {}: {e}", flag.spec)))?;
     }
+    if args.from.is_some() && args.guided == Some(Switch::On) {
+        return Err(UsageError(
+            "error: `--guided on` does not go with `--from`: runs drawn around a scenario \
+             are not mutated"
+                .into(),
+        ));
+    }
     let stop = stop(&args)?;
     // Before any run: a directory that cannot take the findings is refused
     // now, not after the budget is spent.
@@ -97,18 +167,11 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         Some(path) => Some(super::source::Source::resolve(path)?.load("explore --from")?),
         None => None,
     };
-    let options = Options {
-        stop,
-        start: args.start,
-        jobs: values::jobs_or_cores(args.jobs),
-        bugs,
-        shrink_runs: args.shrink_runs,
-        from,
-    };
+    let options = options(&args, bugs, stop, from);
     announce(&options, &bugs);
     let progress = ExploreProgress::new(match stop {
-        Stop::Runs(n) => Some(n),
-        Stop::Budget(_) => None,
+        Stop::Runs(n) if !args.until_coverage => Some(n),
+        _ => None,
     });
     let exploration = explore::explore(&options, &|note| progress.record(note));
     progress.finish();
@@ -117,10 +180,11 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
         // Made only for the check: no failure, so no empty directory left.
         let _ = std::fs::remove_dir(&args.out);
     }
+    let redraw = Redraw::of(&args, &bugs);
     if args.json {
-        out(&format!("{}\n", to_json(&exploration, &files)));
+        out(&format!("{}\n", to_json(&exploration, &files, &redraw)));
     } else {
-        out(&to_text(&exploration, &files, bugs.enabled().is_empty()));
+        out(&to_text(&exploration, &files, &redraw));
     }
     let unwritten = files.iter().filter(|f| f.is_err()).count();
     if unwritten > 0 {
@@ -138,6 +202,31 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
     } else {
         EXIT_VIOLATION
     })
+}
+
+/// What to explore, from the arguments: a `--replay` starts at its last
+/// run; runs are guided only with `--guided on`.
+fn options(
+    args: &ExploreArgs,
+    bugs: Bugs,
+    stop: Stop,
+    from: Option<scenario::Scenario>,
+) -> Options {
+    let replay = args.replay.clone().map(|ReplayKey(runs)| runs);
+    Options {
+        stop,
+        start: replay
+            .as_ref()
+            .and_then(|k| k.last().copied())
+            .unwrap_or(args.start),
+        jobs: values::jobs_or_cores(args.jobs),
+        bugs,
+        shrink_runs: args.shrink_runs,
+        guided: from.is_none() && args.guided == Some(Switch::On),
+        from,
+        until_coverage: args.until_coverage.then_some(args.plateau),
+        replay,
+    }
 }
 
 /// `--require-probes`: whether every probe the runs could reach was
@@ -160,6 +249,11 @@ pub fn probe_gate(coverage: &crate::coverage::Coverage, defects_on: bool) -> boo
 fn stop(args: &ExploreArgs) -> Result<Stop, UsageError> {
     let stop = match (args.runs, args.budget) {
         (_, Some(budget)) => Stop::Budget(budget),
+        (_, None) if args.replay.is_some() => Stop::Runs(1),
+        (None, None) if args.until_coverage => {
+            let left = u64::MAX - args.start;
+            Stop::Runs(UNTIL_COVERAGE_MAX_RUNS.min(left.saturating_add(1)))
+        }
         (runs, None) => Stop::Runs(runs.unwrap_or(100)),
     };
     // A budget stops by itself at the last run number (`explore::take`).
@@ -190,20 +284,80 @@ fn announce(options: &Options, bugs: &Bugs) {
         ),
         _ => String::new(),
     };
+    let what = match (&options.replay, options.stop) {
+        (Some(key), _) => format!("replaying {}", key_text(key)),
+        (None, Stop::Runs(n)) if options.until_coverage.is_some() => {
+            format!("up to {n} runs from run {}", options.start)
+        }
+        (None, Stop::Runs(n)) => format!("{n} runs from run {}", options.start),
+        (None, Stop::Budget(d)) => format!(
+            "runs for {} from run {}",
+            scenario::format_duration(d),
+            options.start
+        ),
+    };
+    let until = match options.until_coverage {
+        Some(plateau) => {
+            format!(", until every probe is reached or {plateau} runs in a row reach nothing new")
+        }
+        None => String::new(),
+    };
     err(&format!(
-        "explore: {} from run {}{last}, {} job(s), bugs on: {}\n",
-        match options.stop {
-            Stop::Runs(n) => format!("{n} runs"),
-            Stop::Budget(d) => format!("runs for {}", scenario::format_duration(d)),
-        },
-        options.start,
+        "explore: {what}{last}{until}, {} job(s), {}, bugs on: {}\n",
         options.jobs,
+        if options.guided { "guided" } else { "unguided" },
         if on.is_empty() {
             "none (the fixed backend)".into()
         } else {
             on.join(", ")
         }
     ));
+}
+
+fn key_text(key: &[u64]) -> String {
+    let runs: Vec<String> = key.iter().map(u64::to_string).collect();
+    runs.join(":")
+}
+
+/// What a redraw command needs besides the run: `--from` and the bugs.
+struct Redraw {
+    from: Option<String>,
+    bugs: String,
+}
+
+impl Redraw {
+    fn of(args: &ExploreArgs, bugs: &Bugs) -> Self {
+        let bugs: String = bugs
+            .enabled()
+            .iter()
+            .map(|b| format!(" --bug {b}"))
+            .collect();
+        Redraw {
+            from: args
+                .from
+                .as_ref()
+                .map(|p| crate::sweep::shell_word(&p.display().to_string()).into_owned()),
+            bugs,
+        }
+    }
+
+    /// The command that draws `found`'s first run again and runs it: by run
+    /// number when it was drawn fresh (or around `--from`), by replay key
+    /// when it was a mutation.
+    fn command(&self, found: &Found) -> String {
+        let first = &found.first;
+        match (&self.from, first.mutated) {
+            (Some(from), _) => format!(
+                "stagesim explore --from {from} --start {} --runs 1{}",
+                first.run, self.bugs
+            ),
+            (None, true) => format!("stagesim explore --replay {}{}", first.key, self.bugs),
+            (None, false) => format!(
+                "stagesim explore --start {} --runs 1{}",
+                first.run, self.bugs
+            ),
+        }
+    }
 }
 
 /// Where each failure's shrunk scenario went, or why it could not go.
@@ -239,7 +393,7 @@ fn reproduce(found: &Found, file: &Path) -> String {
     )
 }
 
-fn to_text(e: &Exploration, files: &[Written], fixed: bool) -> String {
+fn to_text(e: &Exploration, files: &[Written], redraw: &Redraw) -> String {
     let rate = e.runs as f64 / e.wall.as_secs_f64().max(1e-9);
     let mut text = format!(
         "{} runs in {:.1}s ({rate:.1} runs/s, {} job(s)): {} failed, {} distinct failure(s)\n",
@@ -249,48 +403,23 @@ fn to_text(e: &Exploration, files: &[Written], fixed: bool) -> String {
         e.failed,
         e.found.len()
     );
-    for (i, (found, file)) in e.found.iter().zip(files).enumerate() {
-        let s = &found.shrunk;
-        text.push_str(&format!(
-            "\nfailure {}: {}, {} run(s), first run {} (families: {})\n",
-            i + 1,
-            s.signature.label(),
-            found.runs,
-            found.first.run,
-            match found.first.families.on() {
-                on if on.is_empty() => "none".to_string(),
-                on => on.join(", "),
-            }
-        ));
-        text.push_str(&format!(
-            "  shrunk in {} candidate runs, {} step(s): {} -> {}\n",
-            s.runs,
-            s.steps.len(),
-            super::shrink::size(&found.first.case.scenario),
-            super::shrink::size(&s.scenario)
-        ));
-        if let Some(v) = s.signature.matching(&s.outcome, &s.scenario).next() {
-            text.push_str(&format!(
-                "  first  {} {}: {}\n",
-                crate::trace::format_time(v.at).trim(),
-                v.user.as_deref().unwrap_or("-"),
-                v.what()
-            ));
-        }
-        match file {
-            Ok(file) => text.push_str(&format!(
-                "  wrote  {}\n  replay {}\n",
-                file.display(),
-                reproduce(found, file)
-            )),
-            Err(why) => text.push_str(&format!(
-                "  NOT WRITTEN: {why}\n  redraw stagesim explore --start {} --runs 1 \
-                 (with the same --bug flags)\n",
-                found.first.run
-            )),
-        }
+    text.push_str(&format!(
+        "corpus: {} case(s) kept, {} probe bucket(s) reached, {} run(s) drawn as mutations\n",
+        e.kept, e.buckets, e.mutated
+    ));
+    match e.stopped {
+        Some(Stopped::Covered { at_run }) => text.push_str(&format!(
+            "stopped at run {at_run}: every probe these runs could reach was reached\n"
+        )),
+        Some(Stopped::Plateau { at_run, plateau }) => text.push_str(&format!(
+            "stopped at run {at_run}: no new probe or bucket in the last {plateau} runs\n"
+        )),
+        None => {}
     }
-    if fixed && e.failed > 0 {
+    for (i, (found, file)) in e.found.iter().zip(files).enumerate() {
+        text.push_str(&failure_text(i + 1, found, file, redraw));
+    }
+    if redraw.bugs.is_empty() && e.failed > 0 {
         text.push_str(
             "\nEvery defect was off, so each failure above is a bug in stagesim's envelope or \
              oracle, not in the backend: please report it with the scenario file.\n",
@@ -304,33 +433,154 @@ fn to_text(e: &Exploration, files: &[Written], fixed: bool) -> String {
     text
 }
 
-fn to_json(e: &Exploration, files: &[Written]) -> serde_json::Value {
-    let failures: Vec<_> = e
+/// One failure's paragraph: what, how small, where written, how to replay
+/// the shrunk file and how to draw the run again.
+fn failure_text(number: usize, found: &Found, file: &Written, redraw: &Redraw) -> String {
+    let s = &found.shrunk;
+    let mut text = format!(
+        "\nfailure {number}: {}, {} run(s), first run {} (families: {})\n",
+        s.signature.label(),
+        found.runs,
+        found.first.run,
+        match found.first.families.on() {
+            on if on.is_empty() => "none".to_string(),
+            on => on.join(", "),
+        }
+    );
+    text.push_str(&format!(
+        "  shrunk in {} candidate runs, {} step(s): {} -> {}\n",
+        s.runs,
+        s.steps.len(),
+        super::shrink::size(&found.first.case.scenario),
+        super::shrink::size(&s.scenario)
+    ));
+    if let Some(v) = s.signature.matching(&s.outcome, &s.scenario).next() {
+        text.push_str(&format!(
+            "  first  {} {}: {}\n",
+            crate::trace::format_time(v.at).trim(),
+            v.user.as_deref().unwrap_or("-"),
+            v.what()
+        ));
+    }
+    match file {
+        Ok(file) => text.push_str(&format!(
+            "  wrote  {}\n  replay {}\n",
+            file.display(),
+            reproduce(found, file)
+        )),
+        Err(why) => text.push_str(&format!("  NOT WRITTEN: {why}\n")),
+    }
+    text.push_str(&format!("  redraw {}\n", redraw.command(found)));
+    text
+}
+
+/// `--json`: the exploration as one object.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ExploreJson {
+    runs: u64,
+    failed: u64,
+    failures: Vec<FailureJson>,
+    #[schemars(with = "crate::coverage::CoverageJson")]
+    coverage: serde_json::Value,
+    guided: GuidedJson,
+    /// Why `--until-coverage` stopped the runs, or `null`.
+    stopped: Option<StoppedJson>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct FailureJson {
+    /// The shrunk scenario file, `null` if it could not be written.
+    scenario: Option<String>,
+    write_error: Option<String>,
+    seed: u64,
+    /// Runs the shrunk file.
+    reproduce: Option<String>,
+    /// Draws and runs the first failing run again (`--replay` for a
+    /// mutation).
+    redraw: String,
+    cause: &'static str,
+    component: Option<&'static str>,
+    runs: u64,
+    first_run: u64,
+    /// The first run's replay key.
+    replay_key: String,
+    families: Vec<&'static str>,
+    shrink_steps: Vec<String>,
+    #[schemars(with = "Vec<crate::report::ViolationJson>")]
+    violations: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct GuidedJson {
+    /// Runs drawn as mutations of a kept case.
+    mutated: u64,
+    /// Cases kept in the corpus.
+    kept: usize,
+    /// Probe buckets reached (1, 2-3, 4-7, 8+ hits in one run).
+    buckets: u32,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct StoppedJson {
+    /// `every_probe` or `plateau`.
+    reason: &'static str,
+    at_run: u64,
+    plateau: Option<u64>,
+}
+
+fn to_json(e: &Exploration, files: &[Written], redraw: &Redraw) -> String {
+    let failures = e
         .found
         .iter()
         .zip(files)
         .map(|(found, file)| {
             let s = &found.shrunk;
             let written = file.as_ref().ok();
-            json!({
-                "scenario": written.map(|f| f.display().to_string()),
-                "write_error": file.as_ref().err(),
-                "seed": s.seed,
-                "reproduce": written.map(|f| reproduce(found, f)),
-                "cause": s.signature.cause.as_str(),
-                "component": s.signature.component.map(|c| c.key()),
-                "runs": found.runs,
-                "first_run": found.first.run,
-                "families": found.first.families.on(),
-                "shrink_steps": s.steps,
-                "violations": s.outcome.violations.iter().map(crate::report::violation_json).collect::<Vec<_>>(),
-            })
+            FailureJson {
+                scenario: written.map(|f| f.display().to_string()),
+                write_error: file.as_ref().err().cloned(),
+                seed: s.seed,
+                reproduce: written.map(|f| reproduce(found, f)),
+                redraw: redraw.command(found),
+                cause: s.signature.cause.as_str(),
+                component: s.signature.component.map(|c| c.key()),
+                runs: found.runs,
+                first_run: found.first.run,
+                replay_key: found.first.key.clone(),
+                families: found.first.families.on(),
+                shrink_steps: s.steps.clone(),
+                violations: s
+                    .outcome
+                    .violations
+                    .iter()
+                    .map(crate::report::violation_json)
+                    .collect(),
+            }
         })
         .collect();
-    json!({
-        "runs": e.runs,
-        "failed": e.failed,
-        "failures": failures,
-        "coverage": e.coverage.json(),
-    })
+    let stopped = e.stopped.map(|s| match s {
+        Stopped::Covered { at_run } => StoppedJson {
+            reason: "every_probe",
+            at_run,
+            plateau: None,
+        },
+        Stopped::Plateau { at_run, plateau } => StoppedJson {
+            reason: "plateau",
+            at_run,
+            plateau: Some(plateau),
+        },
+    });
+    let json = ExploreJson {
+        runs: e.runs,
+        failed: e.failed,
+        failures,
+        coverage: e.coverage.json(),
+        guided: GuidedJson {
+            mutated: e.mutated,
+            kept: e.kept,
+            buckets: e.buckets,
+        },
+        stopped,
+    };
+    serde_json::to_string(&json).expect("plain data serialises")
 }

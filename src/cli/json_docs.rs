@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Any document a `stagesim ... --json` command prints (`run` and `live`
-/// print a [`crate::report::RunJson`], built in `crate::report`).
+/// print a [`crate::report::RunJson`], built in `crate::report`; `explore`
+/// its own, built in `super::explore`).
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)] // Only its schema is used.
@@ -29,6 +30,7 @@ enum JsonOutput {
     Diff(DiffJson),
     Bench(BenchJson),
     Run(crate::report::RunJson),
+    Explore(super::explore::ExploreJson),
 }
 
 /// The JSON Schema of every document above, pretty-printed, ending in a

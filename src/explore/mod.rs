@@ -1,42 +1,63 @@
-//! Exploration: swarm testing over the valid envelope, on every core.
+//! Exploration: swarm testing over the valid envelope, on every core,
+//! guided by coverage.
 //!
-//! Data flow: `run number n -> a proptest RNG seeded from n -> families on
-//! or off (swarm) -> a whole scenario and seed from the envelope
-//! (crate::envelope) -> the bugs asked for switched on -> run -> oracle ->
-//! coverage merged, failures kept -> one failure per signature shrunk
-//! (crate::shrink)`.
+//! Data flow: `run number n -> fresh: a proptest RNG seeded from n ->
+//! families on or off (swarm) -> a whole scenario and seed from the
+//! envelope (crate::envelope); or guided: a mutation of a case kept in the
+//! corpus (mutate.rs) -> the bugs asked for switched on -> run -> oracle ->
+//! coverage merged, new probe buckets kept (corpus.rs), failures kept ->
+//! one failure per signature shrunk (crate::shrink)`.
 //!
-//! Run `n` draws the same scenario on every machine, so `--start n --runs 1`
-//! replays it. Which runs happen depends only on `--start` and `--runs`;
-//! with `--budget` it also depends on the machine's speed, and the report
-//! says how many ran. Parallelism is between runs and between shrink
-//! candidates; every simulation stays single-threaded and deterministic.
+//! Runs are drawn in generations of [`GENERATION`]: generation g's draws
+//! depend only on the corpus after generation g-1, merged in run order, so
+//! which case run `n` draws depends on `--start` and `--runs`, never on
+//! `--jobs`. A fresh run `n` draws the same case on every machine, so
+//! `--start n --runs 1` replays it; a mutated one is named by its lineage,
+//! and `--replay KEY` redraws it. With `--budget` the runs also depend on
+//! the machine's speed, and the report says how many ran. Parallelism is
+//! between the runs of a generation and between shrink candidates; every
+//! simulation stays single-threaded and deterministic.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use rand::RngExt;
 
 use crate::coverage::Coverage;
-use crate::envelope::{Case, Families, explore_case};
+use crate::envelope::{Case, Families};
 use crate::oracle::Verdict;
 use crate::scenario::Bugs;
 use crate::shrink::{Shrunk, Signature};
 
 mod around;
+pub mod corpus;
+mod generation;
+pub mod mutate;
+mod nudge;
 pub use around::around;
+
+use corpus::Corpus;
+use mutate::Drawn;
 
 /// Failing runs whose scenario is kept, the first in run order; the rest
 /// are counted.
 pub const MAX_FAILURES_KEPT: usize = 1000;
 
+/// Runs drawn from one state of the corpus. Small, so that a case kept
+/// early is mutated soon; not so small that workers idle at each
+/// generation's end (the slowest run of 16 sets its pace).
+pub const GENERATION: u64 = 16;
+
+/// Of the guided runs after the first generation, the share (in percent)
+/// drawn fresh rather than as a mutation: fresh draws keep the whole
+/// envelope in play, and each one is the very case run `n` draws with
+/// `--guided off`.
+pub const FRESH_PERCENT: u32 = 50;
+
 /// When to stop drawing runs.
 #[derive(Debug, Clone, Copy)]
 pub enum Stop {
-    /// Exactly this many runs.
+    /// Exactly this many runs (fewer if `until_coverage` stops them).
     Runs(u64),
     /// Until this much wall time has passed (shrinking comes after).
     Budget(Duration),
@@ -54,22 +75,39 @@ pub struct Options {
     pub shrink_runs: usize,
     /// Draw around this scenario (`--from`) instead of from the envelope.
     pub from: Option<crate::scenario::Scenario>,
+    /// Draw later runs as mutations of the cases kept in the corpus as
+    /// well as fresh (`--guided on`); off, every run is drawn fresh.
+    pub guided: bool,
+    /// `--until-coverage --plateau N`: stop at the run that reaches the
+    /// last probe still missing, or after N runs that reach no new probe
+    /// or bucket.
+    pub until_coverage: Option<u64>,
+    /// `--replay KEY`: the one run is the case this lineage names.
+    pub replay: Option<Vec<u64>>,
 }
 
-/// What run `n` draws: its families and its case, before any bug is on.
+impl Options {
+    /// `runs` runs from `start`, guided, with nothing else asked for.
+    pub fn runs(start: u64, runs: u64, bugs: Bugs, jobs: usize) -> Self {
+        Options {
+            stop: Stop::Runs(runs),
+            start,
+            jobs,
+            bugs,
+            shrink_runs: crate::shrink::DEFAULT_MAX_RUNS,
+            from: None,
+            guided: true,
+            until_coverage: None,
+            replay: None,
+        }
+    }
+}
+
+/// What run `n` draws fresh: its families and its case, before any bug is
+/// on (with `--guided off`, what every run draws).
 pub fn draw(n: u64) -> (Families, Case) {
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&crate::seed::derive(n, "explore").to_le_bytes());
-    seed[8..16].copy_from_slice(&n.to_le_bytes());
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
-    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-    let (families, mut case) = explore_case()
-        .new_tree(&mut runner)
-        .expect("the envelope's strategies never reject a draw")
-        .current();
-    case.scenario.name = format!("explore_{n}");
-    case.scenario.description = format!("drawn by stagesim explore, run {n}");
-    (families, case)
+    let drawn = mutate::fresh(n);
+    (drawn.families, drawn.case)
 }
 
 /// One failing run.
@@ -79,6 +117,11 @@ pub struct Failing {
     pub families: Families,
     pub case: Case,
     pub signature: Signature,
+    /// Its replay key (`Drawn::key`): the run itself when drawn fresh.
+    pub key: String,
+    /// Whether it was drawn as a mutation (so `--start run --runs 1` does
+    /// not draw it; `--replay key` does).
+    pub mutated: bool,
 }
 
 /// A distinct failure: every failing run of one signature, the first of
@@ -90,6 +133,16 @@ pub struct Found {
     pub shrunk: Shrunk,
 }
 
+/// Why `--until-coverage` stopped the runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// At this run, every probe the runs could reach had been reached.
+    Covered { at_run: u64 },
+    /// At this run, the last `plateau` runs had reached no new probe or
+    /// bucket.
+    Plateau { at_run: u64, plateau: u64 },
+}
+
 pub struct Exploration {
     pub runs: u64,
     pub failed: u64,
@@ -98,97 +151,193 @@ pub struct Exploration {
     /// Wall time of the runs (shrinking not included).
     pub wall: Duration,
     pub jobs: usize,
+    /// Runs drawn as mutations of a kept case.
+    pub mutated: u64,
+    /// Cases kept in the corpus (each reached a new probe bucket).
+    pub kept: usize,
+    /// Probe buckets reached (at most four per probe).
+    pub buckets: u32,
+    /// Set when `--until-coverage` stopped the runs early.
+    pub stopped: Option<Stopped>,
 }
 
-struct Collector {
-    runs: u64,
-    failed: u64,
-    failing: BTreeMap<u64, Failing>,
-    coverage: Coverage,
-}
-
-/// Draw, run and judge; then shrink one failing run per signature.
-/// What the progress callback hears of each finished run: the signature
-/// of its failure, if it failed, and the probes it reached.
+/// What the progress callback hears of each finished run, as it finishes
+/// (in any order): what it drew, the signature of its failure, if it
+/// failed, and the probes it reached.
 pub struct RunNote<'a> {
+    /// What the run drew (its number, replay key and case).
+    pub drawn: &'a Drawn,
     pub failure: Option<Signature>,
     pub coverage: &'a Coverage,
 }
 
+/// The runs so far, merged in run order.
+struct Merged {
+    runs: u64,
+    failed: u64,
+    mutated: u64,
+    failing: BTreeMap<u64, Failing>,
+    coverage: Coverage,
+    corpus: Corpus,
+    /// Runs since one last reached a new probe or bucket.
+    since_new: u64,
+    stopped: Option<Stopped>,
+}
+
+/// Draw, run and judge, a generation at a time; then shrink one failing
+/// run per signature.
 pub fn explore(options: &Options, progress: &(dyn Fn(RunNote<'_>) + Sync)) -> Exploration {
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let collector = Mutex::new(Collector {
-        runs: 0,
-        failed: 0,
-        failing: BTreeMap::new(),
-        coverage: Coverage::default(),
-    });
-    let worker = || {
-        while let Some(n) = take(options, &next, started) {
-            let (coverage, failing) = run_one(n, options);
-            progress(RunNote {
-                failure: failing.as_ref().map(|f| f.signature),
-                coverage: &coverage,
-            });
-            let mut c = collector.lock().unwrap_or_else(PoisonError::into_inner);
-            c.runs += 1;
-            c.coverage.merge(&coverage);
-            if let Some(f) = failing {
-                c.failed += 1;
-                c.failing.insert(n, f);
-                if c.failing.len() > MAX_FAILURES_KEPT {
-                    c.failing.pop_last();
-                }
+    let mut merged = Merged::new();
+    let mut jobs = 1;
+    let mut planned = 0u64;
+    loop {
+        let plans = plan_generation(options, planned, &merged.corpus);
+        if plans.is_empty() {
+            break;
+        }
+        planned += plans.len() as u64;
+        let (results, workers) = generation::run(&plans, options, started, progress);
+        jobs = jobs.max(workers);
+        let complete = results.len() == plans.len();
+        for (drawn, (coverage, failing)) in plans.into_iter().zip(results) {
+            merged.take(&drawn, &coverage, failing, options);
+            if merged.stopped.is_some() {
+                break;
             }
         }
-    };
-    let jobs = crate::workers::on_workers(options.jobs, &worker);
+        if !complete || merged.stopped.is_some() {
+            break;
+        }
+    }
     let wall = started.elapsed();
-    let c = collector
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    let found = shrink_each(c.failing.into_values(), options);
+    let found = shrink_each(merged.failing.into_values(), options);
     Exploration {
-        runs: c.runs,
-        failed: c.failed,
+        runs: merged.runs,
+        failed: merged.failed,
         found,
-        coverage: c.coverage,
+        coverage: merged.coverage,
         wall,
         jobs,
+        mutated: merged.mutated,
+        kept: merged.corpus.kept.len(),
+        buckets: merged.corpus.seen.count(),
+        stopped: merged.stopped,
     }
 }
 
-/// The next run number, or `None` when the runs or the budget are spent,
-/// or past the last run number (a budget started near it stops there
-/// rather than wrap around to run 0).
-fn take(options: &Options, next: &AtomicUsize, started: Instant) -> Option<u64> {
-    let i = next.fetch_add(1, Ordering::Relaxed) as u64;
-    let more = match options.stop {
-        Stop::Runs(n) => i < n,
-        Stop::Budget(budget) => started.elapsed() < budget,
-    };
-    if !more {
-        return None;
+impl Merged {
+    fn new() -> Self {
+        Merged {
+            runs: 0,
+            failed: 0,
+            mutated: 0,
+            failing: BTreeMap::new(),
+            coverage: Coverage::default(),
+            corpus: Corpus::default(),
+            since_new: 0,
+            stopped: None,
+        }
     }
-    options.start.checked_add(i)
+
+    /// One finished run, in run order.
+    fn take(
+        &mut self,
+        drawn: &Drawn,
+        coverage: &Coverage,
+        failing: Option<Failing>,
+        options: &Options,
+    ) {
+        self.runs += 1;
+        self.mutated += u64::from(drawn.lineage.len() > 1);
+        self.coverage.merge(coverage);
+        if let Some(f) = failing {
+            self.failed += 1;
+            self.failing.insert(drawn.run, f);
+            if self.failing.len() > MAX_FAILURES_KEPT {
+                self.failing.pop_last();
+            }
+        }
+        if self.corpus.admit(drawn, coverage) {
+            self.since_new = 0;
+        } else {
+            self.since_new += 1;
+        }
+        let Some(plateau) = options.until_coverage else {
+            return;
+        };
+        let defects_on = !options.bugs.enabled().is_empty();
+        if self.coverage.missing(defects_on).is_empty() {
+            self.stopped = Some(Stopped::Covered { at_run: drawn.run });
+        } else if self.since_new >= plateau {
+            self.stopped = Some(Stopped::Plateau {
+                at_run: drawn.run,
+                plateau,
+            });
+        }
+    }
+}
+
+/// The next generation's draws, after `planned` runs: at most
+/// [`GENERATION`], none past the runs asked for or the last run number.
+fn plan_generation(options: &Options, planned: u64, corpus: &Corpus) -> Vec<Drawn> {
+    if let Some(key) = &options.replay {
+        return match planned {
+            0 => vec![mutate::replay(key)],
+            _ => Vec::new(),
+        };
+    }
+    let count = match options.stop {
+        Stop::Runs(n) => n.saturating_sub(planned).min(GENERATION),
+        Stop::Budget(_) => GENERATION,
+    };
+    (planned..planned + count)
+        .map_while(|i| options.start.checked_add(i))
+        .map(|n| plan(n, options, corpus))
+        .collect()
+}
+
+/// What run `n` draws: around `--from`'s scenario; fresh; or, guided once
+/// the corpus holds a case, a mutation of a kept case about half the time
+/// (rare buckets' cases first: `Corpus::parent`).
+fn plan(n: u64, options: &Options, corpus: &Corpus) -> Drawn {
+    if let Some(base) = &options.from {
+        // Around a scenario, no family is drawn: it keeps its own.
+        return Drawn {
+            run: n,
+            lineage: vec![n],
+            families: Families::NONE,
+            case: around(base, n),
+            draft: None,
+            how: "around".into(),
+        };
+    }
+    if !options.guided || corpus.kept.is_empty() {
+        return mutate::fresh(n);
+    }
+    let mut rng = crate::seed::rng(n, "explore/guided");
+    if rng.random_ratio(FRESH_PERCENT, 100) {
+        return mutate::fresh(n);
+    }
+    match corpus.parent(rng.random()) {
+        Some(parent) => mutate::mutate(parent, n),
+        None => mutate::fresh(n),
+    }
 }
 
 /// Run `n`'s coverage, and the run if it failed.
-fn run_one(n: u64, options: &Options) -> (Coverage, Option<Failing>) {
-    let (families, mut case) = match &options.from {
-        // Around a scenario, no family is drawn: it keeps its own.
-        Some(base) => (Families::NONE, around(base, n)),
-        None => draw(n),
-    };
+fn run_one(drawn: &Drawn, options: &Options) -> (Coverage, Option<Failing>) {
+    let mut case = drawn.case.clone();
     case.scenario.bugs = options.bugs;
     let outcome = crate::run::run(&case.scenario, case.seed);
     let coverage = Coverage::of(&outcome.trace);
     let failing = (outcome.verdict == Verdict::Fail).then(|| Failing {
-        run: n,
-        families,
+        run: drawn.run,
+        families: drawn.families,
         signature: Signature::of(&outcome, &case.scenario).expect("a failed run has a violation"),
         case,
+        key: drawn.key(),
+        mutated: drawn.lineage.len() > 1,
     });
     (coverage, failing)
 }
@@ -225,4 +374,75 @@ fn shrink_each(failing: impl Iterator<Item = Failing>, options: &Options) -> Vec
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::trace::{Kind, Probe, Recorder};
+
+    /// One run's coverage, reaching `probes` once each.
+    fn reaching(probes: &[Probe]) -> Coverage {
+        let recorder = Recorder::new();
+        let host: Rc<str> = Rc::from("gateway");
+        for p in probes {
+            recorder.record_at(Duration::ZERO, &host, None, Kind::Probe(*p));
+        }
+        Coverage::of(&recorder.finish(Duration::from_secs(1)))
+    }
+
+    #[test]
+    fn until_coverage_stops_at_the_run_that_reaches_the_last_probe() {
+        let options = Options {
+            until_coverage: Some(100),
+            ..Options::runs(1, 10, Bugs::default(), 1)
+        };
+        let mut m = Merged::new();
+        let fixed_backend: Vec<Probe> = Probe::ALL
+            .iter()
+            .copied()
+            .filter(|p| !p.needs_defect())
+            .collect();
+        let (first, rest) = fixed_backend.split_at(3);
+        m.take(&mutate::fresh(1), &reaching(first), None, &options);
+        assert_eq!(m.stopped, None);
+        m.take(&mutate::fresh(2), &reaching(rest), None, &options);
+        assert_eq!(m.stopped, Some(Stopped::Covered { at_run: 2 }));
+    }
+
+    #[test]
+    fn until_coverage_stops_after_the_plateau_and_not_before() {
+        let options = Options {
+            until_coverage: Some(2),
+            ..Options::runs(1, 10, Bugs::default(), 1)
+        };
+        let mut m = Merged::new();
+        let same = reaching(&[Probe::AuthRetried]);
+        m.take(&mutate::fresh(1), &same, None, &options);
+        m.take(&mutate::fresh(2), &same, None, &options);
+        assert_eq!(
+            m.stopped, None,
+            "one run without news is not a plateau of 2"
+        );
+        // A new bucket starts the count again.
+        m.take(
+            &mutate::fresh(3),
+            &reaching(&[Probe::AuthRetried; 2]),
+            None,
+            &options,
+        );
+        m.take(&mutate::fresh(4), &same, None, &options);
+        assert_eq!(m.stopped, None);
+        m.take(&mutate::fresh(5), &same, None, &options);
+        assert_eq!(
+            m.stopped,
+            Some(Stopped::Plateau {
+                at_run: 5,
+                plateau: 2
+            })
+        );
+        assert_eq!(m.corpus.kept.len(), 2);
+    }
 }
