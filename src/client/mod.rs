@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 pub use incoming::parse as parse_incoming;
-pub use user::run_user;
+pub use user::{MAX_BACKOFF, run_user};
 
 use crate::scenario::{AgentName, Misbehave, Range, Reconnect, TokenKind, TokenVia};
 use crate::trace::Recorder;

@@ -11,7 +11,7 @@ use super::{ClientEnv, UserPlan};
 use crate::trace::{Kind, Probe};
 
 /// Backoff never grows past this, as browsers' reconnect loops cap it.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 pub async fn run_user(plan: UserPlan, env: ClientEnv) {
     let mut rng = crate::seed::rng(env.seed, &format!("user/{}", plan.name));

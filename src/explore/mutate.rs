@@ -3,7 +3,7 @@
 //!
 //! Part of `explore`: `run number n -> fresh(n) (the swarm draw, as with
 //! --guided off) or mutate(kept case, n) -> run -> oracle -> corpus`. A
-//! mutation changes the *draft* (src/envelope.rs's `Draft`), never the
+//! mutation changes the *draft* (`envelope::Draft`), never the
 //! scenario, and the envelope's `build` derives the rest, so every mutated
 //! case stays inside the valid envelope: the fixed backend owes it a clean
 //! run exactly as it does a fresh one.

@@ -61,20 +61,7 @@ pub fn trace(
 ) -> Trace {
     let host: Rc<str> = Rc::from(CLIENT_HOST);
     let mut events = Vec::with_capacity(entries.len() + group_of.len());
-    let mut names: Vec<(&usize, &String)> = group_of.iter().map(|(u, g)| (g, u)).collect();
-    names.sort();
-    for (group, name) in names {
-        let g = &scenario.users[*group];
-        let declared = Kind::UserDeclared {
-            group: *group,
-            token: g.token,
-            via: g.send_token_via.clone(),
-            messages: g.messages,
-            entitled: g.token == TokenKind::Valid && !g.send_token_via.is_empty(),
-            misbehave: Misbehave::None,
-        };
-        events.push(event(Duration::ZERO, &host, name, declared));
-    }
+    declare_users(&mut events, &host, group_of, scenario);
     // A user whose last connection it closed itself with 1000 is done, as
     // a simulated user finishes; of any other, the wire cannot say.
     let mut last: BTreeMap<&str, usize> = BTreeMap::new();
@@ -93,50 +80,80 @@ pub fn trace(
             }
             continue;
         }
-        let kind = match &e.what {
-            What::Connecting { token, .. } => {
-                let kind = token.parse().unwrap_or(TokenKind::Valid);
-                let issued = Kind::TokenIssued {
-                    token: kind,
-                    valid_until: (kind == TokenKind::Valid)
-                        .then_some(end + Duration::from_secs(3600)),
-                    refreshed: false,
-                };
-                events.push(event(e.at(), &host, &e.user, issued));
-                Kind::Connecting {
-                    conn: e.conn,
-                    attempt: 1,
-                }
-            }
-            What::HttpRejected { status } => Kind::HttpRejected {
-                conn: e.conn,
-                status: *status,
-            },
-            What::Opened { protocol } => Kind::Opened {
-                conn: e.conn,
-                protocol: protocol.clone(),
-            },
-            What::Frame {
-                dir,
-                bytes,
-                message: Some(m),
-                ..
-            } => match dir.as_str() {
-                "up" => Kind::Sent {
-                    conn: e.conn,
-                    frame: m.outgoing(*bytes),
-                },
-                _ => Kind::Received {
-                    conn: e.conn,
-                    event: m.incoming(),
-                },
-            },
-            What::Frame { .. } => continue,
-            What::Closed { .. } => continue,
-        };
-        events.push(event(e.at(), &host, &e.user, kind));
+        for kind in entry_kinds(e, end) {
+            events.push(event(e.at(), &host, &e.user, kind));
+        }
     }
     Trace { events, end }
+}
+
+/// Each recorded user, declared in its inferred group, at time zero.
+fn declare_users(
+    events: &mut Vec<Event>,
+    host: &Rc<str>,
+    group_of: &BTreeMap<String, usize>,
+    scenario: &Scenario,
+) {
+    let mut names: Vec<(&usize, &String)> = group_of.iter().map(|(u, g)| (g, u)).collect();
+    names.sort();
+    for (group, name) in names {
+        let g = &scenario.users[*group];
+        let declared = Kind::UserDeclared {
+            group: *group,
+            token: g.token,
+            via: g.send_token_via.clone(),
+            messages: g.messages,
+            entitled: g.token == TokenKind::Valid && !g.send_token_via.is_empty(),
+            misbehave: Misbehave::None,
+        };
+        events.push(event(Duration::ZERO, host, name, declared));
+    }
+}
+
+/// The trace events of one journal entry other than a close: a connect
+/// (with the token it carried), an HTTP refusal, an upgrade, or a frame
+/// whose message could be read.
+fn entry_kinds(e: &Entry, end: Duration) -> Vec<Kind> {
+    let kind = match &e.what {
+        What::Connecting { token, .. } => {
+            let kind = token.parse().unwrap_or(TokenKind::Valid);
+            let issued = Kind::TokenIssued {
+                token: kind,
+                valid_until: (kind == TokenKind::Valid).then_some(end + Duration::from_secs(3600)),
+                refreshed: false,
+            };
+            let connecting = Kind::Connecting {
+                conn: e.conn,
+                attempt: 1,
+            };
+            return vec![issued, connecting];
+        }
+        What::HttpRejected { status } => Kind::HttpRejected {
+            conn: e.conn,
+            status: *status,
+        },
+        What::Opened { protocol } => Kind::Opened {
+            conn: e.conn,
+            protocol: protocol.clone(),
+        },
+        What::Frame {
+            dir,
+            bytes,
+            message: Some(m),
+            ..
+        } => match dir.as_str() {
+            "up" => Kind::Sent {
+                conn: e.conn,
+                frame: m.outgoing(*bytes),
+            },
+            _ => Kind::Received {
+                conn: e.conn,
+                event: m.incoming(),
+            },
+        },
+        What::Frame { .. } | What::Closed { .. } => return Vec::new(),
+    };
+    vec![kind]
 }
 
 fn closed_kind(conn: u32, code: u16, reason: &str, side: &str) -> Kind {

@@ -18,7 +18,7 @@ use crate::net::{self, AUTH, AUTH_PORT};
 use crate::services::http;
 
 /// How long one call may take end to end.
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {

@@ -10,7 +10,9 @@
 //! pauses the gateway instead of ending it.
 
 mod auth_client;
+pub use auth_client::CALL_TIMEOUT as AUTH_CALL_TIMEOUT;
 mod conn;
+pub use conn::CLOSE_TIMEOUT;
 mod echo;
 pub mod token;
 mod violation;
@@ -29,7 +31,7 @@ use crate::services::pipeline::{Pipeline, RunContext};
 use crate::trace::{GatewayEvent, Kind, Recorder};
 
 /// How long a draining gateway waits for its connections to finish closing.
-const DRAIN_GRACE: Duration = Duration::from_secs(2);
+pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// The driver's handle on the gateway: the one way a fault reaches it short
 /// of a crash.

@@ -17,7 +17,9 @@ use tokio::sync::watch;
 
 pub use agents::{AgentSpec, spec, supervisor_pick};
 pub use db_pool::{DbConn, DbPool};
-pub use orchestrator::{AgentEvent, Orchestrator, RunContext, RunOutput, RunRequest, ToolStats};
+pub use orchestrator::{
+    AgentEvent, Orchestrator, RunContext, RunOutput, RunRequest, TOOL_WORK, ToolStats,
+};
 
 use crate::scenario::{Agents, Bugs};
 use crate::services::mutants::Mutant;

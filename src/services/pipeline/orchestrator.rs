@@ -77,7 +77,7 @@ pub struct Orchestrator {
 }
 
 /// How long a tool holds its database connection.
-const TOOL_WORK: (Duration, Duration) = (Duration::from_millis(20), Duration::from_millis(200));
+pub const TOOL_WORK: (Duration, Duration) = (Duration::from_millis(20), Duration::from_millis(200));
 
 impl Orchestrator {
     pub(super) fn new(factory: Rc<OrchestratorFactory>, request: RunRequest) -> Self {

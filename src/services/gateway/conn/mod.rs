@@ -37,7 +37,7 @@ mod upgrade;
 /// The largest frame or message the gateway accepts (larger closes 1009).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// How long the gateway waits for the client's reply to its close frame.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Stream = SplitStream<WebSocketStream<TcpStream>>;
