@@ -334,17 +334,6 @@ fn omitted_keys_inside_a_table_take_their_defaults() {
 // ------------------------------------------------------------------ bad files
 
 #[test]
-fn unknown_top_level_key() {
-    let error = load_error("invalid/unknown_top_level_key");
-    assert_error_at(
-        &error,
-        3,
-        1,
-        &["unknown top-level key `retries`", "`duration`"],
-    );
-}
-
-#[test]
 fn unknown_nested_key_suggests_the_right_one() {
     let error = load_error("invalid/unknown_nested_key");
     assert_error_at(
@@ -358,158 +347,6 @@ fn unknown_nested_key_suggests_the_right_one() {
         ],
     );
     assert!(error.render().contains("did you mean `auth_retries`?"));
-}
-
-#[test]
-fn unknown_key_in_an_inline_table() {
-    let error = parse_error(
-        "x",
-        "name = \"x\"\n[[users]]\nreconnect = { attempts = 1, tries = 2 }\n",
-    );
-    assert_error_at(
-        &error,
-        3,
-        29,
-        &["unknown key `tries`", "`attempts` or `backoff`"],
-    );
-}
-
-#[test]
-fn unknown_bug_name() {
-    let error = load_error("invalid/unknown_bug");
-    assert_error_at(
-        &error,
-        5,
-        1,
-        &[
-            "unknown bug `orchestrator_singelton`",
-            "`orchestrator_singleton`",
-        ],
-    );
-}
-
-#[test]
-fn string_where_a_number_is_expected() {
-    let error = load_error("invalid/string_for_number");
-    assert_error_at(
-        &error,
-        4,
-        16,
-        &[
-            "`gateway.auth_retries`",
-            "expected a whole number",
-            "found string \"3\"",
-        ],
-    );
-}
-
-#[test]
-fn number_where_a_duration_is_expected() {
-    let error = load_error("invalid/number_for_duration");
-    assert_error_at(
-        &error,
-        4,
-        11,
-        &[
-            "`agents.startup`",
-            "expected a duration string like \"7s\"",
-            "number 7",
-        ],
-    );
-}
-
-#[test]
-fn bad_duration_strings() {
-    for (name, line, column, words) in [
-        ("duration_without_unit", 2, 12, "\"7\" has no unit"),
-        ("duration_with_space", 4, 11, "\"7 s\" contains a space"),
-        ("duration_negative", 4, 16, "\"-1s\" is negative"),
-        ("duration_unknown_unit", 4, 17, "unknown unit \"x\""),
-        ("duration_empty", 6, 6, "the duration is empty"),
-    ] {
-        let error = load_error(&format!("invalid/{name}"));
-        assert_error_at(
-            &error,
-            line,
-            column,
-            &[words, "expected a number and a unit"],
-        );
-    }
-}
-
-#[test]
-fn range_with_min_above_max() {
-    let error = load_error("invalid/range_min_above_max");
-    assert_error_at(
-        &error,
-        4,
-        11,
-        &[
-            "`network.latency`",
-            "minimum \"25ms\" is greater than the maximum \"1ms\"",
-        ],
-    );
-}
-
-#[test]
-fn range_with_one_or_three_elements() {
-    let error = load_error("invalid/range_one_element");
-    assert_error_at(
-        &error,
-        4,
-        15,
-        &[
-            "`agents.llm_latency`",
-            "two-element array",
-            "found 1 element",
-        ],
-    );
-    let error = load_error("invalid/range_three_elements");
-    assert_error_at(
-        &error,
-        4,
-        17,
-        &["`agents.tools_per_run`", "found 3 elements"],
-    );
-}
-
-#[test]
-fn name_must_match_the_file_stem() {
-    let error = load_error("invalid/name_mismatch");
-    assert_error_at(
-        &error,
-        2,
-        8,
-        &["\"slow_auth_startup\"", "\"name_mismatch\""],
-    );
-}
-
-#[test]
-fn name_is_required() {
-    let error = load_error("invalid/missing_name");
-    assert_error_at(&error, 1, 1, &["no `name`", "name = \"missing_name\""]);
-}
-
-#[test]
-fn bad_token_kind() {
-    let error = load_error("invalid/bad_token_kind");
-    assert_error_at(
-        &error,
-        5,
-        9,
-        &["unknown token kind `stolen`", "`valid`", "`bad_signature`"],
-    );
-}
-
-#[test]
-fn bad_fault_kind() {
-    let error = load_error("invalid/bad_fault_kind");
-    assert_error_at(
-        &error,
-        4,
-        8,
-        &["unknown fault kind `meteor`", "`partition`", "`restart`"],
-    );
 }
 
 #[test]
@@ -528,109 +365,60 @@ fn both_partitions_and_the_tcp_user_timeout_parse() {
     assert_eq!(load("full").network.tcp_user_timeout, None);
 }
 
+/// Every invalid fixture under `tests/fixtures/scenarios/invalid/` that
+/// the table names: refused at its line and column, with these words in
+/// the message. One row per broken rule, so a new rule is a new row.
 #[test]
-fn a_zero_tcp_user_timeout_is_refused() {
-    let error = parse_error("x", "name = \"x\"\n[network]\ntcp_user_timeout = \"0s\"\n");
-    assert_error_at(
-        &error,
-        3,
-        20,
-        &["`tcp_user_timeout` is 0s", "greater than 0s"],
-    );
+fn each_invalid_fixture_is_refused_where_and_why() {
+    #[rustfmt::skip]
+    let table: &[(&str, usize, usize, &[&str])] = &[
+        ("unknown_top_level_key", 3, 1, &["unknown top-level key `retries`", "`duration`"]),
+        ("unknown_bug", 5, 1, &["unknown bug `orchestrator_singelton`", "`orchestrator_singleton`"]),
+        ("string_for_number", 4, 16, &["`gateway.auth_retries`", "expected a whole number", "found string \"3\""]),
+        ("number_for_duration", 4, 11, &["`agents.startup`", "expected a duration string like \"7s\"", "number 7"]),
+        ("duration_without_unit", 2, 12, &["\"7\" has no unit", "expected a number and a unit"]),
+        ("duration_with_space", 4, 11, &["\"7 s\" contains a space", "expected a number and a unit"]),
+        ("duration_negative", 4, 16, &["\"-1s\" is negative", "expected a number and a unit"]),
+        ("duration_unknown_unit", 4, 17, &["unknown unit \"x\"", "expected a number and a unit"]),
+        ("duration_empty", 6, 6, &["the duration is empty", "expected a number and a unit"]),
+        ("range_min_above_max", 4, 11, &["`network.latency`", "minimum \"25ms\" is greater than the maximum \"1ms\""]),
+        ("range_one_element", 4, 15, &["`agents.llm_latency`", "two-element array", "found 1 element"]),
+        ("range_three_elements", 4, 17, &["`agents.tools_per_run`", "found 3 elements"]),
+        ("name_mismatch", 2, 8, &["\"slow_auth_startup\"", "\"name_mismatch\""]),
+        ("missing_name", 1, 1, &["no `name`", "name = \"missing_name\""]),
+        ("bad_token_kind", 5, 9, &["unknown token kind `stolen`", "`valid`", "`bad_signature`"]),
+        ("bad_fault_kind", 4, 8, &["unknown fault kind `meteor`", "`partition`", "`restart`"]),
+        ("fault_missing_between", 9, 1, &["partition fault needs `between`"]),
+        ("fault_unknown_host", 5, 23, &["unknown host \"database\"", "`lb`", "`clients`"]),
+        ("bad_invariant", 4, 26, &["unknown invariant `no_1012`", "`no_1011`", "`accounting`"]),
+        ("expect_unknown_key", 4, 40, &["unknown key `compnent`", "`component`"]),
+        ("expect_cause_of_other_invariant", 5, 38, &["\"events_lost\" breaks `isolation`, not `no_1011`", "`closed_1011`"]),
+        ("expect_component_off_1011", 4, 44, &["`component` narrows a `no_1011` expectation"]),
+        ("expect_unknown_component", 4, 52, &["unknown component \"router\"", "`message_router`"]),
+        ("token_lifetime_too_short", 5, 18, &["`token_lifetime` is 30s", "from 2m"]),
+        ("syntax_error", 3, 9, &["TOML syntax error", "expected `]`"]),
+    ];
+    for (name, line, column, words) in table {
+        let error = load_error(&format!("invalid/{name}"));
+        assert_error_at(&error, *line, *column, words);
+    }
 }
 
+/// Scenario texts refused where and why: the same check for rules that
+/// read better inline than as a fixture file.
 #[test]
-fn partition_without_between_points_at_its_table() {
-    let error = load_error("invalid/fault_missing_between");
-    assert_error_at(&error, 9, 1, &["partition fault needs `between`"]);
-}
-
-#[test]
-fn unknown_host_in_a_fault() {
-    let error = load_error("invalid/fault_unknown_host");
-    assert_error_at(
-        &error,
-        5,
-        23,
-        &["unknown host \"database\"", "`lb`", "`clients`"],
-    );
-}
-
-#[test]
-fn invalid_invariant_name() {
-    let error = load_error("invalid/bad_invariant");
-    assert_error_at(
-        &error,
-        4,
-        26,
-        &["unknown invariant `no_1012`", "`no_1011`", "`accounting`"],
-    );
-}
-
-#[test]
-fn an_expectation_table_with_an_unknown_key() {
-    let error = load_error("invalid/expect_unknown_key");
-    assert_error_at(&error, 4, 40, &["unknown key `compnent`", "`component`"]);
-}
-
-#[test]
-fn an_expected_cause_must_belong_to_its_invariant() {
-    let error = load_error("invalid/expect_cause_of_other_invariant");
-    assert_error_at(
-        &error,
-        5,
-        38,
-        &[
-            "\"events_lost\" breaks `isolation`, not `no_1011`",
-            "`closed_1011`",
-        ],
-    );
-}
-
-#[test]
-fn a_component_narrows_only_no_1011() {
-    let error = load_error("invalid/expect_component_off_1011");
-    assert_error_at(
-        &error,
-        4,
-        44,
-        &["`component` narrows a `no_1011` expectation"],
-    );
-}
-
-#[test]
-fn an_unknown_component() {
-    let error = load_error("invalid/expect_unknown_component");
-    assert_error_at(
-        &error,
-        4,
-        52,
-        &["unknown component \"router\"", "`message_router`"],
-    );
-}
-
-#[test]
-fn a_token_lifetime_shorter_than_the_refresh_margin() {
-    let error = load_error("invalid/token_lifetime_too_short");
-    assert_error_at(&error, 5, 18, &["`token_lifetime` is 30s", "from 2m"]);
-}
-
-#[test]
-fn toml_syntax_error() {
-    let error = load_error("invalid/syntax_error");
-    assert_error_at(&error, 3, 9, &["TOML syntax error", "expected `]`"]);
-}
-
-#[test]
-fn duplicate_key_is_a_syntax_error() {
-    let error = parse_error("x", "name = \"x\"\nname = \"x\"\n");
-    assert_error_at(&error, 2, 1, &["`name` is defined twice"]);
-}
-
-#[test]
-fn single_brackets_for_users_get_a_hint() {
-    let error = parse_error("x", "name = \"x\"\n[users]\ncount = 1\n");
-    assert_error_at(&error, 2, 1, &["expected an array", "[[users]]"]);
+fn each_invalid_text_is_refused_where_and_why() {
+    #[rustfmt::skip]
+    let table: &[(&str, usize, usize, &[&str])] = &[
+        ("name = \"x\"\n[[users]]\nreconnect = { attempts = 1, tries = 2 }\n", 3, 29, &["unknown key `tries`", "`attempts` or `backoff`"]),
+        ("name = \"x\"\n[network]\ntcp_user_timeout = \"0s\"\n", 3, 20, &["`tcp_user_timeout` is 0s", "greater than 0s"]),
+        ("name = \"x\"\nname = \"x\"\n", 2, 1, &["`name` is defined twice"]),
+        ("name = \"x\"\n[users]\ncount = 1\n", 2, 1, &["expected an array", "[[users]]"]),
+    ];
+    for (text, line, column, words) in table {
+        let error = parse_error("x", text);
+        assert_error_at(&error, *line, *column, words);
+    }
 }
 
 #[test]
