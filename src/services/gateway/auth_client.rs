@@ -20,8 +20,9 @@ use crate::services::http;
 /// How long one call may take end to end.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What auth said of a token (the oracle's `Verdict` is a run's, not this).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub enum AuthAnswer {
     /// The token is good; the user it names.
     User(String),
     /// Auth answered 401 with this reason.
@@ -31,7 +32,7 @@ pub enum Verdict {
 }
 
 /// One call; `Err` is a transport failure worth retrying.
-async fn call_once(token: &str, request_id: &str) -> Result<Verdict, String> {
+async fn call_once(token: &str, request_id: &str) -> Result<AuthAnswer, String> {
     let stream = net::connect(AUTH, AUTH_PORT, CALL_TIMEOUT)
         .await
         .map_err(|e| net::reason(&e).to_string())?;
@@ -54,8 +55,8 @@ async fn call_once(token: &str, request_id: &str) -> Result<Verdict, String> {
             .to_string()
     };
     match status {
-        StatusCode::OK => Ok(Verdict::User(field("user_id"))),
-        StatusCode::UNAUTHORIZED => Ok(Verdict::Refused(field("reason"))),
+        StatusCode::OK => Ok(AuthAnswer::User(field("user_id"))),
+        StatusCode::UNAUTHORIZED => Ok(AuthAnswer::Refused(field("reason"))),
         other => Err(format!("http {}", other.as_u16())),
     }
 }
@@ -69,7 +70,7 @@ pub async fn validate(
     rng: &mut StdRng,
     on_call: impl Fn(u32),
     on_retry: impl Fn(u32, &str, Duration),
-) -> Verdict {
+) -> AuthAnswer {
     let mut delay = backoff;
     let mut attempt = 1;
     loop {
@@ -77,7 +78,7 @@ pub async fn validate(
         match call_once(token, request_id).await {
             Ok(v) => return v,
             Err(e) if attempt > retries => {
-                return Verdict::Unreachable {
+                return AuthAnswer::Unreachable {
                     attempts: attempt,
                     last_error: e,
                 };

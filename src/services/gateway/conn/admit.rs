@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::upgrade::UpgradeRequest;
 use super::{Conn, Refuse};
 use crate::scenario::TokenVia;
-use crate::services::gateway::auth_client::{self, Verdict};
+use crate::services::gateway::auth_client::{self, AuthAnswer};
 use crate::services::mutants::Mutant;
 use crate::services::pipeline::OrchestratorFactory;
 use crate::trace::{Component, ConnEvent, ConnState, Probe};
@@ -133,7 +133,7 @@ async fn validate(
     };
     // Each connection jitters from its own stream, keyed by its id.
     let mut rng = crate::seed::rng(conn.gw.seed, &format!("gateway/{}/auth", conn.id));
-    let verdict = auth_client::validate(
+    let answer = auth_client::validate(
         token,
         request_id,
         retries,
@@ -150,15 +150,15 @@ async fn validate(
         },
     )
     .await;
-    match verdict {
-        Verdict::User(user) => {
+    match answer {
+        AuthAnswer::User(user) => {
             conn.log(ConnEvent::TokenAccepted {
                 via,
                 user: user.clone(),
             });
             Ok(Ok(user))
         }
-        Verdict::Refused(reason) => {
+        AuthAnswer::Refused(reason) => {
             conn.log(ConnEvent::TokenRefused {
                 via,
                 reason: reason.clone(),
@@ -166,14 +166,14 @@ async fn validate(
             conn.probe(Probe::TokenRefused);
             Ok(Err(reason))
         }
-        Verdict::Unreachable {
+        AuthAnswer::Unreachable {
             attempts,
             last_error,
         } if bugs.no_auth_retry => Err(Refuse::Crash(
             Component::AuthClient,
             format!("{last_error} on call {attempts}, not retried"),
         )),
-        Verdict::Unreachable {
+        AuthAnswer::Unreachable {
             attempts,
             last_error,
         } => {
