@@ -7,12 +7,14 @@
 //! it and no two layers need each other for a word.
 
 mod component;
+mod message_id;
 pub mod mutant;
 mod names;
 mod user;
 mod verdict;
 
 pub use component::Component;
+pub use message_id::MessageId;
 pub use mutant::Mutant;
 pub(crate) use names::{named_enum, quoted_list};
 pub use user::{Misbehave, TokenKind, TokenVia};

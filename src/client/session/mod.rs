@@ -121,7 +121,7 @@ pub async fn run(
 /// Message `k` of the user: its id, its JSON text, and what the trace
 /// records of it.
 fn next_message(plan: &UserPlan, k: u32) -> (String, String, Outgoing) {
-    let message_id = format!("{}-m{k}", plan.name);
+    let message_id = crate::vocab::MessageId::new(&plan.name, k).to_string();
     let text = json!({
         "type": "user_message",
         "message_id": message_id,

@@ -21,6 +21,7 @@ use super::violation;
 use crate::oracle::Violation;
 use crate::oracle::index::{UserView, Users};
 use crate::scenario::Cause;
+use crate::vocab::MessageId;
 
 /// Every user has finished by the end of a run that reached the heal:
 /// the heal phase converged.
@@ -141,24 +142,24 @@ pub fn answers(
             .filter(|(_, e)| matches!(e.kind.as_str(), "agent_completed" | "error"))
             .filter_map(|(_, e)| e.message_id.as_deref())
             .collect();
-        // Ids are `user-0001-m1` .. `-mN`; counted, not built, so a huge
-        // `messages` costs no memory.
-        let prefix = format!("{name}-m");
+        // The user's own ids, message 1 to N (`MessageId`); counted, not
+        // built, so a huge `messages` costs no memory.
         let answered_own = answered
             .iter()
-            .filter_map(|m| m.strip_prefix(&prefix)?.parse::<u32>().ok())
-            .filter(|k| (1..=messages).contains(k))
+            .filter_map(|m| MessageId::parse(m))
+            .filter(|id| id.user == &**name && (1..=messages).contains(&id.k))
             .count() as u32;
         let missing = messages - answered_own;
         if missing == 0 || !got_in(view) {
             continue;
         }
         let first = (1..=messages)
-            .find(|k| !answered.contains(format!("{prefix}{k}").as_str()))
+            .find(|k| !answered.contains(MessageId::new(name, *k).to_string().as_str()))
             .unwrap_or(1);
+        let first = MessageId::new(name, first);
         let (at, why) = how_it_ended(view, end, "still waiting");
         let detail = format!(
-            "{missing} of {} messages unanswered (first {prefix}{first}); {why}",
+            "{missing} of {} messages unanswered (first {first}); {why}",
             messages
         );
         out.push(violation(Cause::Unanswered, name, view, at, None, detail));
