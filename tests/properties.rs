@@ -50,7 +50,7 @@ fn users_not_done(outcome: &Outcome) -> Vec<String> {
                 .flat_map(|c| &c.received)
                 .any(|(_, e)| e.kind == "connection_established");
             match &view.finished {
-                Some((_, how)) if how == "done" && admitted => None,
+                Some((_, stagesim::trace::UserEnd::Done)) if admitted => None,
                 Some((at, how)) => Some(format!(
                     "{name} finished at {}ms ({how}){}",
                     at.as_millis(),

@@ -8,7 +8,7 @@ use rand::RngExt;
 use super::session::{self, Progress, SessionEnd};
 use super::token::HeldToken;
 use super::{ClientEnv, UserPlan};
-use crate::trace::{Kind, Probe};
+use crate::trace::{Kind, Probe, UserEnd};
 
 /// Backoff never grows past this, as browsers' reconnect loops cap it.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -79,25 +79,26 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
 /// After a session: `Ok(established)` to reconnect (counting the failure
 /// in a row), or `Err` with what `finished` says when the story ends here:
 /// a final answer, or the reconnect budget spent.
-fn retry_or_finish(plan: &UserPlan, end: SessionEnd, failures: &mut u32) -> Result<bool, String> {
+fn retry_or_finish(plan: &UserPlan, end: SessionEnd, failures: &mut u32) -> Result<bool, UserEnd> {
     let (established, why) = match end {
         SessionEnd::Retry { established, why } => (established, why),
         ended => return Err(outcome(ended)),
     };
     *failures = if established { 1 } else { *failures + 1 };
     if *failures > plan.reconnect.attempts {
-        return Err(format!("gave up after {} attempts: {why}", *failures));
+        let why = format!("gave up after {} attempts: {why}", *failures);
+        return Err(UserEnd::Stopped(why));
     }
     Ok(established)
 }
 
 /// How a session that ends the user's story ends it, as `finished` says.
-fn outcome(end: SessionEnd) -> String {
+fn outcome(end: SessionEnd) -> UserEnd {
     match end {
-        SessionEnd::Done => "done".into(),
-        SessionEnd::Healed => "stopped at the heal".into(),
-        SessionEnd::Fatal(why) => why,
-        SessionEnd::Retry { why, .. } => why,
+        SessionEnd::Done => UserEnd::Done,
+        SessionEnd::Healed => UserEnd::StoppedAtHeal,
+        SessionEnd::Fatal(why) => UserEnd::Stopped(why),
+        SessionEnd::Retry { why, .. } => UserEnd::Stopped(why),
     }
 }
 

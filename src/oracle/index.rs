@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::scenario::{TokenKind, TokenVia};
 use crate::trace::{
     AuthEvent, Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming,
-    Kind, PipelineEvent, RunId, Trace,
+    Kind, PipelineEvent, RunId, Trace, UserEnd,
 };
 
 /// What one user declared and observed.
@@ -31,7 +31,7 @@ pub struct UserView {
     /// Connections in order, by their per-user number.
     pub conns: BTreeMap<u32, ConnView>,
     /// `(at, outcome)` of the user's `finished` event, if it finished.
-    pub finished: Option<(Duration, String)>,
+    pub finished: Option<(Duration, UserEnd)>,
     /// The messages answered when the user stopped at the heal, if it did:
     /// all it is owed, since it sent nothing more.
     pub stopped_at_heal: Option<u32>,

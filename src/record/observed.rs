@@ -18,7 +18,7 @@ use super::journal::{Entry, What};
 use crate::oracle::Violation;
 use crate::run::Outcome;
 use crate::scenario::{Invariant, Misbehave, Scenario, TokenKind};
-use crate::trace::{Component, Event, Kind, Trace};
+use crate::trace::{Component, Event, Kind, Trace, UserEnd};
 
 /// The invariants a recording settles, and why the others are left out.
 fn judged(tokens_checked: bool) -> (Vec<Invariant>, Vec<(Invariant, &'static str)>) {
@@ -74,7 +74,7 @@ pub fn trace(
             events.push(event(e.at(), &host, &e.user, closed));
             if last.get(e.user.as_str()) == Some(&i) && *code == 1000 && side == "client" {
                 let done = Kind::Finished {
-                    outcome: "done".into(),
+                    outcome: UserEnd::Done,
                 };
                 events.push(event(e.at(), &host, &e.user, done));
             }

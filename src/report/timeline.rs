@@ -100,7 +100,7 @@ pub struct User {
     /// HTTP statuses of refused upgrades.
     pub http: Vec<u16>,
     /// The `finished` outcome, if the user finished.
-    pub outcome: Option<String>,
+    pub outcome: Option<crate::trace::UserEnd>,
     /// Whether an oracle violation names this user.
     pub violated: bool,
 }

@@ -195,7 +195,7 @@ mod tests {
                 user_to,
                 Some("u1"),
                 Kind::Finished {
-                    outcome: "done".into(),
+                    outcome: crate::trace::UserEnd::Done,
                 },
             ),
         ];

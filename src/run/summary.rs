@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::oracle;
-use crate::trace::{Kind, Trace};
+use crate::trace::{Kind, Trace, UserEnd};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Messages {
@@ -111,7 +111,7 @@ impl Summary {
     /// messages sent, answered and rejected.
     fn count_user(&mut self, view: &oracle::UserView) {
         let g = self.groups.entry(view.group).or_default();
-        if matches!(&view.finished, Some((_, o)) if o == "done") {
+        if matches!(&view.finished, Some((_, UserEnd::Done))) {
             g.done += 1;
         }
         let mut answered = BTreeSet::new();

@@ -62,7 +62,7 @@ mod tests {
                 host: Rc::from("clients-1"),
                 user: Some(Rc::from("user-0001")),
                 kind: Kind::Finished {
-                    outcome: o.to_string(),
+                    outcome: crate::trace::UserEnd::Stopped(o.to_string()),
                 },
             })
             .collect();

@@ -39,6 +39,36 @@ pub struct Event {
     pub kind: Kind,
 }
 
+/// How a user's story ended, as its `finished` event says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserEnd {
+    /// Every message answered and the connection closed with 1000.
+    Done,
+    /// The heal phase began with nothing in flight: the user sent nothing
+    /// new and stopped.
+    StoppedAtHeal,
+    /// A final answer (`closed 1008`) or the reconnect budget spent
+    /// (`gave up after 6 attempts: 1006`): why, in those words.
+    Stopped(String),
+}
+
+impl UserEnd {
+    /// The words of the trace line (`finished: done`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            UserEnd::Done => "done",
+            UserEnd::StoppedAtHeal => "stopped at the heal",
+            UserEnd::Stopped(why) => why,
+        }
+    }
+}
+
+impl std::fmt::Display for UserEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What happened. Client-side variants are what a browser observed; the
 /// server variants (`Lb`, `Gateway`, `Pipeline`, `Auth`) are what the
 /// backend did, and `Fault` what the driver did to the world. The oracle
@@ -97,8 +127,8 @@ pub enum Kind {
     /// it ever sent). The oracle owes it no more than those.
     StoppedAtHeal { answered: u32 },
     /// The user stopped: `done` when every message was answered, otherwise
-    /// why it gave up.
-    Finished { outcome: String },
+    /// why it stopped.
+    Finished { outcome: UserEnd },
     /// The load balancer (host `lb`).
     Lb(LbEvent),
     /// The gateway host: its boots and each connection.

@@ -235,7 +235,7 @@ fn a_user_still_busy_when_the_heal_ran_out_did_not_converge_once() {
         81,
         "u2",
         Kind::Finished {
-            outcome: "stopped at the heal".into(),
+            outcome: crate::trace::UserEnd::StoppedAtHeal,
         },
     );
     let v = check(&s.end(1000), &Expect::default());

@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::report::timeline::{Lane, Timeline, Track};
+use crate::trace::UserEnd;
 
 /// Lanes drawn before the reader filters: every user up to this many,
 /// otherwise a sample.
@@ -68,7 +69,7 @@ pub fn sample(tl: &Timeline) -> Vec<usize> {
         !user.violated
             && (user.codes.iter().any(|&c| c != 1000)
                 || !user.http.is_empty()
-                || user.outcome.as_deref() != Some("done"))
+                || user.outcome != Some(UserEnd::Done))
     });
     let room = (SAMPLE * 3 / 4).saturating_sub(chosen.len());
     chosen.extend(unusual.take(room));
@@ -134,7 +135,11 @@ fn users(tl: &Timeline, s: &mut Strings) -> Vec<Value> {
     tl.users
         .iter()
         .map(|u| {
-            let outcome = u.outcome.as_deref().map(|o| s.id(o) as i64).unwrap_or(-1);
+            let outcome = u
+                .outcome
+                .as_ref()
+                .map(|o| s.id(o.as_str()) as i64)
+                .unwrap_or(-1);
             json!([
                 u.name,
                 u.host,

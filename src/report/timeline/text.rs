@@ -3,7 +3,7 @@
 //! trace's own words (`describe`) are used as they are; nothing here reads
 //! them back.
 
-use crate::trace::{AuthEvent, ConnEvent, Incoming, Kind, LbEvent, describe};
+use crate::trace::{AuthEvent, ConnEvent, Incoming, Kind, LbEvent, UserEnd, describe};
 
 /// The colour class of a close code: `ok` 1000, `policy` 1008, `retry`
 /// 1001/1012/1013, `defect` 1011, `lost` 1006, `proto` the rest.
@@ -94,7 +94,9 @@ pub(super) fn client_class(kind: &Kind) -> String {
         },
         Kind::Closed { code, .. } => format!("close c{code} {}", code_class(*code)),
         Kind::Backoff { .. } => "backoff".into(),
-        Kind::Finished { outcome } if outcome == "done" => "finished ok".into(),
+        Kind::Finished {
+            outcome: UserEnd::Done,
+        } => "finished ok".into(),
         Kind::Finished { .. } => "finished".into(),
         _ => "note".into(),
     }
