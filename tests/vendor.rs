@@ -55,3 +55,44 @@ fn a_build_with_rustflags_that_drop_tokio_unstable_fails_naming_the_fix() {
         );
     }
 }
+
+/// vendor/README.md's table gives each patch's size as `grep` counts it
+/// (files, and `+` lines that are not `+++` headers); the sizes cannot go
+/// stale: each row must say what its patch file holds now.
+#[test]
+fn the_readme_gives_each_patch_s_size() {
+    let readme =
+        std::fs::read_to_string(support::path("vendor/README.md")).expect("vendor/README.md");
+    let mut patches: Vec<std::path::PathBuf> = Vec::new();
+    for dir in std::fs::read_dir(support::path("vendor/patches")).expect("vendor/patches") {
+        for file in std::fs::read_dir(dir.expect("a crate's patches").path()).expect("a directory")
+        {
+            patches.push(file.expect("a patch").path());
+        }
+    }
+    patches.sort();
+    assert!(patches.len() >= 4, "{patches:?}");
+    for patch in patches {
+        let text = std::fs::read_to_string(&patch).expect("a patch is text");
+        let files = text.lines().filter(|l| l.starts_with("+++ ")).count();
+        let added = text.lines().filter(|l| l.starts_with('+')).count() - files;
+        let name = patch.file_name().and_then(|n| n.to_str()).expect("a name");
+        let crate_dir = patch
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .expect("a crate");
+        let noun = if files == 1 { "file" } else { "files" };
+        let size = format!("`{name}` ({files} {noun}, {added} lines added");
+        let row = readme
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("| `{crate_dir}` |")) && l.contains(&format!("`{name}`"))
+            })
+            .unwrap_or_else(|| panic!("vendor/README.md has no row for {crate_dir}/{name}"));
+        assert!(
+            row.contains(&size),
+            "vendor/README.md: {crate_dir}/{name} should say {size}...; the row is:\n{row}"
+        );
+    }
+}
