@@ -28,14 +28,12 @@ fn floors(design: &str) -> BTreeMap<String, u32> {
 /// `(module, imported module, file)` for every `crate::x` outside comments.
 fn imports(src: &Path) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    let mut files = vec![src.to_path_buf()];
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).expect("src is readable") {
-                files.push(entry.expect("src is readable").path());
-            }
+    for entry in walkdir::WalkDir::new(src).sort_by_file_name() {
+        let entry = entry.expect("src is readable");
+        if !entry.file_type().is_file() {
             continue;
         }
+        let path = entry.path();
         let rel = path.strip_prefix(src).expect("under src");
         let first = rel.iter().next().and_then(|c| c.to_str()).unwrap_or("");
         let module = first.trim_end_matches(".rs").to_string();
@@ -44,7 +42,7 @@ fn imports(src: &Path) -> Vec<(String, String, String)> {
         {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+        let text = std::fs::read_to_string(path).expect("source is UTF-8");
         for line in text.lines() {
             let code = line.split("//").next().unwrap_or("");
             for part in code.split("crate::").skip(1) {
