@@ -67,8 +67,9 @@ fn assert_error_at(error: &ScenarioError, line: usize, column: usize, words: &[&
 
 // ---------------------------------------------------------------- valid files
 
+/// tests/fixtures/scenarios/full.toml sets every key: the world's tables.
 #[test]
-fn full_file_sets_every_key() {
+fn full_file_sets_every_world_key() {
     let s = load("full");
     assert_eq!(s.name, "full");
     assert_eq!(
@@ -112,6 +113,12 @@ fn full_file_sets_every_key() {
         }
     );
     assert_eq!(s.agents.tools_per_run, Range { min: 0, max: 4 });
+}
+
+/// ... its two user groups, every key of each.
+#[test]
+fn full_file_sets_every_user_group_key() {
+    let s = load("full");
     assert_eq!(
         s.users,
         vec![
@@ -161,6 +168,12 @@ fn full_file_sets_every_key() {
             },
         ]
     );
+}
+
+/// ... and its faults, bugs and expectations.
+#[test]
+fn full_file_sets_every_fault_bug_and_expectation() {
+    let s = load("full");
     let pair = |a: &str, b: &str| Some([a.to_owned(), b.to_owned()]);
     assert_eq!(
         s.faults,
@@ -433,109 +446,25 @@ fn unreadable_file_has_no_position() {
 
 #[test]
 fn validation_rules_point_at_the_offending_value() {
+    #[rustfmt::skip]
     let cases: &[(&str, usize, usize, &[&str])] = &[
-        (
-            "duration = \"0s\"\n",
-            2,
-            12,
-            &["`duration` is 0s", "greater than 0s"],
-        ),
-        (
-            "[gateway]\nmax_connections = 0\n",
-            3,
-            19,
-            &["`max_connections` is 0", "at least 1"],
-        ),
-        (
-            "[agents]\ndb_pool = 0\n",
-            3,
-            11,
-            &["`db_pool` is 0", "at least 1"],
-        ),
-        (
-            "[[users]]\ncount = 0\n",
-            3,
-            9,
-            &["`count` is 0", "at least 1"],
-        ),
-        (
-            "[[users]]\nsend_token_via = [\"header\", \"header\"]\n",
-            3,
-            29,
-            &["\"header\" is listed twice"],
-        ),
-        (
-            "[load_balancer]\nstrip_headers = [\"authorization\", \"x token\"]\n",
-            3,
-            35,
-            &["\"x token\" is not a header name"],
-        ),
-        (
-            "[load_balancer]\nstrip_headers = [\"\"]\n",
-            3,
-            18,
-            &["\"\" is not a header name"],
-        ),
-        (
-            "[[faults]]\nkind = \"hold\"\nbetween = [\"lb\", \"lb\"]\nat = \"1s\"\nfor = \"1s\"\n",
-            4,
-            11,
-            &["between \"lb\" and itself", "two different hosts"],
-        ),
-        (
-            "[[faults]]\nkind = \"partition\"\nbetween = [\"lb\", \"auth\"]\nhost = \"lb\"\nat = \"1s\"\nfor = \"1s\"\n",
-            5,
-            1,
-            &["takes `between`, not `host`"],
-        ),
-        (
-            "[[faults]]\nkind = \"crash\"\nat = \"1s\"\nfor = \"1s\"\n",
-            2,
-            1,
-            &["crash fault needs `host`"],
-        ),
-        (
-            "[[faults]]\nkind = \"crash\"\nhost = \"auth\"\nbetween = [\"lb\", \"auth\"]\nat = \"1s\"\nfor = \"1s\"\n",
-            5,
-            1,
-            &["takes `host`, not `between`"],
-        ),
-        (
-            "[[faults]]\nkind = \"crash\"\nhost = \"db\"\nat = \"1s\"\nfor = \"1s\"\n",
-            4,
-            8,
-            &["unknown host \"db\""],
-        ),
-        (
-            "[[faults]]\nkind = \"crash\"\nhost = \"auth\"\nat = \"1s\"\n",
-            2,
-            1,
-            &["crash fault needs `for`"],
-        ),
-        (
-            "[[faults]]\nkind = \"hold\"\nbetween = [\"lb\", \"auth\"]\nat = \"1s\"\nfor = \"0s\"\n",
-            6,
-            7,
-            &["lasting 0s", "greater than 0s"],
-        ),
-        (
-            "duration = \"10s\"\n[[faults]]\nkind = \"restart\"\nhost = \"auth\"\nat = \"10s\"\n",
-            6,
-            6,
-            &["starts at 10s", "ends at 10s", "less than `duration`"],
-        ),
-        (
-            "[[faults]]\nkind = \"restart\"\nhost = \"auth\"\n",
-            2,
-            1,
-            &["missing the required key `at`"],
-        ),
-        (
-            "[[faults]]\nkind = \"hold\"\nbetween = [\"lb\"]\nat = \"1s\"\nfor = \"1s\"\n",
-            4,
-            11,
-            &["`faults.between`", "two elements", "found 1 element"],
-        ),
+        ("duration = \"0s\"\n", 2, 12, &["`duration` is 0s", "greater than 0s"]),
+        ("[gateway]\nmax_connections = 0\n", 3, 19, &["`max_connections` is 0", "at least 1"]),
+        ("[agents]\ndb_pool = 0\n", 3, 11, &["`db_pool` is 0", "at least 1"]),
+        ("[[users]]\ncount = 0\n", 3, 9, &["`count` is 0", "at least 1"]),
+        ("[[users]]\nsend_token_via = [\"header\", \"header\"]\n", 3, 29, &["\"header\" is listed twice"]),
+        ("[load_balancer]\nstrip_headers = [\"authorization\", \"x token\"]\n", 3, 35, &["\"x token\" is not a header name"]),
+        ("[load_balancer]\nstrip_headers = [\"\"]\n", 3, 18, &["\"\" is not a header name"]),
+        ("[[faults]]\nkind = \"hold\"\nbetween = [\"lb\", \"lb\"]\nat = \"1s\"\nfor = \"1s\"\n", 4, 11, &["between \"lb\" and itself", "two different hosts"]),
+        ("[[faults]]\nkind = \"partition\"\nbetween = [\"lb\", \"auth\"]\nhost = \"lb\"\nat = \"1s\"\nfor = \"1s\"\n", 5, 1, &["takes `between`, not `host`"]),
+        ("[[faults]]\nkind = \"crash\"\nat = \"1s\"\nfor = \"1s\"\n", 2, 1, &["crash fault needs `host`"]),
+        ("[[faults]]\nkind = \"crash\"\nhost = \"auth\"\nbetween = [\"lb\", \"auth\"]\nat = \"1s\"\nfor = \"1s\"\n", 5, 1, &["takes `host`, not `between`"]),
+        ("[[faults]]\nkind = \"crash\"\nhost = \"db\"\nat = \"1s\"\nfor = \"1s\"\n", 4, 8, &["unknown host \"db\""]),
+        ("[[faults]]\nkind = \"crash\"\nhost = \"auth\"\nat = \"1s\"\n", 2, 1, &["crash fault needs `for`"]),
+        ("[[faults]]\nkind = \"hold\"\nbetween = [\"lb\", \"auth\"]\nat = \"1s\"\nfor = \"0s\"\n", 6, 7, &["lasting 0s", "greater than 0s"]),
+        ("duration = \"10s\"\n[[faults]]\nkind = \"restart\"\nhost = \"auth\"\nat = \"10s\"\n", 6, 6, &["starts at 10s", "ends at 10s", "less than `duration`"]),
+        ("[[faults]]\nkind = \"restart\"\nhost = \"auth\"\n", 2, 1, &["missing the required key `at`"]),
+        ("[[faults]]\nkind = \"hold\"\nbetween = [\"lb\"]\nat = \"1s\"\nfor = \"1s\"\n", 4, 11, &["`faults.between`", "two elements", "found 1 element"]),
     ];
     for (body, line, column, words) in cases {
         let text = format!("name = \"x\"\n{body}");
