@@ -169,6 +169,38 @@ proptest! {
     }
 }
 
+/// What a user without a valid token must not see: being let in (an
+/// established connection or an agent's event), or an end other than the
+/// gateway's 1008.
+fn not_entitled_problems(name: &str, view: &oracle::UserView) -> Vec<String> {
+    let mut problems = Vec::new();
+    let admitted = view
+        .conns
+        .values()
+        .flat_map(|c| &c.received)
+        .find(|(_, e)| e.kind == "connection_established" || e.is_agent_event());
+    if let Some((at, e)) = admitted {
+        problems.push(format!(
+            "{name} (not entitled) received {} at {}ms",
+            e.kind,
+            at.as_millis()
+        ));
+    }
+    // The user's last connection ends in the gateway's 1008, and the
+    // user stops there. (How the client labels the end is its own
+    // business: a user with no messages to send calls it `done`.)
+    let last = view.conns.values().last().and_then(|c| c.closed.as_ref());
+    match last {
+        Some((_, 1008, _, false)) if view.finished.is_some() => {}
+        _ => problems.push(format!(
+            "{name} (not entitled) did not end with the server's 1008: last close {:?}, finished {:?}",
+            last.map(|(_, code, reason, by_client)| (code, reason, by_client)),
+            view.finished.as_ref().map(|(_, how)| how)
+        )),
+    }
+    problems
+}
+
 fn auth_policy_holds(o: &Outcome) -> Result<(), String> {
     let users = oracle::index(&o.trace);
     let mut problems = Vec::new();
@@ -187,30 +219,7 @@ fn auth_policy_holds(o: &Outcome) -> Result<(), String> {
         if view.entitled {
             continue;
         }
-        let admitted = view
-            .conns
-            .values()
-            .flat_map(|c| &c.received)
-            .find(|(_, e)| e.kind == "connection_established" || e.is_agent_event());
-        if let Some((at, e)) = admitted {
-            problems.push(format!(
-                "{name} (not entitled) received {} at {}ms",
-                e.kind,
-                at.as_millis()
-            ));
-        }
-        // The user's last connection ends in the gateway's 1008, and the
-        // user stops there. (How the client labels the end is its own
-        // business: a user with no messages to send calls it `done`.)
-        let last = view.conns.values().last().and_then(|c| c.closed.as_ref());
-        match last {
-            Some((_, 1008, _, false)) if view.finished.is_some() => {}
-            _ => problems.push(format!(
-                "{name} (not entitled) did not end with the server's 1008: last close {:?}, finished {:?}",
-                last.map(|(_, code, reason, by_client)| (code, reason, by_client)),
-                view.finished.as_ref().map(|(_, how)| how)
-            )),
-        }
+        problems.extend(not_entitled_problems(name, view));
     }
     let not_entitled: BTreeSet<String> = users
         .iter()
