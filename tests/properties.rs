@@ -25,6 +25,7 @@ use stagesim::oracle;
 use stagesim::run::Outcome;
 use stagesim::scenario::Invariant;
 use stagesim::trace::Kind;
+use stagesim::vocab::ServerType;
 use support_props::{Case, Shape, check, config, mixed_case, none_of, valid_case};
 
 /// Cases of the headline properties (`no_1011`, `liveness`, `auth_policy`)
@@ -48,7 +49,7 @@ fn users_not_done(outcome: &Outcome) -> Vec<String> {
                 .conns
                 .values()
                 .flat_map(|c| &c.received)
-                .any(|(_, e)| e.kind == "connection_established");
+                .any(|(_, e)| e.kind.is(ServerType::ConnectionEstablished));
             match &view.finished {
                 Some((_, stagesim::trace::UserEnd::Done)) if admitted => None,
                 Some((at, how)) => Some(format!(
@@ -178,7 +179,7 @@ fn not_entitled_problems(name: &str, view: &oracle::UserView) -> Vec<String> {
         .conns
         .values()
         .flat_map(|c| &c.received)
-        .find(|(_, e)| e.kind == "connection_established" || e.is_agent_event());
+        .find(|(_, e)| e.kind.is(ServerType::ConnectionEstablished) || e.is_agent_event());
     if let Some((at, e)) = admitted {
         problems.push(format!(
             "{name} (not entitled) received {} at {}ms",

@@ -16,6 +16,7 @@ use serde::Deserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::trace::Incoming;
+use crate::vocab::ReadType;
 
 /// Parse a server frame leniently.
 pub fn parse(text: &str) -> Incoming {
@@ -25,12 +26,12 @@ pub fn parse(text: &str) -> Incoming {
         .and_then(|f| de.end().map(|()| f));
     let Ok(IncomingFields { kind, rest }) = fields else {
         return Incoming {
-            kind: "<unparseable>".into(),
+            kind: ReadType::Unparseable,
             ..Incoming::default()
         };
     };
     Incoming {
-        kind: kind.unwrap_or_else(|| "<untyped>".into()),
+        kind: kind.map_or(ReadType::Untyped, |k| ReadType::named(&k)),
         ..rest
     }
 }
@@ -202,13 +203,13 @@ mod tests {
     fn via_value(text: &str) -> Incoming {
         let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
             return Incoming {
-                kind: "<unparseable>".into(),
+                kind: ReadType::Unparseable,
                 ..Incoming::default()
             };
         };
         let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
         Incoming {
-            kind: s("type").unwrap_or_else(|| "<untyped>".into()),
+            kind: s("type").map_or(ReadType::Untyped, |k| ReadType::named(&k)),
             user_id: s("user_id"),
             seq: obj.get("seq").and_then(Value::as_u64),
             run_id: s("run_id"),

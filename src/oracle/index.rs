@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::scenario::{TokenKind, TokenVia};
+use crate::vocab::ClientType;
 use crate::trace::{
     AuthEvent, Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming,
     Kind, PipelineEvent, RunId, Trace, UserEnd,
@@ -224,7 +225,7 @@ fn client_event(users: &mut Users, held: &mut BTreeMap<Rc<str>, Presented>, e: &
         Kind::Opened { conn, .. } => view.conns.entry(*conn).or_default().opened = true,
         Kind::Sent { conn, frame } => {
             let c = view.conns.entry(*conn).or_default();
-            if frame.kind == "user_message"
+            if frame.kind.is(ClientType::UserMessage)
                 && let Some(m) = &frame.message_id
             {
                 c.sent.push((at, m.clone()));

@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::trace::{Incoming, Outgoing};
+use crate::vocab::{ReadType, SentKind};
 
 /// One observed event of one connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,7 +110,7 @@ pub struct Message {
 impl Message {
     pub fn of(i: Incoming) -> Message {
         Message {
-            kind: i.kind,
+            kind: i.kind.to_string(),
             message_id: i.message_id,
             agent: i.agent,
             user_id: i.user_id,
@@ -122,7 +123,7 @@ impl Message {
 
     pub fn incoming(&self) -> Incoming {
         Incoming {
-            kind: self.kind.clone(),
+            kind: ReadType::from_trace(&self.kind),
             user_id: self.user_id.clone(),
             seq: self.seq,
             run_id: self.run_id.clone(),
@@ -135,7 +136,7 @@ impl Message {
 
     pub fn outgoing(&self, bytes: u64) -> Outgoing {
         Outgoing {
-            kind: self.kind.clone(),
+            kind: SentKind::named(&self.kind),
             message_id: self.message_id.clone(),
             agent: self.agent.clone(),
             bytes: bytes as usize,

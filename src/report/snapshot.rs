@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::run::{Outcome, format_counts};
 use crate::trace::{Event, Incoming, Kind, Trace, describe, format_time, outgoing};
+use crate::vocab::ReadType;
 
 /// Up to this many users, the per-user section shows every user.
 pub const ALL_USERS_UP_TO: usize = 10;
@@ -188,7 +189,7 @@ fn observed(e: &Event, user: &str) -> Option<(&'static str, String)> {
 /// is not the receiving user (`user_id=-` when absent), so an event that
 /// reached the wrong user stands out.
 fn received(e: &Incoming, user: &str) -> String {
-    let mut s = e.kind.clone();
+    let mut s = e.kind.to_string();
     if let Some(seq) = e.seq {
         let _ = write!(s, " seq={seq}");
     }
@@ -197,7 +198,7 @@ fn received(e: &Incoming, user: &str) -> String {
         Some(id) => {
             let _ = write!(s, " user_id={id}");
         }
-        None if e.kind != "<unparseable>" => s.push_str(" user_id=-"),
+        None if e.kind != ReadType::Unparseable => s.push_str(" user_id=-"),
         None => {}
     }
     let fields = [

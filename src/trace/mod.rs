@@ -23,7 +23,7 @@ pub use server::{
     LbEvent, PipelineEvent, REASONS_1013, RequestId, RunId, SERVER_CLOSE_CODES, TransportEnd,
 };
 
-use crate::vocab::{Misbehave, TokenKind, TokenVia};
+use crate::vocab::{Misbehave, ReadType, SentKind, ServerType, TokenKind, TokenVia};
 
 /// One thing that happened, at one simulated time, on one host.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +149,7 @@ pub struct Outgoing {
     /// The JSON `type` field (`user_message`, `ping`, ...), or what the
     /// frame is when it is deliberately not a valid message (`bad_json`,
     /// `oversized`).
-    pub kind: String,
+    pub kind: SentKind,
     pub message_id: Option<String>,
     pub agent: Option<String>,
     pub bytes: usize,
@@ -160,18 +160,15 @@ impl Outgoing {
     /// not have (the gateway owes it an `unknown_message_type` error), as
     /// opposed to a message, a ping, or a deliberately invalid frame.
     pub fn is_unknown_type(&self) -> bool {
-        !matches!(
-            self.kind.as_str(),
-            "user_message" | "ping" | "bad_json" | "wrong_shape" | "oversized"
-        )
+        matches!(self.kind, SentKind::UnknownType(_))
     }
 }
 
 /// A server event as the user parsed it. Fields absent from the frame are
-/// `None`; a frame that is not JSON at all has `kind = "<unparseable>"`.
+/// `None`; a frame that is not JSON at all is [`ReadType::Unparseable`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Incoming {
-    pub kind: String,
+    pub kind: ReadType,
     pub user_id: Option<String>,
     pub seq: Option<u64>,
     pub run_id: Option<String>,
@@ -184,14 +181,13 @@ pub struct Incoming {
 impl Incoming {
     /// Whether this is one of the five agent events of a run.
     pub fn is_agent_event(&self) -> bool {
-        matches!(
-            self.kind.as_str(),
-            "agent_started"
-                | "agent_thinking"
-                | "tool_executing"
-                | "tool_completed"
-                | "agent_completed"
-        )
+        self.kind.server().is_some_and(ServerType::is_agent_event)
+    }
+
+    /// Whether this answers a message for good (`agent_completed` or
+    /// `error`).
+    pub fn is_terminal(&self) -> bool {
+        self.kind.server().is_some_and(ServerType::is_terminal)
     }
 }
 

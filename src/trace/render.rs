@@ -119,7 +119,7 @@ fn token_issued(token: TokenKind, valid_until: Option<Duration>, refreshed: bool
 
 /// A sent frame: its type and key fields.
 pub fn outgoing(f: &Outgoing) -> String {
-    let mut s = f.kind.clone();
+    let mut s = f.kind.to_string();
     if let Some(m) = &f.message_id {
         let _ = write!(s, " msg={m}");
     }
@@ -131,7 +131,7 @@ pub fn outgoing(f: &Outgoing) -> String {
 }
 
 fn incoming(e: &Incoming) -> String {
-    let mut s = e.kind.clone();
+    let mut s = e.kind.to_string();
     let fields: [(&str, &Option<String>); 6] = [
         ("user", &e.user_id),
         ("run", &e.run_id),

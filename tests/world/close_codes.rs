@@ -106,7 +106,7 @@ fn invalid_frames_get_their_own_codes() {
     );
     let unknown_type_error = outcome.trace.events.iter().any(|e| {
         matches!(&e.kind, stagesim::trace::Kind::Received { event, .. }
-            if event.kind == "error" && event.code.as_deref() == Some("unknown_message_type"))
+            if event.kind.is(stagesim::vocab::ServerType::Error) && event.code.as_deref() == Some("unknown_message_type"))
     });
     assert!(
         unknown_type_error,

@@ -49,7 +49,7 @@ fn users_cut_short_by_the_end_converge_in_the_heal_and_pass() {
         .iter()
         .filter(|e| e.at > Duration::from_secs(11))
         .map(|e| &e.kind)
-        .filter(|k| matches!(k, Kind::Sent { frame, .. } if frame.kind == "user_message"))
+        .filter(|k| matches!(k, Kind::Sent { frame, .. } if frame.kind.is(stagesim::vocab::ClientType::UserMessage)))
         .collect();
     assert!(
         after.is_empty(),

@@ -32,7 +32,7 @@ fn received(o: &Outcome) -> BTreeMap<String, Vec<(String, Option<u64>)>> {
             by_user
                 .entry(user.to_string())
                 .or_default()
-                .push((event.kind.clone(), event.seq));
+                .push((event.kind.to_string(), event.seq));
         }
     }
     by_user
@@ -49,7 +49,7 @@ fn answer_delays(o: &Outcome) -> Vec<Duration> {
                     sent.insert(id.clone(), e.at);
                 }
             }
-            Kind::Received { event, .. } if event.kind == "agent_started" => {
+            Kind::Received { event, .. } if event.kind.is(stagesim::vocab::ServerType::AgentStarted) => {
                 if let Some(at) = event.message_id.as_ref().and_then(|m| sent.remove(m)) {
                     delays.push(e.at - at);
                 }

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::{ClientEnv, UserPlan};
 use crate::scenario::Misbehave;
 use crate::trace::{Kind, Outgoing};
+use crate::vocab::{ClientType, SentKind};
 
 mod open;
 mod talk;
@@ -123,14 +124,14 @@ pub async fn run(
 fn next_message(plan: &UserPlan, k: u32) -> (String, String, Outgoing) {
     let message_id = crate::vocab::MessageId::new(&plan.name, k).to_string();
     let text = json!({
-        "type": "user_message",
+        "type": ClientType::UserMessage.as_str(),
         "message_id": message_id,
         "agent": plan.agent.as_str(),
         "text": format!("question {k} from {}", plan.name),
     })
     .to_string();
     let frame = Outgoing {
-        kind: "user_message".into(),
+        kind: ClientType::UserMessage.into(),
         message_id: Some(message_id.clone()),
         agent: Some(plan.agent.as_str().into()),
         bytes: text.len(),
@@ -139,18 +140,18 @@ fn next_message(plan: &UserPlan, k: u32) -> (String, String, Outgoing) {
 }
 
 /// The frame a misbehaving user sends, and what to call it in the trace.
-fn misbehaviour(plan: &UserPlan) -> (&'static str, String) {
+fn misbehaviour(plan: &UserPlan) -> (SentKind, String) {
     match plan.misbehave {
         Misbehave::BadJson => (
-            "bad_json",
+            SentKind::BadJson,
             r#"{"type": "user_message", "text": "#.to_string(),
         ),
         Misbehave::WrongShape => (
-            "wrong_shape",
+            SentKind::WrongShape,
             json!({"type": "user_message", "text": "hi"}).to_string(),
         ),
         Misbehave::Oversized => (
-            "oversized",
+            SentKind::Oversized,
             json!({
                 "type": "user_message",
                 "message_id": format!("{}-big", plan.name),
@@ -160,7 +161,7 @@ fn misbehaviour(plan: &UserPlan) -> (&'static str, String) {
             .to_string(),
         ),
         Misbehave::UnknownType | Misbehave::None => (
-            "typing_indicator",
+            SentKind::UnknownType("typing_indicator".into()),
             json!({"type": "typing_indicator", "user": &*plan.name}).to_string(),
         ),
     }

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::client::{ClientEnv, UserPlan};
 use crate::trace::{Kind, Outgoing};
+use crate::vocab::{ClientType, SentKind, ServerType};
 
 /// What the user awaits an answer to.
 #[derive(Debug, PartialEq)]
@@ -163,10 +164,10 @@ impl Session<'_> {
         match tokio::time::timeout(wait, self.stream.next()).await {
             Ok(frame) => Wait::Frame(frame),
             Err(_) if self.established && !self.pinged => {
-                let text = json!({"type": "ping"}).to_string();
+                let text = json!({"type": ClientType::Ping.as_str()}).to_string();
                 self.record(Kind::Sent {
                     conn: self.conn,
-                    frame: outgoing("ping", text.len()),
+                    frame: outgoing(ClientType::Ping.into(), text.len()),
                 });
                 let _ = self.sink.send(Message::text(text)).await;
                 self.pinged = true;
@@ -225,14 +226,14 @@ impl Session<'_> {
     fn on_event(&mut self, text: &str) {
         let event = crate::client::incoming::parse(text);
         let kind = event.kind.clone();
-        let answers_message = matches!(kind.as_str(), "agent_completed" | "error")
+        let answers_message = event.is_terminal()
             && matches!((&event.message_id, &self.in_flight),
                 (Some(id), Some(InFlight::Message(pending))) if id == pending);
         self.record(Kind::Received {
             conn: self.conn,
             event,
         });
-        if kind == "connection_established" {
+        if kind.is(ServerType::ConnectionEstablished) {
             self.established = true;
         }
         if answers_message {
@@ -245,16 +246,16 @@ impl Session<'_> {
                 self.next_send_at = Some(Instant::now() + pause);
             }
         }
-        if kind == "error" && self.in_flight == Some(InFlight::Misbehaviour) {
+        if kind.is(ServerType::Error) && self.in_flight == Some(InFlight::Misbehaviour) {
             self.in_flight = None;
         }
     }
 }
 
 /// What the trace records of a frame other than a user message.
-fn outgoing(kind: &str, bytes: usize) -> Outgoing {
+fn outgoing(kind: SentKind, bytes: usize) -> Outgoing {
     Outgoing {
-        kind: kind.into(),
+        kind,
         message_id: None,
         agent: None,
         bytes,

@@ -17,6 +17,7 @@ use super::violation;
 use crate::oracle::Violation;
 use crate::oracle::index::{ConnView, Presented, Skews, UserView, Users};
 use crate::scenario::{Cause, TokenKind, TokenVia};
+use crate::vocab::ServerType;
 
 /// Closes an invalid token may get: 1008, or a code that says nothing
 /// about the token (a drain, a lost transport, a restart, a dependency not
@@ -137,7 +138,7 @@ fn admitted(conn: &ConnView) -> Option<(Duration, String)> {
     let client = conn
         .received
         .iter()
-        .find(|(_, e)| e.kind == "connection_established" || e.is_agent_event())
+        .find(|(_, e)| e.kind.is(ServerType::ConnectionEstablished) || e.is_agent_event())
         .map(|(at, e)| (*at, format!("received {}", e.kind)));
     match (server, client) {
         (Some(s), Some(c)) => Some(if c.0 < s.0 { c } else { s }),

@@ -12,6 +12,7 @@ use crate::oracle::Violation;
 use crate::oracle::index::Users;
 use crate::scenario::Cause;
 use crate::trace::{REASONS_1013, SERVER_CLOSE_CODES};
+use crate::vocab::{ReadType, ServerType};
 
 /// Where a run is in `agent_started (agent_thinking | tool_executing
 /// tool_completed)* (agent_completed | tool_executing? error)`.
@@ -48,17 +49,17 @@ pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
                 // at the next one the user could read.
                 last_seq = match ev.seq {
                     Some(s) => Some(Expected::After(s)),
-                    None if ev.kind == "<unparseable>" => Some(Expected::Unknown),
+                    None if ev.kind == ReadType::Unparseable => Some(Expected::Unknown),
                     None => last_seq,
                 };
-                if ev.kind == "connection_established" {
+                if ev.kind.is(ServerType::ConnectionEstablished) {
                     if established {
                         bad(Cause::OutOfOrder, "second connection_established".into());
                     }
                     established = true;
                     continue;
                 }
-                if !established && ev.kind != "<unparseable>" {
+                if !established && ev.kind != ReadType::Unparseable {
                     bad(
                         Cause::OutOfOrder,
                         format!("{} before connection_established", ev.kind),
@@ -68,7 +69,7 @@ pub fn event_grammar(users: &Users, out: &mut Vec<Violation>) {
                     continue;
                 };
                 let state = runs.get(run).copied();
-                match step(&ev.kind, state) {
+                match step(ev.kind.server(), state) {
                     Some(s) => {
                         runs.insert(run, s);
                     }
@@ -145,14 +146,15 @@ fn seq_problem(kind: &str, seq: Option<u64>, before: Option<Expected>) -> Option
 
 /// The run's next state after an event of `kind`; `None` if the grammar
 /// does not allow it there.
-fn step(kind: &str, state: Option<RunState>) -> Option<RunState> {
-    match (kind, state) {
-        ("agent_started", None) => Some(RunState::Open),
-        ("agent_thinking", Some(RunState::Open)) => Some(RunState::Open),
-        ("tool_executing", Some(RunState::Open)) => Some(RunState::InTool),
-        ("tool_completed", Some(RunState::InTool)) => Some(RunState::Open),
-        ("agent_completed", Some(RunState::Open)) => Some(RunState::Done),
-        ("error", Some(RunState::Open | RunState::InTool)) => Some(RunState::Done),
+fn step(kind: Option<ServerType>, state: Option<RunState>) -> Option<RunState> {
+    use ServerType as T;
+    match (kind?, state) {
+        (T::AgentStarted, None) => Some(RunState::Open),
+        (T::AgentThinking, Some(RunState::Open)) => Some(RunState::Open),
+        (T::ToolExecuting, Some(RunState::Open)) => Some(RunState::InTool),
+        (T::ToolCompleted, Some(RunState::InTool)) => Some(RunState::Open),
+        (T::AgentCompleted, Some(RunState::Open)) => Some(RunState::Done),
+        (T::Error, Some(RunState::Open | RunState::InTool)) => Some(RunState::Done),
         _ => None,
     }
 }

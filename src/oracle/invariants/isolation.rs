@@ -14,6 +14,7 @@ use crate::oracle::Violation;
 use crate::oracle::index::{UserView, Users, conn_of};
 use crate::scenario::Cause;
 use crate::trace::Incoming;
+use crate::vocab::{ReadType, ServerType};
 
 pub fn isolation(users: &Users, out: &mut Vec<Violation>) {
     // Who sent each message id, and on which connection.
@@ -72,7 +73,7 @@ fn foreign<'a>(
     runs: &mut BTreeSet<&'a str>,
     ev: &'a Incoming,
 ) -> Option<String> {
-    if ev.kind == "<unparseable>" {
+    if ev.kind == ReadType::Unparseable {
         return None;
     }
     if ev.user_id.as_deref() != Some(name) {
@@ -88,7 +89,7 @@ fn foreign<'a>(
         ));
     }
     let r = ev.run_id.as_deref()?;
-    if ev.kind == "agent_started" {
+    if ev.kind.is(ServerType::AgentStarted) {
         runs.insert(r);
         None
     } else if !runs.contains(r) {

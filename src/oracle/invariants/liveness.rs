@@ -21,7 +21,7 @@ use super::violation;
 use crate::oracle::Violation;
 use crate::oracle::index::{UserView, Users};
 use crate::scenario::Cause;
-use crate::vocab::MessageId;
+use crate::vocab::{MessageId, ServerType};
 
 /// Every user has finished by the end of a run that reached the heal:
 /// the heal phase converged.
@@ -68,7 +68,7 @@ fn waiting_on(view: &UserView) -> String {
     let established = c
         .received
         .iter()
-        .any(|(_, e)| e.kind == "connection_established");
+        .any(|(_, e)| e.kind.is(ServerType::ConnectionEstablished));
     // Established implies open, whatever else was recorded.
     if !established {
         return match c.opened {
@@ -171,7 +171,7 @@ fn got_in(view: &UserView) -> bool {
     view.conns.values().any(|c| {
         c.received
             .iter()
-            .any(|(_, e)| e.kind == "connection_established")
+            .any(|(_, e)| e.kind.is(ServerType::ConnectionEstablished))
     })
 }
 

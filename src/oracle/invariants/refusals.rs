@@ -23,13 +23,14 @@ use crate::oracle::server::Servers;
 use crate::scenario::Cause;
 use crate::services::pipeline::supervisor_pick;
 use crate::trace::{ERROR_CODES, Incoming};
+use crate::vocab::ServerType;
 
 /// Every `error` a user received names a condition the trace shows.
 pub fn refusals(users: &Users, servers: &Servers, out: &mut Vec<Violation>) {
     for (name, view) in users {
         for (&n, conn) in &view.conns {
             let mut unknown_type_answers = 0;
-            for (at, ev) in conn.received.iter().filter(|(_, e)| e.kind == "error") {
+            for (at, ev) in conn.received.iter().filter(|(_, e)| e.kind.is(ServerType::Error)) {
                 let code = ev.code.as_deref().unwrap_or("");
                 if code == "unknown_message_type" {
                     unknown_type_answers += 1;

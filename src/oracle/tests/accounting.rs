@@ -126,7 +126,7 @@ fn unknown_type_answers_are_backed_by_unknown_frames() {
     boot(&mut s, 10, 1);
     chatting(&mut s, "u1", 1, 1);
     let frame = crate::trace::Outgoing {
-        kind: "typing_indicator".into(),
+        kind: crate::vocab::SentKind::UnknownType("typing_indicator".into()),
         message_id: None,
         agent: None,
         bytes: 40,

@@ -88,7 +88,7 @@ fn seq_restarts_after_a_frame_the_user_could_not_parse() {
             event("connection_established", "u1", 1, None, None),
         );
     let unparseable = Incoming {
-        kind: "<unparseable>".into(),
+        kind: crate::vocab::ReadType::Unparseable,
         ..Incoming::default()
     };
     s.receive(21, "u1", 1, unparseable)

@@ -86,7 +86,7 @@ impl Story {
 
     fn send(&mut self, at: u64, user: &str, conn: u32, message: &str) -> &mut Self {
         let frame = crate::trace::Outgoing {
-            kind: "user_message".into(),
+            kind: crate::vocab::ClientType::UserMessage.into(),
             message_id: Some(message.into()),
             agent: Some("data_helper".into()),
             bytes: 100,
@@ -121,7 +121,7 @@ impl Story {
 /// A server event as the user parsed it.
 fn event(kind: &str, user: &str, seq: u64, message: Option<&str>, run: Option<&str>) -> Incoming {
     Incoming {
-        kind: kind.into(),
+        kind: crate::vocab::ReadType::from_trace(kind),
         user_id: Some(user.into()),
         seq: Some(seq),
         run_id: run.map(str::to_string),

@@ -8,6 +8,7 @@ use super::builder::{At, Builder, Pending};
 use super::text::{client_class, client_text};
 use super::{SpanKind, Track, code_class, http_class};
 use crate::trace::{Event, Incoming, Kind};
+use crate::vocab::{ClientType, ServerType};
 
 impl Builder {
     pub(super) fn client(&mut self, i: usize, e: &Event, u: usize) {
@@ -30,9 +31,11 @@ impl Builder {
             }
             Kind::Sent { frame, .. } => {
                 let p = &mut self.pending[u];
-                match (&*frame.kind, &frame.message_id) {
-                    ("user_message", Some(m)) => p.sends.push((at, m.clone())),
-                    _ => p.other_send = Some((at, frame.kind.clone())),
+                match &frame.message_id {
+                    Some(m) if frame.kind.is(ClientType::UserMessage) => {
+                        p.sends.push((at, m.clone()));
+                    }
+                    _ => p.other_send = Some((at, frame.kind.to_string())),
                 }
             }
             Kind::Received { conn, event } => self.received(u, at, *conn, event),
@@ -139,7 +142,7 @@ impl Builder {
 
     pub(super) fn received(&mut self, u: usize, at: Duration, conn: u32, ev: &Incoming) {
         let me = Track::User(u);
-        if ev.kind == "connection_established"
+        if ev.kind.is(ServerType::ConnectionEstablished)
             && let Some((sent, gc)) = self.pending[u].ready.take()
             && self.gateway_conns[gc].conn == Some(conn)
         {
@@ -152,7 +155,7 @@ impl Builder {
             );
         }
         let Some(run) = &ev.run_id else { return };
-        let terminal = matches!(ev.kind.as_str(), "agent_completed" | "error");
+        let terminal = ev.is_terminal();
         let p = &mut self.pending[u];
         if !p.runs.contains_key(run) {
             let text = format!(
@@ -164,7 +167,7 @@ impl Builder {
             p.runs.insert(run.clone(), (now, text));
         }
         if terminal && let Some((start, text)) = self.pending[u].runs.remove(run) {
-            let class = if ev.kind == "error" {
+            let class = if ev.kind.is(ServerType::Error) {
                 "run error"
             } else {
                 "run"

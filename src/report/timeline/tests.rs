@@ -58,7 +58,7 @@ fn declared() -> Event {
 
 fn received(t: u64, kind: &str, run: Option<&str>) -> Event {
     let event = Incoming {
-        kind: kind.to_string(),
+        kind: crate::vocab::ReadType::from_trace(kind),
         run_id: run.map(str::to_string),
         ..Incoming::default()
     };
@@ -149,7 +149,7 @@ fn admitted() -> Vec<Event> {
 /// One message answered, then the gateway's 1011.
 fn served() -> Vec<Event> {
     let message = Outgoing {
-        kind: "user_message".into(),
+        kind: crate::vocab::ClientType::UserMessage.into(),
         message_id: Some("m1".into()),
         agent: Some("data_helper".into()),
         bytes: 100,

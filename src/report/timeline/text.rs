@@ -4,6 +4,7 @@
 //! them back.
 
 use crate::trace::{AuthEvent, ConnEvent, Incoming, Kind, LbEvent, UserEnd, describe};
+use crate::vocab::{ClientType, ServerType};
 
 /// The colour class of a close code: `ok` 1000, `policy` 1008, `retry`
 /// 1001/1012/1013, `defect` 1011, `lost` 1006, `proto` the rest.
@@ -83,13 +84,13 @@ pub(super) fn client_class(kind: &Kind) -> String {
         Kind::ConnectFailed { .. } => "failed lost".into(),
         Kind::HttpRejected { status, .. } => format!("rejected {}", http_class(*status)),
         Kind::Opened { .. } => "open".into(),
-        Kind::Sent { frame, .. } if frame.kind == "user_message" => "send".into(),
+        Kind::Sent { frame, .. } if frame.kind.is(ClientType::UserMessage) => "send".into(),
         Kind::Sent { .. } => "send other".into(),
-        Kind::Received { event, .. } => match event.kind.as_str() {
-            "agent_completed" => "recv done".into(),
-            "error" => "recv error".into(),
-            "connection_established" => "recv established".into(),
-            "tool_executing" | "tool_completed" => "recv tool".into(),
+        Kind::Received { event, .. } => match event.kind.server() {
+            Some(ServerType::AgentCompleted) => "recv done".into(),
+            Some(ServerType::Error) => "recv error".into(),
+            Some(ServerType::ConnectionEstablished) => "recv established".into(),
+            Some(ServerType::ToolExecuting | ServerType::ToolCompleted) => "recv tool".into(),
             _ => "recv".into(),
         },
         Kind::Closed { code, .. } => format!("close c{code} {}", code_class(*code)),
@@ -120,15 +121,12 @@ pub(super) fn client_text(kind: &Kind, me: &str) -> (String, Option<u64>) {
 /// the error code, and the user id when it is not the lane's own user `me`
 /// (the isolation invariant broke).
 fn incoming(e: &Incoming, me: &str) -> String {
-    let mut s = e.kind.clone();
-    let ends = matches!(
-        e.kind.as_str(),
-        "agent_started" | "agent_completed" | "error"
-    );
+    let mut s = e.kind.to_string();
+    let ends = e.is_terminal() || e.kind.is(ServerType::AgentStarted);
     let fields: [(&str, &Option<String>, bool); 6] = [
         ("run", &e.run_id, ends),
         ("msg", &e.message_id, ends),
-        ("agent", &e.agent, e.kind == "agent_started"),
+        ("agent", &e.agent, e.kind.is(ServerType::AgentStarted)),
         ("tool", &e.tool, true),
         ("code", &e.code, true),
         ("user", &e.user_id, e.user_id.as_deref() != Some(me)),

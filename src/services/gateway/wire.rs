@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::services::pipeline::{AgentEvent, ToolStats};
+use crate::vocab::{ClientType, ServerType};
 
 /// A client text frame, understood.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,15 +40,15 @@ pub fn parse(text: &str) -> Result<ClientFrame, Invalid> {
             .map(str::to_string)
             .ok_or_else(|| Invalid(format!("user_message without string `{k}`")))
     };
-    match kind {
-        "user_message" => Ok(ClientFrame::UserMessage {
+    match kind.parse() {
+        Ok(ClientType::UserMessage) => Ok(ClientFrame::UserMessage {
             message_id: field("message_id")?,
             agent: field("agent")?,
             text: field("text")?,
         }),
-        "ping" => Ok(ClientFrame::Ping),
-        other => Ok(ClientFrame::Unknown {
-            kind: other.to_string(),
+        Ok(ClientType::Ping) => Ok(ClientFrame::Ping),
+        Err(_) => Ok(ClientFrame::Unknown {
+            kind: kind.to_string(),
         }),
     }
 }
@@ -73,9 +74,9 @@ pub fn render(event: &ServerEvent, user_id: &str, seq: u64) -> Result<String, se
     let kind = match event {
         ServerEvent::ConnectionEstablished { connection_id } => {
             obj.insert("connection_id".into(), json!(connection_id));
-            "connection_established"
+            ServerType::ConnectionEstablished
         }
-        ServerEvent::Pong => "pong",
+        ServerEvent::Pong => ServerType::Pong,
         ServerEvent::Error {
             code,
             detail,
@@ -86,7 +87,7 @@ pub fn render(event: &ServerEvent, user_id: &str, seq: u64) -> Result<String, se
             if let Some(m) = message_id {
                 obj.insert("message_id".into(), json!(m));
             }
-            "error"
+            ServerType::Error
         }
         ServerEvent::Agent(ev) => {
             obj.insert("run_id".into(), json!(ev.run_id));
@@ -114,7 +115,7 @@ pub fn render(event: &ServerEvent, user_id: &str, seq: u64) -> Result<String, se
             ev.kind
         }
     };
-    obj.insert("type".into(), json!(kind));
+    obj.insert("type".into(), json!(kind.as_str()));
     obj.insert("user_id".into(), json!(user_id));
     obj.insert("seq".into(), json!(seq));
     serde_json::to_string(&Value::Object(obj))

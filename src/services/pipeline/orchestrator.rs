@@ -21,6 +21,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::{AgentSpec, DbConn, OrchestratorFactory};
 use crate::services::mutants::Mutant;
 use crate::trace::{ConnId, Kind, PipelineEvent, Probe, RunId};
+use crate::vocab::ServerType;
 
 /// What the gateway hands the pipeline for one message.
 pub struct RunRequest {
@@ -60,7 +61,7 @@ pub enum ToolStats {
 /// One event of a run, before the connection stamps `user_id` and `seq`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentEvent {
-    pub kind: &'static str,
+    pub kind: ServerType,
     pub run_id: String,
     pub message_id: String,
     pub agent: &'static str,
@@ -94,7 +95,7 @@ impl Orchestrator {
         }
     }
 
-    fn event(&self, kind: &'static str) -> AgentEvent {
+    fn event(&self, kind: ServerType) -> AgentEvent {
         AgentEvent {
             kind,
             run_id: self.request.run.to_string(),
@@ -116,7 +117,7 @@ impl Orchestrator {
     /// loses it; that is recorded, because nobody else will ever see it.
     fn emit(&self, out: &RunContext, output: RunOutput) {
         let kind = match &output {
-            RunOutput::Event(ev) => ev.kind,
+            RunOutput::Event(ev) => ev.kind.as_str(),
             RunOutput::Crash(_) => "crash",
         };
         if out.tx.send(output).is_err() {
@@ -137,7 +138,7 @@ impl Orchestrator {
     async fn think(&mut self, out: &RunContext) {
         let llm = &self.factory.config.llm_latency;
         let delay = self.rng.random_range(llm.min..=llm.max);
-        self.emit(out, RunOutput::Event(self.event("agent_thinking")));
+        self.emit(out, RunOutput::Event(self.event(ServerType::AgentThinking)));
         tokio::time::sleep(delay).await;
     }
 
@@ -160,7 +161,7 @@ impl Orchestrator {
     /// Run to the end, sending each event as it happens. The caller drops
     /// the task to cancel it (connection gone).
     pub async fn run(mut self, out: RunContext) {
-        self.emit(&out, RunOutput::Event(self.event("agent_started")));
+        self.emit(&out, RunOutput::Event(self.event(ServerType::AgentStarted)));
         self.think(&out).await;
         let tools = &self.factory.config.tools_per_run;
         let calls = self.rng.random_range(tools.min..=tools.max);
@@ -174,7 +175,7 @@ impl Orchestrator {
             }
             self.think(&out).await;
         }
-        let mut done = self.event("agent_completed");
+        let mut done = self.event(ServerType::AgentCompleted);
         done.text = Some(format!(
             "{} answered {}",
             self.request.agent.name, self.request.message_id
@@ -188,7 +189,7 @@ impl Orchestrator {
     async fn tool_call(&mut self, out: &RunContext) -> Result<(), ()> {
         let tool = self.pick_tool();
         let work = self.rng.random_range(TOOL_WORK.0..=TOOL_WORK.1);
-        let mut ev = self.event("tool_executing");
+        let mut ev = self.event(ServerType::ToolExecuting);
         ev.tool = Some(tool);
         self.emit(out, RunOutput::Event(ev));
         if !self.factory.tools.resolved(tool) {
@@ -207,7 +208,7 @@ impl Orchestrator {
             tokio::time::sleep(work).await;
             drop(conn);
         }
-        let mut ev = self.event("tool_completed");
+        let mut ev = self.event(ServerType::ToolCompleted);
         ev.tool = Some(tool);
         if tool == "query_warehouse" {
             ev.stats = Some(self.stats());
@@ -259,7 +260,7 @@ impl Orchestrator {
         let recorder = &self.factory.recorder;
         recorder.record(&self.factory.host, Some(user), Kind::Pipeline(timeout));
         self.probe(Probe::PoolAcquireTimedOut);
-        let mut ev = self.event("error");
+        let mut ev = self.event(ServerType::Error);
         ev.code = Some("overloaded");
         ev.text = Some("database pool exhausted; try again".into());
         self.emit(out, RunOutput::Event(ev));
