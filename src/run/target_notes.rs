@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use crate::scenario::{Agents, Auth, Bugs, Gateway, Scenario};
+use crate::scenario::{AgentsConfig, AuthConfig, Bugs, GatewayConfig, Scenario};
 
 /// What a target run leaves out.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,17 +26,17 @@ impl TargetNotes {
     /// The notes for `scenario` run against a target.
     pub fn of(scenario: &Scenario) -> TargetNotes {
         let mut not_applied = Vec::new();
-        differing("auth", &scenario.auth, &Auth::default(), &mut not_applied);
+        differing("auth", &scenario.auth, &AuthConfig::default(), &mut not_applied);
         differing(
             "gateway",
             &scenario.gateway,
-            &Gateway::default(),
+            &GatewayConfig::default(),
             &mut not_applied,
         );
         differing(
             "agents",
             &scenario.agents,
-            &Agents::default(),
+            &AgentsConfig::default(),
             &mut not_applied,
         );
         let mut set_aside = Vec::new();

@@ -59,7 +59,8 @@ pub use users::{
     REFRESH_MARGIN, Reconnect, TokenKind, TokenVia, UserGroup,
 };
 pub use world::{
-    Agents, Auth, Gateway, LoadBalancer, Network, PCT_DEPTH, PCT_POLLS, Schedule, World,
+    AgentsConfig, AuthConfig, GatewayConfig, LbConfig, NetworkConfig, PCT_DEPTH, PCT_POLLS,
+    Schedule, WorldConfig,
 };
 
 /// Reads, parses and validates the scenario file at `path`.

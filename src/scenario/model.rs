@@ -13,7 +13,9 @@ use super::duration;
 use super::expect::Expect;
 use super::faults::Fault;
 use super::users::UserGroup;
-use super::world::{Agents, Auth, Gateway, LoadBalancer, Network, World};
+use super::world::{
+    AgentsConfig, AuthConfig, GatewayConfig, LbConfig, NetworkConfig, WorldConfig,
+};
 
 /// A scenario file, deserialised and validated (see `parse`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,23 +30,23 @@ pub struct Scenario {
     #[serde(with = "duration::string", default = "default_duration")]
     pub duration: Duration,
     /// `[world]`: how hosts run their tasks; left out when at its default.
-    #[serde(default, skip_serializing_if = "World::is_default")]
-    pub world: World,
+    #[serde(default, skip_serializing_if = "WorldConfig::is_default")]
+    pub world: WorldConfig,
     /// `[network]`: link latency.
     #[serde(default)]
-    pub network: Network,
+    pub network: NetworkConfig,
     /// `[load_balancer]`: header stripping at `lb`.
     #[serde(default)]
-    pub load_balancer: LoadBalancer,
+    pub load_balancer: LbConfig,
     /// `[auth]`: the token validation service.
     #[serde(default)]
-    pub auth: Auth,
+    pub auth: AuthConfig,
     /// `[gateway]`: the WebSocket endpoint.
     #[serde(default)]
-    pub gateway: Gateway,
+    pub gateway: GatewayConfig,
     /// `[agents]`: the agent pipeline inside the gateway.
     #[serde(default)]
-    pub agents: Agents,
+    pub agents: AgentsConfig,
     /// `[[users]]`: groups of simulated users; none by default.
     #[serde(default)]
     pub users: Vec<UserGroup>,
@@ -71,12 +73,12 @@ impl Scenario {
             name: name.into(),
             description: String::new(),
             duration: default_duration(),
-            world: World::default(),
-            network: Network::default(),
-            load_balancer: LoadBalancer::default(),
-            auth: Auth::default(),
-            gateway: Gateway::default(),
-            agents: Agents::default(),
+            world: WorldConfig::default(),
+            network: NetworkConfig::default(),
+            load_balancer: LbConfig::default(),
+            auth: AuthConfig::default(),
+            gateway: GatewayConfig::default(),
+            agents: AgentsConfig::default(),
             users: Vec::new(),
             faults: Vec::new(),
             bugs: Bugs::default(),

@@ -15,16 +15,16 @@ use super::range::Range;
 /// `[world]`: how the simulation runs the hosts' software.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct World {
+pub struct WorldConfig {
     /// Which ready task each host polls next (docs/schedule.md).
     pub schedule: Schedule,
 }
 
-impl World {
+impl WorldConfig {
     /// All defaults: the table is then left out of a written scenario, so
     /// files and generated scenarios without it read as before.
     pub fn is_default(&self) -> bool {
-        *self == World::default()
+        *self == WorldConfig::default()
     }
 }
 
@@ -70,7 +70,7 @@ impl Schedule {
 /// `[network]`: every link of the simulated network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Network {
+pub struct NetworkConfig {
     /// One-way latency of every link, drawn per message from the seed.
     pub latency: Range<Duration>,
     /// Extension: simulated time per turmoil step, whole milliseconds from
@@ -96,9 +96,9 @@ fn is_one_ms(d: &Duration) -> bool {
     *d == Duration::from_millis(1)
 }
 
-impl Default for Network {
+impl Default for NetworkConfig {
     fn default() -> Self {
-        Network {
+        NetworkConfig {
             latency: Range::new(Duration::from_millis(1), Duration::from_millis(10)),
             tick: Duration::from_millis(1),
             tcp_user_timeout: None,
@@ -109,7 +109,7 @@ impl Default for Network {
 /// `[load_balancer]`: the `lb` host, where header faults happen.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct LoadBalancer {
+pub struct LbConfig {
     /// Request headers `lb` drops before forwarding, lowercased (HTTP header
     /// names are case-insensitive, so comparisons downstream are on lowercase).
     pub strip_headers: Vec<String>,
@@ -118,7 +118,7 @@ pub struct LoadBalancer {
 /// `[auth]`: the token validation service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Auth {
+pub struct AuthConfig {
     /// Time from boot until `auth` accepts connections and reports ready.
     #[serde(with = "duration::string")]
     pub startup: Duration,
@@ -131,9 +131,9 @@ pub struct Auth {
     pub leeway: Duration,
 }
 
-impl Default for Auth {
+impl Default for AuthConfig {
     fn default() -> Self {
-        Auth {
+        AuthConfig {
             startup: Duration::ZERO,
             latency: Range::new(Duration::from_millis(2), Duration::from_millis(10)),
             leeway: Duration::ZERO,
@@ -144,7 +144,7 @@ impl Default for Auth {
 /// `[gateway]`: the WebSocket endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Gateway {
+pub struct GatewayConfig {
     /// Time from boot until the gateway listens.
     #[serde(with = "duration::string")]
     pub startup: Duration,
@@ -160,9 +160,9 @@ pub struct Gateway {
     pub max_connections: u32,
 }
 
-impl Default for Gateway {
+impl Default for GatewayConfig {
     fn default() -> Self {
-        Gateway {
+        GatewayConfig {
             startup: Duration::ZERO,
             auth_retries: 3,
             auth_backoff: Duration::from_secs(1),
@@ -175,7 +175,7 @@ impl Default for Gateway {
 /// `[agents]`: the agent pipeline inside the gateway.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Agents {
+pub struct AgentsConfig {
     /// Time the pipeline takes to initialise after the gateway starts.
     #[serde(with = "duration::string")]
     pub startup: Duration,
@@ -190,9 +190,9 @@ pub struct Agents {
     pub tools_per_run: Range<u32>,
 }
 
-impl Default for Agents {
+impl Default for AgentsConfig {
     fn default() -> Self {
-        Agents {
+        AgentsConfig {
             startup: Duration::ZERO,
             db_pool: 10,
             db_acquire_timeout: Duration::from_secs(5),

@@ -60,8 +60,8 @@ impl Control {
 
 /// Configuration and handles shared by every boot of the gateway host.
 pub struct Gateway {
-    pub config: scenario::Gateway,
-    pub agents: scenario::Agents,
+    pub config: scenario::GatewayConfig,
+    pub agents: scenario::AgentsConfig,
     pub seed: u64,
     pub recorder: Recorder,
     pub host: Rc<str>,

@@ -21,7 +21,7 @@ pub use orchestrator::{
     AgentEvent, Orchestrator, RunContext, RunOutput, RunRequest, TOOL_WORK, ToolStats,
 };
 
-use crate::scenario::{Agents, Bugs};
+use crate::scenario::{AgentsConfig, Bugs};
 use crate::services::mutants::Mutant;
 use crate::trace::{Kind, PipelineEvent, Recorder};
 
@@ -57,7 +57,7 @@ impl ToolRegistry {
 
 /// Makes one orchestrator per request once the pipeline is initialised.
 pub struct OrchestratorFactory {
-    config: Agents,
+    config: AgentsConfig,
     bugs: Bugs,
     tools: ToolRegistry,
     db: Rc<DbPool>,
@@ -68,7 +68,7 @@ pub struct OrchestratorFactory {
 
 impl Pipeline {
     /// Start initialising in the background; returns at once.
-    pub fn start(config: Agents, bugs: Bugs, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
+    pub fn start(config: AgentsConfig, bugs: Bugs, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
         let (tx, rx) = watch::channel(None);
         tokio::task::spawn_local(async move {
             let initialising = PipelineEvent::Initialising {
