@@ -90,8 +90,8 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
         let limits = args.limits.apply(Limits::live());
         let recorder = Recorder::discarding();
         let backend = Backend::with_limits(&scenario, crate::run::DEFAULT_SEED, &recorder, limits);
-        tokio::task::spawn_local(backend.auth.clone().run());
-        tokio::task::spawn_local(backend.lb.clone().run());
+        tokio::task::spawn_local(backend.auth.clone().serve());
+        tokio::task::spawn_local(backend.lb.clone().serve());
         let (gateway, control) = (backend.gateway.clone(), backend.control.clone());
         let drains = faults::drive(gateway, control, faults.drains, recorder.clone());
         tokio::task::spawn_local(drains);

@@ -49,7 +49,7 @@ pub async fn run_user(plan: UserPlan, env: ClientEnv) {
             conn,
             attempt: failures + 1,
         });
-        let end = session::run(
+        let end = session::drive(
             &plan,
             &env,
             token.text.as_deref(),

@@ -2,7 +2,7 @@
 //! starts (from the corpus as it stood), the results come back in run
 //! order, so what is merged never depends on which worker ran what.
 //!
-//! Part of `explore`: `plan_generation -> generation::run -> merged in run
+//! Part of `explore`: `plan_generation -> generation::run_plans -> merged in run
 //! order -> corpus`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +19,7 @@ pub type Result = (Coverage, Option<Failing>);
 /// Run `plans` on `options.jobs` workers; the results in plan order (all
 /// of them, or under `--budget` the ones begun before it ran out: always a
 /// prefix, since runs are begun in order) and the number of workers.
-pub fn run(
+pub fn run_plans(
     plans: &[Drawn],
     options: &Options,
     started: Instant,

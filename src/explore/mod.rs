@@ -197,7 +197,7 @@ pub fn explore(options: &Options, progress: &(dyn Fn(RunNote<'_>) + Sync)) -> Ex
             break;
         }
         planned += plans.len() as u64;
-        let (results, workers) = generation::run(&plans, options, started, progress);
+        let (results, workers) = generation::run_plans(&plans, options, started, progress);
         jobs = jobs.max(workers);
         let complete = results.len() == plans.len();
         for (drawn, (coverage, failing)) in plans.into_iter().zip(results) {

@@ -107,7 +107,7 @@ pub async fn drive(
     let started = tokio::time::Instant::now();
     let host: Rc<str> = Rc::from("sim");
     let record = |fault: FaultEvent| recorder.record(&host, None, Kind::Fault(fault));
-    let mut boot = tokio::task::spawn_local(gateway.clone().run());
+    let mut boot = tokio::task::spawn_local(gateway.clone().serve());
     for drain in drains {
         tokio::time::sleep_until(started + drain.at).await;
         control.request_drain(drain.code);
@@ -122,7 +122,7 @@ pub async fn drive(
         record(FaultEvent::Restarted {
             host: GATEWAY.into(),
         });
-        boot = tokio::task::spawn_local(gateway.clone().run());
+        boot = tokio::task::spawn_local(gateway.clone().serve());
     }
     // Dropping the handle detaches the last boot: it runs until the live run
     // ends.

@@ -217,12 +217,12 @@ fn start_backend(
     );
     tokio::task::spawn_local(bytes);
     let Some(target) = target else {
-        tokio::task::spawn_local(backend.auth.clone().run());
+        tokio::task::spawn_local(backend.auth.clone().serve());
         // The gateway boots under the fault driver, which drains and
         // reboots it when the scenario says.
         let (gateway, control) = (backend.gateway.clone(), backend.control.clone());
         tokio::task::spawn_local(faults::drive(gateway, control, drains, recorder.clone()));
-        tokio::task::spawn_local(backend.lb.clone().run());
+        tokio::task::spawn_local(backend.lb.clone().serve());
         return;
     };
     let lb = Rc::new(LoadBalancer {
@@ -235,7 +235,7 @@ fn start_backend(
         open: Default::default(),
         tap: None,
     });
-    tokio::task::spawn_local(lb.run());
+    tokio::task::spawn_local(lb.serve());
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ pub fn record(
     let (_live, net) = go_live(net);
     let elapsed = local.block_on(&rt, async {
         let observer = conn::Observer::new(journal.clone(), options.check_tokens);
-        tokio::task::spawn_local(proxy(&options.target, Rc::new(observer)).run());
+        tokio::task::spawn_local(proxy(&options.target, Rc::new(observer)).serve());
         listening(net.addr(LB).expect("lb was bound"));
         let until = async {
             match options.duration {

@@ -43,7 +43,7 @@ impl AuthService {
     }
 
     /// The host software: one boot of the service.
-    pub async fn run(self: Rc<Self>) -> turmoil::Result {
+    pub async fn serve(self: Rc<Self>) -> turmoil::Result {
         let boot = self.boots.get() + 1;
         self.boots.set(boot);
         let rng = Rc::new(RefCell::new(crate::seed::rng(

@@ -81,8 +81,8 @@ impl Backend {
     /// Run the three services as tasks of the current `LocalSet`, as live
     /// mode does (a simulation makes each a turmoil host instead).
     pub fn spawn_local(&self) {
-        tokio::task::spawn_local(self.auth.clone().run());
-        tokio::task::spawn_local(self.gateway.clone().run());
-        tokio::task::spawn_local(self.lb.clone().run());
+        tokio::task::spawn_local(self.auth.clone().serve());
+        tokio::task::spawn_local(self.gateway.clone().serve());
+        tokio::task::spawn_local(self.lb.clone().serve());
     }
 }

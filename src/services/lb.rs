@@ -115,7 +115,7 @@ impl LoadBalancer {
             .await;
     }
 
-    pub async fn run(self: Rc<Self>) -> turmoil::Result {
+    pub async fn serve(self: Rc<Self>) -> turmoil::Result {
         let listener = TcpListener::bind(LB, LB_PORT).await?;
         let mut acceptor = Acceptor::new(listener, "lb");
         loop {
@@ -126,12 +126,12 @@ impl LoadBalancer {
                 continue;
             }
             let slot = Slot::new(self.clone());
-            tokio::task::spawn_local(self.clone().serve(stream, slot));
+            tokio::task::spawn_local(self.clone().serve_conn(stream, slot));
         }
     }
 
     /// Serve one client connection with hyper until it closes or upgrades.
-    async fn serve(self: Rc<Self>, stream: TcpStream, slot: Rc<Slot>) {
+    async fn serve_conn(self: Rc<Self>, stream: TcpStream, slot: Rc<Slot>) {
         let mut builder = hyper::server::conn::http1::Builder::new();
         if let Some(timeout) = self.limits.header_read_timeout {
             // Live only: the timer would add one per request to a simulation.

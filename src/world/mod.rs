@@ -137,9 +137,9 @@ fn servers(
     } = Backend::new(scenario, seed, recorder);
     let middlebox = lb.middlebox.clone();
     let auth_clock = auth.clock.clone();
-    sim.host(AUTH, move || auth.clone().run());
-    sim.host(GATEWAY, move || gateway.clone().run());
-    sim.host(LB, move || lb.clone().run());
+    sim.host(AUTH, move || auth.clone().serve());
+    sim.host(GATEWAY, move || gateway.clone().serve());
+    sim.host(LB, move || lb.clone().serve());
     (control, middlebox, auth_clock)
 }
 

@@ -91,7 +91,7 @@ fn is_transient(code: u16) -> bool {
     matches!(code, 1001 | 1006 | 1012 | 1013)
 }
 
-pub async fn run(
+pub async fn drive(
     plan: &UserPlan,
     env: &ClientEnv,
     token: Option<&str>,

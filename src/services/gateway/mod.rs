@@ -109,7 +109,7 @@ impl Gateway {
     }
 
     /// The host software: one boot.
-    pub async fn run(self: Rc<Self>) -> turmoil::Result {
+    pub async fn serve(self: Rc<Self>) -> turmoil::Result {
         let number = self.boots.get() + 1;
         self.boots.set(number);
         self.log(GatewayEvent::Boot {
