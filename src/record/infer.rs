@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::journal::{Entry, What};
 use crate::scenario::{AgentName, Fault, Range, Scenario, TokenKind, TokenVia, UserGroup};
+use crate::vocab::{ClientType, ReadType, SentKind, ServerType};
 
 /// Closes within this much of a burst's first one belong to it.
 const BURST_WINDOW: Duration = Duration::from_secs(1);
@@ -56,9 +57,9 @@ pub fn users(entries: &[Entry]) -> BTreeMap<String, Seen> {
                 let Some(seen) = users.get_mut(&e.user) else {
                     continue;
                 };
-                if dir == "down" && (m.kind == "agent_completed" || m.kind == "error") {
+                if dir == "down" && ReadType::named(&m.kind).server().is_some_and(ServerType::is_terminal) {
                     answered.insert(key, e.at());
-                } else if dir == "up" && m.kind == "user_message" {
+                } else if dir == "up" && SentKind::named(&m.kind).is(ClientType::UserMessage) {
                     if let Some(at) = answered.remove(&key) {
                         seen.thinks.push(e.at().saturating_sub(at));
                     }

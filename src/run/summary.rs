@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::oracle;
 use crate::trace::{Kind, Trace, UserEnd};
+use crate::vocab::ServerType;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Messages {
@@ -124,9 +125,9 @@ impl Summary {
             }
             sent.extend(conn.sent.iter().map(|(_, m)| m.clone()));
             for (_, ev) in &conn.received {
-                match (ev.kind.as_str(), &ev.message_id) {
-                    ("agent_completed", Some(m)) => answered.insert(m.clone()),
-                    ("error", Some(m)) => rejected.insert(m.clone()),
+                match (ev.kind.server(), &ev.message_id) {
+                    (Some(ServerType::AgentCompleted), Some(m)) => answered.insert(m.clone()),
+                    (Some(ServerType::Error), Some(m)) => rejected.insert(m.clone()),
                     _ => false,
                 };
             }

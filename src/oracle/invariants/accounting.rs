@@ -63,7 +63,7 @@ pub fn accounting(users: &Users, end: Duration, out: &mut Vec<Violation>) {
 /// connection received.
 fn answers(conn: &ConnView) -> impl Iterator<Item = (Duration, &str)> {
     conn.received.iter().filter_map(|(at, e)| {
-        let terminal = matches!(e.kind.as_str(), "agent_completed" | "error");
+        let terminal = e.is_terminal();
         Some((*at, e.message_id.as_deref().filter(|_| terminal)?))
     })
 }

@@ -139,7 +139,7 @@ pub fn answers(
             .conns
             .values()
             .flat_map(|c| c.received.iter())
-            .filter(|(_, e)| matches!(e.kind.as_str(), "agent_completed" | "error"))
+            .filter(|(_, e)| e.is_terminal())
             .filter_map(|(_, e)| e.message_id.as_deref())
             .collect();
         // The user's own ids, message 1 to N (`MessageId`); counted, not

@@ -245,3 +245,26 @@ fn a_user_still_busy_when_the_heal_ran_out_did_not_converge_once() {
         "still busy 950ms after the heal began: an answer to u1-m1 on c1 (no event of its run)"
     );
 }
+
+/// An answer to another user's message (`u2-m1`, delivered to `u1`) answers
+/// nothing of `u1`'s: liveness counts only a user's own message ids, so a
+/// check that read just the number in the id would pass this run. (The
+/// whole oracle reports the root cause, `foreign_event`, and hides this
+/// effect; liveness on its own must still see it.)
+#[test]
+fn an_answer_to_another_user_s_message_leaves_one_s_own_unanswered() {
+    let mut s = Story::default();
+    chatting(&mut s, "u1", 1, 1).receive(
+        50,
+        "u1",
+        1,
+        event("agent_completed", "u1", 2, Some("u2-m1"), Some("g1.1.r1")),
+    );
+    let trace = s.end(1000);
+    let users = crate::oracle::index::build(&trace);
+    let mut v = Vec::new();
+    let stripped = Default::default();
+    crate::oracle::invariants::answers(&users, &stripped, None, trace.end, &mut v);
+    assert_eq!(causes(&v), [(Some("u1"), Cause::Unanswered)]);
+    assert!(v[0].detail.contains("first u1-m1"), "{v:?}");
+}
