@@ -415,8 +415,8 @@ fn fault_windows_come_from_the_scenario() {
         .collect();
     assert_eq!(faults.len(), scenario.faults.len(), "{:?}", tl.windows);
     let f = &scenario.faults[0];
-    assert_eq!(faults[0].start, f.at);
-    assert_eq!(faults[0].end, f.at + f.duration.unwrap());
+    assert_eq!(faults[0].start, f.at());
+    assert_eq!(faults[0].end, f.end());
     let names: Vec<&str> = faults[0]
         .hosts
         .iter()

@@ -1,7 +1,7 @@
 //! What the servers and the fault driver did, as typed trace events.
 //!
 //! Data flow: `services` (lb, gateway, pipeline, auth) and the fault driver
-//! (`world::faults`) record these through the [`Recorder`](super::Recorder);
+//! (`faults::sim`) record these through the [`Recorder`](super::Recorder);
 //! the oracle judges admissions, closes and deliveries from them, and the
 //! report and the Chrome trace draw arrows, spans and windows from them.
 //! Nothing reads their rendered text back: [`super::describe`] is for people

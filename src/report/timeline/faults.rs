@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::builder::Builder;
-use super::{Host, Track, Window, WindowKind};
-use crate::scenario::{Fault, FaultKind, Scenario, format_duration};
+use super::{Track, Window, WindowKind};
+use crate::scenario::{Fault, Scenario, Target, format_duration};
 use crate::trace::FaultEvent;
 
 impl Builder {
@@ -33,7 +33,7 @@ impl Builder {
             });
         }
         for f in &scenario.faults {
-            if f.at <= end {
+            if f.at() <= end {
                 let window = self.fault_window(f);
                 self.windows.push(window);
             }
@@ -43,31 +43,34 @@ impl Builder {
     /// One fault's window. A crashed or restarted host's window lasts until
     /// the trace says it came back.
     fn fault_window(&self, f: &Fault) -> Window {
-        let lasts = f.duration.unwrap_or_default();
-        let (hosts, what) = match (&f.between, &f.host) {
-            (Some([a, b]), _) => {
-                let mut hosts = self.expand(a);
-                hosts.extend(self.expand(b));
-                (hosts, format!("{} {a} <-> {b}", f.kind.as_str()))
+        let lasts = f.lasts().unwrap_or_default();
+        let kind = f.kind();
+        let (hosts, what) = match f.target() {
+            Target::Link([a, b]) => {
+                let mut hosts = self.expand(a.as_str());
+                hosts.extend(self.expand(b.as_str()));
+                (hosts, format!("{kind} {a} <-> {b}"))
             }
-            (None, Some(h)) => (self.expand(h), format!("{} {h}", f.kind.as_str())),
-            (None, None) => (Vec::new(), f.kind.as_str().to_string()),
+            Target::Host(h) => (self.expand(h.as_str()), format!("{kind} {h}")),
         };
-        let mut stop = f.at + lasts;
-        if !f.kind.is_link()
-            && let Some(h) = &f.host
-            && let Some((back, _)) = self.restarts.iter().find(|(t, r)| *t >= f.at && r == h)
+        let mut stop = f.at() + lasts;
+        if let Target::Host(h) = f.target()
+            && !kind.is_link()
+            && let Some((back, _)) = self
+                .restarts
+                .iter()
+                .find(|(t, r)| *t >= f.at() && *r == h.as_str())
         {
             stop = stop.max(*back);
         }
-        let text = if f.kind == FaultKind::Restart && lasts.is_zero() {
+        let text = if matches!(f, Fault::Restart { .. }) && lasts.is_zero() {
             what
         } else {
             format!("{what} for {}", format_duration(lasts))
         };
         Window {
             kind: WindowKind::Fault,
-            start: f.at,
+            start: f.at(),
             end: stop.min(self.end),
             hosts,
             text,
@@ -77,7 +80,7 @@ impl Builder {
     /// The rows a scenario's host name covers: `clients` is every client
     /// host.
     fn expand(&self, name: &str) -> Vec<usize> {
-        let matches = |h: &Host| {
+        let matches = |h: &super::Host| {
             if name == "clients" {
                 h.clients
             } else {
