@@ -8,7 +8,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::schedule::{ByteChange, Bytes, Step};
+use super::schedule::{ByteChange, Bytes, FaultId, Step};
 use crate::scenario::{format_duration, format_rate};
 use crate::services::middlebox::{Faults, Middlebox};
 use crate::trace::FaultEvent;
@@ -36,14 +36,14 @@ impl ByteFaults {
     }
 
     /// The byte-level faults that were due to start but never did (the run
-    /// ended first): `(what, when)`.
-    pub fn unreached(&self) -> Vec<(String, Duration)> {
+    /// ended first): `(fault, what, when)`.
+    pub fn unreached(&self) -> Vec<(FaultId, String, Duration)> {
         self.changes[self.next..]
             .iter()
             .filter(|c| c.what.on)
             .map(|c| {
                 let [a, b] = c.what.between;
-                (format!("{} on {a}-{b}", c.what.bytes.name()), c.at)
+                (c.fault, format!("{} on {a}-{b}", c.what.bytes.name()), c.at)
             })
             .collect()
     }
@@ -55,14 +55,14 @@ impl ByteFaults {
             && c.at <= now
         {
             self.next += 1;
-            events.push(apply(&self.middlebox, c.what));
+            events.push(apply(&self.middlebox, c.fault, c.what));
         }
         events
     }
 }
 
 /// Switch a fault on or off in the middlebox; its trace event.
-fn apply(middlebox: &Middlebox, change: ByteChange) -> FaultEvent {
+fn apply(middlebox: &Middlebox, fault: FaultId, change: ByteChange) -> FaultEvent {
     let ByteChange { between, bytes, on } = change;
     let [a, b] = between.map(|h| h.to_string());
     // Towards the gateway when the link's first host is the client side.
@@ -70,7 +70,12 @@ fn apply(middlebox: &Middlebox, change: ByteChange) -> FaultEvent {
     let detail = match bytes {
         Bytes::Reset => {
             let connections = middlebox.reset_all();
-            return FaultEvent::Reset { a, b, connections };
+            return FaultEvent::Reset {
+                fault,
+                a,
+                b,
+                connections,
+            };
         }
         Bytes::Slice(piece) => {
             middlebox.set(|f| f.slice = on.then_some(piece as usize));
@@ -93,6 +98,7 @@ fn apply(middlebox: &Middlebox, change: ByteChange) -> FaultEvent {
         }
     };
     FaultEvent::Bytes {
+        fault,
         kind: bytes.name(),
         a,
         b,

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::bytes::ByteFaults;
-use super::schedule::{Action, ByteChange, FaultSchedule, Step};
+use super::schedule::{Action, ByteChange, FaultId, FaultSchedule, Step};
 use crate::net::GATEWAY;
 use crate::scenario::{Fault, Scenario, Target};
 use crate::services::gateway::{Control, Gateway};
@@ -24,6 +24,8 @@ use crate::trace::{FaultEvent, Kind, Recorder};
 /// gateway stays down at least.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Drain {
+    /// The fault it is, for the trace.
+    pub fault: FaultId,
     pub at: Duration,
     pub code: u16,
     pub down_for: Duration,
@@ -56,7 +58,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, String> {
     if let Some(step) = refused {
         return Err(refusal(
             step.fault,
-            &scenario.faults[step.fault],
+            &scenario.faults[step.fault.0],
             &step.what,
         ));
     }
@@ -65,9 +67,10 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, String> {
         .iter()
         .filter_map(|step| match step.what {
             Action::Drain(_, code) => Some(Drain {
+                fault: step.fault,
                 at: step.at,
                 code,
-                down_for: scenario.faults[step.fault].lasts().unwrap_or_default(),
+                down_for: scenario.faults[step.fault.0].lasts().unwrap_or_default(),
             }),
             _ => None,
         })
@@ -78,7 +81,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, String> {
     })
 }
 
-fn refusal(id: usize, fault: &Fault, action: &Action) -> String {
+fn refusal(id: FaultId, fault: &Fault, action: &Action) -> String {
     let why = match action {
         Action::Crash(_) => {
             "a crash stops a host with no goodbye, and a live service's connections are \
@@ -98,9 +101,8 @@ fn refusal(id: usize, fault: &Fault, action: &Action) -> String {
         Target::Link(_) => String::new(),
     };
     format!(
-        "[[faults]] #{} (kind = \"{}\"{host}) cannot be honoured live: {why}. Run the scenario \
+        "[[faults]] {id} (kind = \"{}\"{host}) cannot be honoured live: {why}. Run the scenario \
          simulated (stagesim run), or remove the fault to run it live.",
-        id + 1,
         fault.kind(),
     )
 }
@@ -138,6 +140,7 @@ pub async fn drive(
         tokio::time::sleep_until(started + drain.at).await;
         control.request_drain(drain.code);
         record(FaultEvent::Drain {
+            fault: drain.fault,
             host: GATEWAY.into(),
             code: drain.code,
         });
@@ -146,6 +149,7 @@ pub async fn drive(
         tokio::time::sleep_until(started + drain.at + drain.down_for).await;
         let _ = boot.await;
         record(FaultEvent::Restarted {
+            fault: drain.fault,
             host: GATEWAY.into(),
         });
         boot = tokio::task::spawn_local(gateway.clone().run());

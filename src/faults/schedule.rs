@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use crate::scenario::{Fault, FaultKind, Host, Scenario};
 
-/// A fault's place in the scenario's `[[faults]]` (0 for the first): the
-/// id its start and end carry into the trace.
-pub type FaultId = usize;
+/// A fault's place in the scenario's `[[faults]]`: the id its start and
+/// end carry into the trace.
+pub use crate::trace::FaultId;
 
 /// One thing done to the network or a host at an instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +135,8 @@ impl FaultSchedule {
     /// `client_hosts`.
     pub fn of(scenario: &Scenario, client_hosts: &[String]) -> FaultSchedule {
         let mut schedule = FaultSchedule::default();
-        for (id, fault) in scenario.faults.iter().enumerate() {
+        for (i, fault) in scenario.faults.iter().enumerate() {
+            let id = FaultId(i);
             match plan(fault, client_hosts) {
                 Plan::Network(start, stop) => {
                     schedule.network.push(Step::new(fault.at(), id, start));
@@ -227,4 +228,115 @@ fn stop_and_boot(host: Host, drain: Option<u16>) -> (Action, Action) {
         None => Action::Crash(name.clone()),
     };
     (stop, Action::Bounce(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn schedule(faults: &str) -> FaultSchedule {
+        let text = format!("name = \"s\"\nduration = \"60s\"\n{faults}");
+        let scenario = crate::scenario::parse(&text, Path::new("s.toml")).expect("valid");
+        FaultSchedule::of(&scenario, &["clients-1".into(), "clients-2".into()])
+    }
+
+    fn fault(kind: &str, target: &str, at: &str, lasts: &str) -> String {
+        format!("[[faults]]\nkind = \"{kind}\"\n{target}\nat = \"{at}\"\n{lasts}\n")
+    }
+
+    fn s(secs: u64) -> Duration {
+        Duration::from_secs(secs)
+    }
+
+    /// A restart drains the one host that can (the gateway, with 1012) and
+    /// crashes any other; a drain is 1001; each ends with a boot.
+    #[test]
+    fn a_restart_drains_only_a_host_that_drains() {
+        let faults = [
+            fault("restart", "host = \"gateway\"", "1s", "for = \"2s\""),
+            fault("restart", "host = \"auth\"", "5s", ""),
+            fault("drain", "host = \"gateway\"", "9s", "for = \"1s\""),
+        ];
+        let steps: Vec<(Duration, usize, Action)> = schedule(&faults.concat())
+            .network
+            .into_iter()
+            .map(|st| (st.at, st.fault.0, st.what))
+            .collect();
+        let (gw, auth) = (|| "gateway".to_string(), || "auth".to_string());
+        assert_eq!(
+            steps,
+            [
+                (s(1), 0, Action::Drain(gw(), 1012)),
+                (s(3), 0, Action::Bounce(gw())),
+                (s(5), 1, Action::Crash(auth())),
+                (s(5), 1, Action::Bounce(auth())),
+                (s(9), 2, Action::Drain(gw(), 1001)),
+                (s(10), 2, Action::Bounce(gw())),
+            ]
+        );
+    }
+
+    /// `clients` is every client host; steps are in time order, in file
+    /// order for equal times (the hold, first in the file, starts before
+    /// the partition's repair), each carrying its fault's id.
+    #[test]
+    fn clients_expand_and_steps_keep_their_fault_ids() {
+        let faults = [
+            fault(
+                "hold",
+                "between = [\"lb\", \"clients\"]",
+                "4s",
+                "for = \"1s\"",
+            ),
+            fault(
+                "partition",
+                "between = [\"clients\", \"lb\"]",
+                "2s",
+                "for = \"2s\"",
+            ),
+        ];
+        let steps = schedule(&faults.concat()).network;
+        let clients = vec!["clients-1".to_string(), "clients-2".to_string()];
+        let lb = vec!["lb".to_string()];
+        let seen: Vec<(Duration, usize)> = steps.iter().map(|st| (st.at, st.fault.0)).collect();
+        assert_eq!(seen, [(s(2), 1), (s(4), 0), (s(4), 1), (s(5), 0)]);
+        assert_eq!(
+            steps[0].what,
+            Action::Partition(clients.clone(), lb.clone())
+        );
+        assert_eq!(steps[1].what, Action::Hold(lb.clone(), clients.clone()));
+        assert_eq!(steps[2].what, Action::Repair(clients, lb));
+    }
+
+    /// Byte-level faults go to the middlebox: on at `at`, off at the end,
+    /// and a reset, an instant, never switched off.
+    #[test]
+    fn byte_faults_are_middlebox_changes() {
+        let faults = [
+            fault(
+                "slice",
+                "between = [\"clients\", \"lb\"]\nbytes = 3",
+                "1s",
+                "for = \"2s\"",
+            ),
+            fault("reset", "between = [\"lb\", \"gateway\"]", "2s", ""),
+        ];
+        let sched = schedule(&faults.concat());
+        assert!(sched.network.is_empty());
+        let changes: Vec<(Duration, usize, Bytes, bool)> = sched
+            .bytes
+            .iter()
+            .map(|st| (st.at, st.fault.0, st.what.bytes, st.what.on))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (s(1), 0, Bytes::Slice(3), true),
+                (s(2), 1, Bytes::Reset, true),
+                (s(3), 0, Bytes::Slice(3), false),
+            ]
+        );
+    }
 }

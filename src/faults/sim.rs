@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::bytes::ByteFaults;
-use super::schedule::{Action, FaultSchedule, Step};
+use super::schedule::{Action, FaultId, FaultSchedule, Step};
 use crate::net::HostClock;
 use crate::services::gateway::Control;
 use crate::services::middlebox::Middlebox;
@@ -34,8 +34,8 @@ pub struct Driver {
     /// Sorted by time, stable for equal times (file order).
     network: Vec<Step<Action>>,
     next: usize,
-    /// Bounces waiting for a draining host to stop.
-    waiting: Vec<String>,
+    /// Bounces waiting for a draining host to stop, with their fault.
+    waiting: Vec<(String, FaultId)>,
     control: Rc<Control>,
     clocks: Clocks,
     /// `[auth] leeway`, for the trace's skew events.
@@ -90,20 +90,20 @@ impl Driver {
         while let Some(s) = self.network.get(self.next)
             && s.at <= now
         {
-            let action = s.what.clone();
+            let (fault, action) = (s.fault, s.what.clone());
             self.next += 1;
-            self.apply(sim, now, action);
+            self.apply(sim, now, fault, action);
         }
         for event in self.bytes.apply_due(now) {
             self.record(now, event);
         }
         let mut still = Vec::new();
-        for h in std::mem::take(&mut self.waiting) {
-            if sim.is_host_running(h.as_str()) {
-                still.push(h);
+        for (host, fault) in std::mem::take(&mut self.waiting) {
+            if sim.is_host_running(host.as_str()) {
+                still.push((host, fault));
             } else {
-                sim.bounce(h.as_str());
-                self.record(now, FaultEvent::Restarted { host: h });
+                sim.bounce(host.as_str());
+                self.record(now, FaultEvent::Restarted { fault, host });
             }
         }
         self.waiting = still;
@@ -112,14 +112,14 @@ impl Driver {
     /// The run ended before the heal because every user had finished:
     /// record each fault that was still due to start, which hit nothing.
     pub fn record_unreached(&self, now: Duration) {
-        let mut unreached: Vec<(String, Duration)> = self.network[self.next..]
+        let mut unreached: Vec<(FaultId, String, Duration)> = self.network[self.next..]
             .iter()
-            .filter_map(|s| s.what.start_name().map(|what| (what, s.at)))
+            .filter_map(|s| s.what.start_name().map(|what| (s.fault, what, s.at)))
             .collect();
         unreached.extend(self.bytes.unreached());
-        unreached.sort_by_key(|(_, due)| *due);
-        for (what, due) in unreached {
-            self.record(now, FaultEvent::NotReached { what, due });
+        unreached.sort_by_key(|(_, _, due)| *due);
+        for (fault, what, due) in unreached {
+            self.record(now, FaultEvent::NotReached { fault, what, due });
         }
     }
 
@@ -130,16 +130,16 @@ impl Driver {
         let now = sim.elapsed();
         self.record(now, FaultEvent::Heal { converge_within });
         while let Some(s) = self.network.get(self.next) {
-            let action = s.what.clone();
+            let (fault, action) = (s.fault, s.what.clone());
             self.next += 1;
-            self.apply(sim, now, action);
+            self.apply(sim, now, fault, action);
         }
         for event in self.bytes.apply_due(Duration::MAX) {
             self.record(now, event);
         }
     }
 
-    fn apply(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration, action: Action) {
+    fn apply(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration, fault: FaultId, action: Action) {
         let pairs = |a: &[String], b: &[String], f: &mut dyn FnMut(&str, &str)| {
             for x in a {
                 for y in b {
@@ -150,44 +150,44 @@ impl Driver {
         let event = match action {
             Action::Partition(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.partition_tcp(x, y));
-                FaultEvent::Partition { a, b }
+                FaultEvent::Partition { fault, a, b }
             }
             Action::LossyPartition(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.partition(x, y));
-                FaultEvent::LossyPartition { a, b }
+                FaultEvent::LossyPartition { fault, a, b }
             }
             Action::Repair(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.repair(x, y));
-                FaultEvent::Repair { a, b }
+                FaultEvent::Repair { fault, a, b }
             }
             Action::Hold(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.hold(x, y));
-                FaultEvent::Hold { a, b }
+                FaultEvent::Hold { fault, a, b }
             }
             Action::Release(a, b) => {
                 pairs(&a, &b, &mut |x, y| sim.release(x, y));
-                FaultEvent::Release { a, b }
+                FaultEvent::Release { fault, a, b }
             }
             Action::Crash(h) => {
                 sim.crash(h.as_str());
-                FaultEvent::Crash { host: h }
+                FaultEvent::Crash { fault, host: h }
             }
             Action::Drain(host, code) => {
                 self.control.request_drain(code);
-                FaultEvent::Drain { host, code }
+                FaultEvent::Drain { fault, host, code }
             }
-            Action::Bounce(h) => return self.waiting.push(h),
+            Action::Bounce(h) => return self.waiting.push((h, fault)),
             Action::Skew {
                 written,
                 hosts,
                 by_ms,
-            } => self.skew(written, &hosts, by_ms),
+            } => self.skew(fault, written, &hosts, by_ms),
         };
         self.record(now, event);
     }
 
     /// Set the clocks of `hosts` off by `by_ms`; the event that says so.
-    fn skew(&self, written: String, hosts: &[String], by_ms: i64) -> FaultEvent {
+    fn skew(&self, fault: FaultId, written: String, hosts: &[String], by_ms: i64) -> FaultEvent {
         for h in hosts {
             if let Some(clock) = self.clocks.get(h) {
                 clock.set_skew_ms(by_ms);
@@ -195,6 +195,7 @@ impl Driver {
         }
         let leeway_ms = self.leeway.as_millis() as u64;
         FaultEvent::Skew {
+            fault,
             host: written,
             by_ms,
             beyond_leeway: by_ms.unsigned_abs() > leeway_ms,

@@ -5,8 +5,8 @@
 //! Part of scenario file -> validated `Scenario`, called from `validate`.
 
 use super::fault_entry::FaultEntry;
-use super::fault_rules::Setting;
 use super::faults::FaultKind;
+use super::faults::Setting;
 use super::locate::{KeyPath, Part};
 use super::validate::{Problem, problem};
 

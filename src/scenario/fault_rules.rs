@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::byte_faults;
 use super::duration::format_duration;
 use super::fault_entry::FaultEntry;
-use super::faults::{Fault, FaultKind, HOSTS, Host, Target};
+use super::faults::{Fault, FaultKind, HOSTS, Host, Shape, Target, host_fault, link_fault, shape};
 use super::locate::{KeyPath, Part};
 use super::validate::{Problem, problem};
 use crate::vocab::quoted_list;
@@ -39,122 +39,6 @@ pub(super) fn convert(
             Ok(host_fault(kind, host, entry.at, lasts, setting))
         }
     }
-}
-
-/// How a kind's file keys are read: between two hosts, or on one.
-enum Shape {
-    Link(LinkKind),
-    OnHost(HostKind),
-}
-
-enum LinkKind {
-    Partition,
-    LossyPartition,
-    Hold,
-    Reset,
-    Slice,
-    Bandwidth,
-    SlowClose,
-    Latency,
-}
-
-enum HostKind {
-    Crash,
-    Restart,
-    Drain,
-    Skew,
-}
-
-/// Whether `kind` is between two hosts (`FaultKind::is_link`).
-pub(super) fn is_link(kind: FaultKind) -> bool {
-    matches!(shape(kind), Shape::Link(_))
-}
-
-fn shape(kind: FaultKind) -> Shape {
-    match kind {
-        FaultKind::Partition => Shape::Link(LinkKind::Partition),
-        FaultKind::LossyPartition => Shape::Link(LinkKind::LossyPartition),
-        FaultKind::Hold => Shape::Link(LinkKind::Hold),
-        FaultKind::Reset => Shape::Link(LinkKind::Reset),
-        FaultKind::Slice => Shape::Link(LinkKind::Slice),
-        FaultKind::Bandwidth => Shape::Link(LinkKind::Bandwidth),
-        FaultKind::SlowClose => Shape::Link(LinkKind::SlowClose),
-        FaultKind::Latency => Shape::Link(LinkKind::Latency),
-        FaultKind::Crash => Shape::OnHost(HostKind::Crash),
-        FaultKind::Restart => Shape::OnHost(HostKind::Restart),
-        FaultKind::Drain => Shape::OnHost(HostKind::Drain),
-        FaultKind::Skew => Shape::OnHost(HostKind::Skew),
-    }
-}
-
-/// A checked link fault; `s` holds the key its kind needs.
-fn link_fault(
-    kind: LinkKind,
-    between: [Host; 2],
-    at: Duration,
-    lasts: Duration,
-    s: Setting,
-) -> Fault {
-    match kind {
-        LinkKind::Partition => Fault::Partition { between, at, lasts },
-        LinkKind::LossyPartition => Fault::LossyPartition { between, at, lasts },
-        LinkKind::Hold => Fault::Hold { between, at, lasts },
-        LinkKind::Reset => Fault::Reset { between, at },
-        LinkKind::Slice => Fault::Slice {
-            between,
-            at,
-            lasts,
-            bytes: s.bytes,
-        },
-        LinkKind::Bandwidth => Fault::Bandwidth {
-            between,
-            at,
-            lasts,
-            bytes_per_sec: s.rate,
-        },
-        LinkKind::SlowClose => Fault::SlowClose {
-            between,
-            at,
-            lasts,
-            delay: s.delay,
-        },
-        LinkKind::Latency => Fault::Latency {
-            between,
-            at,
-            lasts,
-            delay: s.delay,
-        },
-    }
-}
-
-/// A checked fault on one host; `s` holds the key its kind needs.
-fn host_fault(kind: HostKind, host: Host, at: Duration, lasts: Duration, s: Setting) -> Fault {
-    match kind {
-        HostKind::Crash => Fault::Crash { host, at, lasts },
-        HostKind::Restart => Fault::Restart {
-            host,
-            at,
-            takes: lasts,
-        },
-        HostKind::Drain => Fault::Drain { at, lasts },
-        HostKind::Skew => Fault::Skew {
-            host,
-            at,
-            lasts,
-            by_ms: s.by_ms,
-        },
-    }
-}
-
-/// The value of the one key a kind takes besides its target and window,
-/// once `byte_faults` has checked that the kind has it; a key the kind does
-/// not take is 0.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Setting {
-    pub bytes: u32,
-    pub rate: u64,
-    pub delay: Duration,
-    pub by_ms: i64,
 }
 
 /// A link fault names two different known hosts in `between`, and no `host`.
