@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use super::builder::Builder;
 use super::{Track, Window, WindowKind};
-use crate::scenario::format_duration;
-use crate::trace::FaultEvent;
+use crate::trace::{FaultEvent, format_time};
 
 impl Builder {
     pub(super) fn fault(&mut self, i: usize, at: Duration, f: &FaultEvent) {
@@ -37,7 +36,7 @@ impl Builder {
             hosts.extend(self.expand(name));
         }
         let text = if end > start {
-            format!("{event} for {}", format_duration(end - start))
+            format!("{event} for {}", format_time(end - start).trim_start())
         } else {
             event.to_string()
         };

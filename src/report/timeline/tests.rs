@@ -420,9 +420,9 @@ fn fault_windows_pair_starts_and_ends_by_fault_id() {
     assert_eq!(
         windows,
         vec![
-            (1, 5, "gateway", "#1 crash gateway for 4ms"),
-            (2, 3, "auth", "#2 crash auth for 1ms"),
-            (6, 10, "lb", "#3 crash lb for 4ms"),
+            (1, 5, "gateway", "#1 crash gateway for 0.004s"),
+            (2, 3, "auth", "#2 crash auth for 0.001s"),
+            (6, 10, "lb", "#3 crash lb for 0.004s"),
         ]
     );
 }
