@@ -39,13 +39,6 @@ pub struct Plan {
     pub bytes: Vec<Step<ByteChange>>,
 }
 
-impl Plan {
-    /// Whether it does nothing.
-    pub fn is_empty(&self) -> bool {
-        self.drains.is_empty() && self.bytes.is_empty()
-    }
-}
-
 /// The plan of `scenario`'s faults, or why one cannot run live.
 pub fn plan(scenario: &Scenario) -> Result<Plan, String> {
     let schedule = FaultSchedule::of(scenario, &[]);
