@@ -27,6 +27,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod envelope;
 pub mod explore;
+pub mod faults;
 #[cfg(test)]
 mod layering;
 pub mod live;

@@ -306,9 +306,13 @@ fn a_gateway_restart_is_honoured_live_users_get_1012_and_come_back() {
         "the restart closed connections with 1012\n{replay}"
     );
     let restarted = outcome.trace.events.iter().any(|e| {
-        matches!(&e.kind, Kind::Fault(stagesim::trace::FaultEvent::Restarted { host }) if host == "gateway")
+        matches!(&e.kind, Kind::Fault(stagesim::trace::FaultEvent::Restarted { host, fault })
+            if host == "gateway" && *fault == stagesim::trace::FaultId(0))
     });
-    assert!(restarted, "the gateway booted again\n{replay}");
+    assert!(
+        restarted,
+        "the gateway booted again, ending fault #1\n{replay}"
+    );
     let m = &outcome.summary.messages;
     assert_eq!(
         m.sent, m.answered,

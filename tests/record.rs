@@ -306,10 +306,14 @@ fn check_scenario(file: &Path, replay: &str) {
     );
     assert_eq!(s.faults.len(), 1, "{replay}");
     let restart = &s.faults[0];
-    assert_eq!(restart.kind.to_string(), "restart", "{replay}");
-    assert_eq!(restart.host.as_deref(), Some("gateway"), "{replay}");
+    assert_eq!(restart.kind().to_string(), "restart", "{replay}");
+    assert_eq!(
+        restart.target(),
+        stagesim::scenario::Target::Host(stagesim::scenario::Host::Gateway),
+        "{replay}"
+    );
     assert!(
-        (13.5..16.5).contains(&secs(restart.at)),
+        (13.5..16.5).contains(&secs(restart.at())),
         "{restart:?}\n{replay}"
     );
     let startup = secs(s.agents.startup);

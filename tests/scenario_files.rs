@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use stagesim::scenario::{
     self, AgentName, Bugs, Cause, DEFAULT_TOKEN_LIFETIME, Duration, Expected, Fault, FaultKind,
-    HOSTS, Invariant, Misbehave, Range, Reconnect, Scenario, ScenarioError, TokenKind, TokenVia,
-    UserGroup,
+    HOSTS, Host, Invariant, Misbehave, Range, Reconnect, Scenario, ScenarioError, TokenKind,
+    TokenVia, UserGroup,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -174,53 +174,28 @@ fn full_file_sets_every_user_group_key() {
 #[test]
 fn full_file_sets_every_fault_bug_and_expectation() {
     let s = load("full");
-    let pair = |a: &str, b: &str| Some([a.to_owned(), b.to_owned()]);
     assert_eq!(
         s.faults,
         vec![
-            Fault {
-                kind: FaultKind::Partition,
-                between: pair("gateway", "auth"),
-                host: None,
+            Fault::Partition {
+                between: [Host::Gateway, Host::Auth],
                 at: secs(20),
-                duration: Some(secs(4)),
-                bytes: None,
-                rate: None,
-                delay: None,
-                by: None,
+                lasts: secs(4),
             },
-            Fault {
-                kind: FaultKind::Hold,
-                between: pair("lb", "clients"),
-                host: None,
+            Fault::Hold {
+                between: [Host::Lb, Host::Clients],
                 at: secs(30),
-                duration: Some(ms(500)),
-                bytes: None,
-                rate: None,
-                delay: None,
-                by: None,
+                lasts: ms(500),
             },
-            Fault {
-                kind: FaultKind::Crash,
-                between: None,
-                host: Some("auth".to_owned()),
+            Fault::Crash {
+                host: Host::Auth,
                 at: secs(40),
-                duration: Some(secs(3)),
-                bytes: None,
-                rate: None,
-                delay: None,
-                by: None,
+                lasts: secs(3),
             },
-            Fault {
-                kind: FaultKind::Restart,
-                between: None,
-                host: Some("gateway".to_owned()),
+            Fault::Restart {
+                host: Host::Gateway,
                 at: secs(60),
-                duration: None,
-                bytes: None,
-                rate: None,
-                delay: None,
-                by: None,
+                takes: Duration::ZERO,
             },
         ]
     );
@@ -243,7 +218,7 @@ fn design_example_parses() {
     let s = load("slow_auth_startup");
     assert_eq!(s.auth.startup, secs(12));
     assert_eq!(s.users[0].count, 20);
-    assert_eq!(s.faults[0].kind, FaultKind::Partition);
+    assert_eq!(s.faults[0].kind(), FaultKind::Partition);
     assert_eq!(s.bugs, Bugs::default());
 }
 
@@ -372,7 +347,7 @@ fn both_partitions_and_the_tcp_user_timeout_parse() {
     )
     .unwrap_or_else(|e| panic!("{}", e.render()));
     assert_eq!(s.network.tcp_user_timeout, Some(secs(20)));
-    let kinds: Vec<FaultKind> = s.faults.iter().map(|f| f.kind).collect();
+    let kinds: Vec<FaultKind> = s.faults.iter().map(|f| f.kind()).collect();
     assert_eq!(kinds, [FaultKind::LossyPartition, FaultKind::Partition]);
     assert!(kinds.iter().all(FaultKind::is_link));
     assert_eq!(load("full").network.tcp_user_timeout, None);
@@ -485,7 +460,7 @@ fn zero_values_that_are_allowed() {
     assert_eq!(s.users[0].messages, 0);
     assert_eq!(s.users[0].reconnect.attempts, 0);
     assert_eq!(s.agents.tools_per_run, Range { min: 0, max: 0 });
-    assert_eq!(s.faults[0].duration, Some(Duration::ZERO));
+    assert_eq!(s.faults[0].lasts(), Some(Duration::ZERO));
 }
 
 // ------------------------------------------------------------ error rendering
@@ -585,8 +560,8 @@ fn to_toml_round_trips_variants() {
         max: ms(1_500),
     };
     odd_durations.gateway.auth_backoff = Duration::from_secs(3_600);
-    odd_durations.faults[3].duration = Some(Duration::ZERO);
-    odd_durations.faults[0].at = ms(7);
+    *odd_durations.faults[3].lasts_mut().unwrap() = Duration::ZERO;
+    *odd_durations.faults[0].at_mut() = ms(7);
 
     let mut emptied = full.clone();
     emptied.users.clear();
@@ -701,7 +676,7 @@ for = "3s"
             max: Duration::from_secs(90)
         }
     );
-    assert_eq!(s.faults[0].kind, FaultKind::Drain);
+    assert_eq!(s.faults[0].kind(), FaultKind::Drain);
     assert_eq!(
         scenario::parse(&scenario::to_toml(&s), Path::new("ext.toml")).unwrap(),
         s
@@ -792,7 +767,13 @@ fn byte_level_faults_are_checked_where_they_are_written() {
     }
     let ok = "kind = \"bandwidth\"\nbetween = [\"lb\", \"gateway\"]\nat = \"1s\"\nfor = \"2s\"\nrate = \"8KiB/s\"\n";
     let parsed = parse_as("b", &format!("{head}{ok}")).expect("a valid bandwidth fault");
-    assert_eq!(parsed.faults[0].rate, Some(8192));
+    assert!(matches!(
+        parsed.faults[0],
+        Fault::Bandwidth {
+            bytes_per_sec: 8192,
+            ..
+        }
+    ));
     let back = scenario::to_toml(&parsed);
     assert!(back.contains("rate = \"8KiB/s\""), "{back}");
 }
@@ -817,6 +798,9 @@ fn skew_faults_are_checked_where_they_are_written() {
     }
     let parsed =
         parse_as("s", &format!("{head}host = \"clients\"\nby = \"-90s\"\n")).expect("valid");
-    assert_eq!(parsed.faults[0].by, Some(-90_000));
+    assert!(matches!(
+        parsed.faults[0],
+        Fault::Skew { by_ms: -90_000, .. }
+    ));
     assert!(scenario::to_toml(&parsed).contains("by = \"-90s\""));
 }

@@ -97,12 +97,12 @@ fn faults_in_idle_time_are_applied_on_their_tick_either_way() {
         "reproduce: {} (add --step every-tick)",
         support::reproduce(file, seed)
     );
-    // The first 5 ms tick at or after each fault's time.
+    // The first 5 ms tick at or after each fault's time, with its fault id.
     let expected = [
-        ("7.305s", "fault partition"),
-        ("8.805s", "fault repair"),
-        ("33.335s", "fault hold"),
-        ("35.335s", "fault release"),
+        ("7.305s", "fault #1 partition"),
+        ("8.805s", "fault #1 repair"),
+        ("33.335s", "fault #2 hold"),
+        ("35.335s", "fault #2 release"),
     ];
     let fast_times = fault_times(&fast);
     assert_eq!(

@@ -376,7 +376,7 @@ fn report_outcome(
     }
     if outputs.report.is_some() || outputs.chrome_trace.is_some() {
         // One timeline for both drawings, so they tell the same story.
-        let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
+        let tl = Timeline::build(&outcome.trace, &outcome.violations);
         if let Some(file) = &outputs.report {
             let page = report::html::render_with(outcome, scenario, &tl, reproduce);
             file.write(page.as_bytes())?;

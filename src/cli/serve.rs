@@ -7,7 +7,7 @@
 //! off loopback) -> `net::LiveNet` (lb on ADDR, gateway and auth on free
 //! ports of 127.0.0.1) -> the services of `services::backend`, unchanged,
 //! on a tokio runtime, with the scenario's gateway drains and restarts and
-//! `lb`'s byte faults on the wall clock since it started (`live::faults`),
+//! `lb`'s byte faults on the wall clock since it started (`faults::live`),
 //! -> until interrupted or DURATION is up. The timeouts
 //! and caps that hold against hostile clients are `services::limits`'s
 //! live defaults, each settable by a flag ([`LimitArgs`]). `token` mints
@@ -21,9 +21,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{UsageError, out, values};
-use crate::live::faults;
+use crate::faults::live as faults;
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
-use crate::scenario::{self, FaultKind, Scenario, TokenKind};
+use crate::scenario::{self, Fault, Scenario, TokenKind};
 use crate::services::backend::Backend;
 use crate::services::limits::Limits;
 use crate::trace::Recorder;
@@ -75,7 +75,7 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
         Some(path) => super::source::Source::resolve(path)?.load("serve")?,
         None => Scenario::with_defaults("serve"),
     };
-    let faults = served_faults(&scenario)?;
+    let plan = served_faults(&scenario)?;
     let internal: SocketAddr = ([127, 0, 0, 1], 0).into();
     let net = LiveNet::bind(&[(LB, args.listen), (GATEWAY, internal), (AUTH, internal)])
         .map_err(|e| UsageError(format!("error: cannot listen on {}: {e}", args.listen)))?
@@ -93,9 +93,9 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
         tokio::task::spawn_local(backend.auth.clone().serve());
         tokio::task::spawn_local(backend.lb.clone().serve());
         let (gateway, control) = (backend.gateway.clone(), backend.control.clone());
-        let drains = faults::drive(gateway, control, faults.drains, recorder.clone());
+        let drains = faults::drive(gateway, control, plan.drains, recorder.clone());
         tokio::task::spawn_local(drains);
-        let bytes = faults::drive_bytes(faults.bytes, backend.lb.middlebox.clone(), recorder);
+        let bytes = faults::drive_bytes(plan.bytes, backend.lb.middlebox.clone(), recorder);
         tokio::task::spawn_local(bytes);
         let lb = net.addr(LB).expect("lb was bound");
         for (service, name) in [("lb", LB), ("gateway", GATEWAY), ("auth", AUTH)] {
@@ -125,19 +125,15 @@ pub fn execute(args: ServeArgs) -> Result<u8, UsageError> {
 
 /// The faults `serve` applies: the gateway's drains and restarts, and
 /// `lb`'s byte faults. Any other is left out, said once on stderr.
-struct ServedFaults {
-    drains: Vec<faults::Drain>,
-    bytes: Vec<crate::scenario::Fault>,
-}
-
-fn served_faults(scenario: &Scenario) -> Result<ServedFaults, UsageError> {
-    let (kept, left): (Vec<_>, Vec<_>) = scenario.faults.iter().cloned().partition(|f| {
-        f.kind.is_byte_level()
-            || (matches!(f.kind, FaultKind::Drain | FaultKind::Restart)
-                && f.host.as_deref() == Some(GATEWAY))
-    });
+fn served_faults(scenario: &Scenario) -> Result<faults::Plan, UsageError> {
+    let (kept, left): (Vec<Fault>, Vec<Fault>) =
+        scenario.faults.iter().copied().partition(|f| match f {
+            Fault::Drain { .. } => true,
+            Fault::Restart { host, .. } => host.drains(),
+            other => other.kind().is_byte_level(),
+        });
     if !left.is_empty() {
-        let kinds: Vec<String> = left.iter().map(|f| f.kind.to_string()).collect();
+        let kinds: Vec<String> = left.iter().map(|f| f.kind().to_string()).collect();
         super::err(&format!(
             "serve leaves out {} fault(s) it cannot apply ({}); it applies the gateway's \
              drains and restarts and lb's byte faults\n",
@@ -147,13 +143,7 @@ fn served_faults(scenario: &Scenario) -> Result<ServedFaults, UsageError> {
     }
     let mut only = scenario.clone();
     only.faults = kept;
-    let drains = faults::plan(&only).map_err(|e| UsageError(format!("error: {e}")))?;
-    let bytes = only
-        .faults
-        .into_iter()
-        .filter(|f| f.kind.is_byte_level())
-        .collect();
-    Ok(ServedFaults { drains, bytes })
+    faults::plan(&only).map_err(|e| UsageError(format!("error: {e}")))
 }
 
 #[derive(Args, Debug)]

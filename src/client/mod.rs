@@ -6,6 +6,7 @@
 //! Everything a user observes is recorded: that is what the oracle judges.
 
 mod incoming;
+pub mod plan;
 mod session;
 mod token;
 mod user;

@@ -102,27 +102,11 @@ pub(super) fn lay_faults(world: &WorldDraft, faults: &[FaultDraft]) -> Laid {
                 lay_byte_fault(&mut laid, at_ms, for_ms, byte)
             }
         };
-        laid.end_ms = fault.at.as_millis() as u64 + length;
+        laid.end_ms = fault.at().as_millis() as u64 + length;
         laid.outage_ms += outage;
         laid.faults.push(fault);
     }
     laid
-}
-
-/// A fault of `kind` at `at_ms` lasting `for_ms`, with no link, host or
-/// setting yet.
-pub(super) fn bare(kind: FaultKind, at_ms: u64, for_ms: Option<u64>) -> Fault {
-    Fault {
-        kind,
-        between: None,
-        host: None,
-        at: ms(at_ms),
-        duration: for_ms.map(ms),
-        bytes: None,
-        rate: None,
-        delay: None,
-        by: None,
-    }
 }
 
 /// A partition or hold between gateway and auth lasting `permille`
@@ -136,13 +120,12 @@ pub(super) fn lay_link(
 ) -> (Fault, u64, u64) {
     let retry_min = auth_retry_budget_min_ms(world.auth_retries, world.auth_backoff_ms);
     let length = (retry_min * permille / 1000).max(100);
-    let kind = if hold {
-        FaultKind::Hold
+    let (between, at, lasts) = ([Host::Gateway, Host::Auth], ms(at_ms), ms(length));
+    let fault = if hold {
+        Fault::Hold { between, at, lasts }
     } else {
-        FaultKind::Partition
+        Fault::Partition { between, at, lasts }
     };
-    let mut fault = bare(kind, at_ms, Some(length));
-    fault.between = Some(["gateway".to_string(), "auth".to_string()]);
     (fault, length, length)
 }
 
@@ -154,14 +137,16 @@ pub(super) fn lay_stop(
     drain: bool,
 ) -> (Fault, u64, u64) {
     // A drain's `for` is required (the time until the gateway is back); a
-    // restart's may be left out (at once).
-    let (kind, for_ms) = if drain {
-        (FaultKind::Drain, for_ms.max(100))
+    // restart's may be 0 (at once).
+    let at = ms(at_ms);
+    let (fault, for_ms) = if drain {
+        let for_ms = for_ms.max(100);
+        let lasts = ms(for_ms);
+        (Fault::Drain { at, lasts }, for_ms)
     } else {
-        (FaultKind::Restart, for_ms)
+        let (host, takes) = (Host::Gateway, ms(for_ms));
+        (Fault::Restart { host, at, takes }, for_ms)
     };
-    let mut fault = bare(kind, at_ms, (for_ms > 0).then_some(for_ms));
-    fault.host = Some("gateway".to_string());
     let outage = DRAIN_MS + for_ms + world.gateway_startup_ms + world.agents_startup_ms;
     (fault, for_ms, outage)
 }
@@ -180,9 +165,12 @@ pub(super) fn lay_skew(
     // seconds.
     let most = world.leeway_s.saturating_sub(1) * 1000;
     let by_ms = (most * permille / 1000).max(1) as i64;
-    let mut fault = bare(FaultKind::Skew, at_ms, Some(for_ms));
-    fault.host = Some(if clients { "clients" } else { "auth" }.to_string());
-    fault.by = Some(if ahead { by_ms } else { -by_ms });
+    let fault = Fault::Skew {
+        host: if clients { Host::Clients } else { Host::Auth },
+        at: ms(at_ms),
+        lasts: ms(for_ms),
+        by_ms: if ahead { by_ms } else { -by_ms },
+    };
     (fault, for_ms, 0)
 }
 
@@ -194,41 +182,59 @@ pub(super) fn lay_byte_fault(
     for_ms: u64,
     byte: ByteDraft,
 ) -> (Fault, u64, u64) {
-    let mut fault = bare(FaultKind::Reset, at_ms, Some(for_ms));
-    fault.between = Some(["clients".to_string(), "lb".to_string()]);
+    let between = [Host::Clients, Host::Lb];
+    let (at, lasts) = (ms(at_ms), ms(for_ms));
     let extra = &mut laid.per_message_extra_ms;
-    match byte {
+    let fault = match byte {
         ByteDraft::Reset => {
             // Every open connection ends; its user reconnects at once and
             // re-sends what was unanswered.
             laid.stops += 1;
-            fault.duration = None;
-            return (fault, 0, 1_000);
+            return (Fault::Reset { between, at }, 0, 1_000);
         }
-        ByteDraft::Slice { bytes } => {
-            fault.kind = FaultKind::Slice;
-            fault.bytes = Some(bytes);
-        }
+        ByteDraft::Slice { bytes } => Fault::Slice {
+            between,
+            at,
+            lasts,
+            bytes,
+        },
         ByteDraft::Bandwidth { rate } => {
-            fault.kind = FaultKind::Bandwidth;
-            fault.rate = Some(rate);
             // A message's agent events are about 4 KiB at most.
             *extra = (*extra).max(4 * 1024 * 1000 / rate);
+            let bytes_per_sec = rate;
+            Fault::Bandwidth {
+                between,
+                at,
+                lasts,
+                bytes_per_sec,
+            }
         }
         ByteDraft::SlowClose { delay_ms } => {
-            fault.kind = FaultKind::SlowClose;
-            fault.delay = Some(ms(delay_ms));
             laid.close_extra_ms = laid.close_extra_ms.max(delay_ms);
+            let delay = ms(delay_ms);
+            Fault::SlowClose {
+                between,
+                at,
+                lasts,
+                delay,
+            }
         }
         ByteDraft::Latency { delay_ms, up } => {
-            fault.kind = FaultKind::Latency;
-            fault.delay = Some(ms(delay_ms));
-            if !up {
-                fault.between = Some(["lb".to_string(), "clients".to_string()]);
-            }
             *extra = (*extra).max(2 * delay_ms);
+            let between = if up {
+                between
+            } else {
+                [Host::Lb, Host::Clients]
+            };
+            let delay = ms(delay_ms);
+            Fault::Latency {
+                between,
+                at,
+                lasts,
+                delay,
+            }
         }
-    }
+    };
     (fault, for_ms, 0)
 }
 

@@ -44,7 +44,7 @@
 use std::time::Duration;
 
 use crate::scenario::{
-    AgentName, DEFAULT_TOKEN_LIFETIME, Fault, FaultKind, MIN_TOKEN_LIFETIME, Misbehave, Range,
+    AgentName, DEFAULT_TOKEN_LIFETIME, Fault, Host, MIN_TOKEN_LIFETIME, Misbehave, Range,
     Reconnect, Scenario, TokenKind, TokenVia, UserGroup,
 };
 use proptest::prelude::*;

@@ -36,8 +36,8 @@ pub fn around(base: &Scenario, n: u64) -> Case {
         let last = s.duration.saturating_sub(Duration::from_millis(1));
         for f in &mut s.faults {
             let shift = rng.random_range(-SHIFT_MAX_MS..=SHIFT_MAX_MS);
-            let at = (f.at.as_millis() as i64 + shift).max(0) as u64;
-            f.at = Duration::from_millis(at).min(last);
+            let at = (f.at().as_millis() as i64 + shift).max(0) as u64;
+            *f.at_mut() = Duration::from_millis(at).min(last);
         }
     }
     if !s.faults.is_empty() && rng.random_bool(1.0 / 3.0) {
@@ -74,7 +74,12 @@ mod tests {
             assert_eq!(a.scenario, around(&base, n).scenario, "run {n}");
             assert_eq!(a.seed, n);
             assert!(a.scenario.users.iter().all(|g| g.count >= 1));
-            assert!(a.scenario.faults.iter().all(|f| f.at < a.scenario.duration));
+            assert!(
+                a.scenario
+                    .faults
+                    .iter()
+                    .all(|f| f.at() < a.scenario.duration)
+            );
         }
         let nudged = (1..50)
             .filter(|n| around(&base, *n).scenario.users != base.users)

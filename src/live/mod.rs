@@ -2,7 +2,7 @@
 //! oracle as a simulation.
 //!
 //! `Scenario + seed -> net::LiveNet (free ports) -> the services of
-//! services::backend and the users of world::declare, on one thread with
+//! services::backend and the users of client::plan, on one thread with
 //! tokio's sockets and the wall clock -> Trace (real elapsed times) ->
 //! run::judge`. With a target (`ws://HOST:PORT/PATH`), our `lb` forwards
 //! to that backend instead of our gateway and auth, and the same users and
@@ -11,14 +11,13 @@
 //! what they send, the services' own random draws), not the timing: the
 //! machine schedules the rest, so two live runs with one seed may differ.
 
-pub mod faults;
-
 use crate::run::target_notes::{self, TargetNotes};
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 
 use crate::client::{self, ClientEnv, HealSwitch};
+use crate::faults::live as faults;
 use crate::net::{AUTH, GATEWAY, LB, LiveNet, go_live};
 use crate::run::Outcome;
 use crate::scenario::Scenario;
@@ -119,8 +118,8 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     } else {
         scenario
     };
-    let drains = faults::plan(scenario)?;
-    if options.target.is_some() && !drains.is_empty() {
+    let plan = faults::plan(scenario)?;
+    if options.target.is_some() && !plan.drains.is_empty() {
         return Err(
             "its faults act on stagesim's gateway, and with --target there is none; \
              remove the faults to drive your backend"
@@ -141,7 +140,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
     let recorder = Recorder::new();
     let end = local.block_on(&rt, async {
         let (_live, net) = go_live(net);
-        start_backend(scenario, seed, &recorder, options.target.as_ref(), drains);
+        start_backend(scenario, seed, &recorder, options.target.as_ref(), plan);
         let (heal, signal) = HealSwitch::new();
         let env = ClientEnv {
             seed,
@@ -150,7 +149,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &LiveOptions) -> Result<Outc
             heal: signal,
         };
         let mut users = tokio::task::JoinSet::new();
-        for (_host, mine) in crate::world::declare(scenario, seed, &recorder) {
+        for (_host, mine) in client::plan::declare(scenario, seed, &recorder) {
             users.spawn_local(client::run_host(mine, env.clone()));
         }
         // As in a simulation: the run ends when every user has finished;
@@ -207,21 +206,22 @@ fn start_backend(
     seed: u64,
     recorder: &Recorder,
     target: Option<&Target>,
-    drains: Vec<faults::Drain>,
+    plan: faults::Plan,
 ) {
     let backend = Backend::with_limits(scenario, seed, recorder, Limits::live());
-    let bytes = faults::drive_bytes(
-        scenario.faults.clone(),
-        backend.lb.middlebox.clone(),
-        recorder.clone(),
-    );
+    let bytes = faults::drive_bytes(plan.bytes, backend.lb.middlebox.clone(), recorder.clone());
     tokio::task::spawn_local(bytes);
     let Some(target) = target else {
         tokio::task::spawn_local(backend.auth.clone().serve());
         // The gateway boots under the fault driver, which drains and
         // reboots it when the scenario says.
         let (gateway, control) = (backend.gateway.clone(), backend.control.clone());
-        tokio::task::spawn_local(faults::drive(gateway, control, drains, recorder.clone()));
+        tokio::task::spawn_local(faults::drive(
+            gateway,
+            control,
+            plan.drains,
+            recorder.clone(),
+        ));
         tokio::task::spawn_local(backend.lb.clone().serve());
         return;
     };

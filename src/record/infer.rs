@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::journal::{Entry, What};
-use crate::scenario::{AgentName, Fault, Range, Scenario, TokenKind, TokenVia, UserGroup};
+use crate::scenario::{
+    AgentName, Fault, Host, Range, Scenario, Target, TokenKind, TokenVia, UserGroup,
+};
 use crate::vocab::{ClientType, ReadType, SentKind, ServerType};
 
 /// Closes within this much of a burst's first one belong to it.
@@ -222,26 +222,26 @@ fn open_at(entries: &[Entry], at: Duration) -> usize {
 pub fn faults(entries: &[Entry], bursts: &[Burst]) -> Vec<Fault> {
     bursts
         .iter()
-        .filter_map(|b| {
-            let down =
-                down_after(entries, b.at).map(|d| crate::scenario::format_duration(whole_ms(d)));
-            let at = crate::scenario::format_duration(whole_ms(b.at));
-            let fault = match b.code {
-                1012 => json!({"kind": "restart", "host": "gateway", "at": at, "for": down}),
-                1001 => json!({"kind": "drain", "host": "gateway", "at": at,
-                               "for": down.unwrap_or_else(|| "1s".into())}),
-                _ => json!({"kind": "reset", "between": ["lb", "gateway"], "at": at}),
-            };
-            serde_json::from_value(strip_nulls(fault)).ok()
+        .map(|b| {
+            let down = down_after(entries, b.at).map(whole_ms);
+            let at = whole_ms(b.at);
+            match b.code {
+                1012 => Fault::Restart {
+                    host: Host::Gateway,
+                    at,
+                    takes: down.unwrap_or_default(),
+                },
+                1001 => Fault::Drain {
+                    at,
+                    lasts: down.unwrap_or(Duration::from_secs(1)),
+                },
+                _ => Fault::Reset {
+                    between: [Host::Lb, Host::Gateway],
+                    at,
+                },
+            }
         })
         .collect()
-}
-
-fn strip_nulls(mut v: serde_json::Value) -> serde_json::Value {
-    if let Some(map) = v.as_object_mut() {
-        map.retain(|_, x| !x.is_null());
-    }
-    v
 }
 
 /// How long after `at` the backend refused upgrades (the last refusal
@@ -270,8 +270,8 @@ pub fn pipeline_startup(entries: &[Entry], faults: &[Fault]) -> Option<Duration>
     let boots = std::iter::once(Duration::ZERO).chain(
         faults
             .iter()
-            .filter(|f| f.host.is_some())
-            .map(|f| f.at + f.duration.unwrap_or_default()),
+            .filter(|f| matches!(f.target(), Target::Host(_)))
+            .map(Fault::end),
     );
     boots
         .filter_map(|boot| startup_after(entries, boot))
@@ -427,7 +427,7 @@ mod tests {
         ];
         let f = faults(&e, &bursts(&e));
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].kind.to_string(), "reset");
+        assert_eq!(f[0].kind().to_string(), "reset");
     }
 
     #[test]
@@ -443,9 +443,9 @@ mod tests {
             at(13_000, "b", 3, What::HttpRejected { status: 503 }),
         ];
         let f = faults(&e, &bursts(&e));
-        assert_eq!(f[0].kind.to_string(), "restart");
-        assert_eq!(f[0].at, Duration::from_secs(10));
-        assert_eq!(f[0].duration, Some(Duration::from_millis(1_200)));
+        assert_eq!(f[0].kind().to_string(), "restart");
+        assert_eq!(f[0].at(), Duration::from_secs(10));
+        assert_eq!(f[0].lasts(), Some(Duration::from_millis(1_200)));
     }
 
     #[test]

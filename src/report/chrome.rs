@@ -1,7 +1,7 @@
 //! `stagesim run --chrome-trace FILE.json`: the run in the Trace Event
 //! Format, for Perfetto (ui.perfetto.dev) and chrome://tracing.
 //!
-//! Data flow: `Trace + violations + Scenario -> report::timeline::Timeline
+//! Data flow: `Trace + violations -> report::timeline::Timeline
 //! -> trace events` (the same timeline the HTML report draws); the
 //! outcome adds the run's facts (`otherData`). The mapping:
 //! - one process per host (`process_name` metadata): `sim` (the fault
@@ -42,7 +42,6 @@ use serde_json::{Value, json};
 
 use super::timeline::{Lane, Timeline, Track};
 use crate::run::Outcome;
-use crate::scenario::Scenario;
 
 use slices::{Flow, Place, Slice, Slices};
 use threads::{allocate, host_pid, metadata};
@@ -50,9 +49,9 @@ use threads::{allocate, host_pid, metadata};
 /// The process of the simulation driver; hosts follow from 2.
 const SIM_PID: u64 = 1;
 
-/// The Chrome trace of `outcome`, a run of `scenario`, as JSON text.
-pub fn render(outcome: &Outcome, scenario: &Scenario) -> String {
-    let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
+/// The Chrome trace of `outcome`, as JSON text.
+pub fn render(outcome: &Outcome) -> String {
+    let tl = Timeline::build(&outcome.trace, &outcome.violations);
     render_with(outcome, &tl)
 }
 

@@ -1,9 +1,10 @@
 //! `stagesim run --report FILE.html`: one self-contained page to look at a
 //! run rather than read its trace.
 //!
-//! Data flow: `Outcome + Scenario -> report::timeline::Timeline -> data
-//! (JSON) -> page`. The page's head (scenario, seed, verdict, trace hash,
-//! reproduce command, violations) is plain HTML written here; the timeline
+//! Data flow: `Outcome -> report::timeline::Timeline -> data (JSON) ->
+//! page` (the scenario only for its one-line description). The page's head
+//! (scenario, seed, verdict, trace hash, reproduce command, violations) is
+//! plain HTML written here; the timeline
 //! is drawn by an inline script from the embedded JSON, so a run of 1,000
 //! users stays small and fast: lanes are sampled, and the filter box brings
 //! any user's lane in. No network: no CDN, no web fonts, no external links.
@@ -28,7 +29,7 @@ const SCRIPT: &str = include_str!("html/report.js");
 /// The report of `outcome`, a run of `scenario`; `reproduce` is the
 /// command that replays it.
 pub fn render(outcome: &Outcome, scenario: &Scenario, reproduce: &str) -> String {
-    let tl = Timeline::build(&outcome.trace, &outcome.violations, scenario);
+    let tl = Timeline::build(&outcome.trace, &outcome.violations);
     render_with(outcome, scenario, &tl, reproduce)
 }
 

@@ -1,9 +1,9 @@
 //! A run as a timeline: lanes, spans, marks, arrows and shaded windows.
 //!
-//! Data flow: `Trace + violations + Scenario -> Timeline -> page data
-//! (html) | trace events (chrome)`. Built once, in one ordered pass over
-//! the trace (fault windows from the scenario, flags from the oracle's
-//! violations), so the HTML report and the Chrome trace draw the same
+//! Data flow: `Trace + violations -> Timeline -> page data (html) | trace
+//! events (chrome)`. Built once, in one ordered pass over the trace (fault
+//! windows from each fault's start and end events, paired by fault id;
+//! flags from the oracle's violations), so the HTML report and the Chrome trace draw the same
 //! story. Everything is kept in `Vec`s and `BTreeMap`s, in trace order, so
 //! a timeline is a pure function of the run.
 //!
@@ -37,7 +37,6 @@ mod tests;
 use std::time::Duration;
 
 use crate::oracle::Violation;
-use crate::scenario::Scenario;
 use crate::trace::{ConnId, Trace};
 
 use builder::Builder;
@@ -177,7 +176,8 @@ pub struct Arrow {
 /// What a shaded window is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WindowKind {
-    /// A scenario fault while it lasts.
+    /// A scenario fault while it lasts, from its start to its end in the
+    /// trace.
     Fault,
     /// A server booting or initialising.
     Startup,
@@ -279,13 +279,12 @@ impl Timeline {
             .unwrap_or_default()
     }
 
-    /// The timeline of a run of `scenario` that recorded `trace` and broke
-    /// `violations`.
-    pub fn build(trace: &Trace, violations: &[Violation], scenario: &Scenario) -> Timeline {
+    /// The timeline of a run that recorded `trace` and broke `violations`.
+    pub fn build(trace: &Trace, violations: &[Violation]) -> Timeline {
         let mut b = Builder::new(trace);
         for (i, e) in trace.events.iter().enumerate() {
             b.event(i, e);
         }
-        b.finish(violations, scenario)
+        b.finish(violations)
     }
 }

@@ -25,14 +25,15 @@ pub fn idle_faults(trace: &Trace) -> Vec<String> {
         };
         let at = secs(e.at);
         let warning = match fault {
-            FaultEvent::Drain { host, code } => drained_nothing(&trace.events[i..])
+            FaultEvent::Drain { host, code, .. } => drained_nothing(&trace.events[i..])
                 .then(|| format!("the {code} drain of {host} at {at} closed no connection")),
             FaultEvent::Reset {
                 a,
                 b,
                 connections: 0,
+                ..
             } => Some(format!("the reset of {a}-{b} at {at} cut no connection")),
-            FaultEvent::NotReached { what, due } => Some(format!(
+            FaultEvent::NotReached { what, due, .. } => Some(format!(
                 "the {what} due at {} never happened: every user had finished at {at}",
                 secs(*due)
             )),
@@ -73,16 +74,16 @@ fn drained_nothing(from: &[Event]) -> bool {
 /// ends one or is not a window.
 fn start_name(fault: &FaultEvent) -> Option<String> {
     match fault {
-        FaultEvent::Partition { a, b } => {
+        FaultEvent::Partition { a, b, .. } => {
             Some(format!("the partition {}-{}", a.join(","), b.join(",")))
         }
-        FaultEvent::LossyPartition { a, b } => Some(format!(
+        FaultEvent::LossyPartition { a, b, .. } => Some(format!(
             "the lossy partition {}-{}",
             a.join(","),
             b.join(",")
         )),
-        FaultEvent::Hold { a, b } => Some(format!("the hold {}-{}", a.join(","), b.join(","))),
-        FaultEvent::Crash { host } => Some(format!("the crash of {host}")),
+        FaultEvent::Hold { a, b, .. } => Some(format!("the hold {}-{}", a.join(","), b.join(","))),
+        FaultEvent::Crash { host, .. } => Some(format!("the crash of {host}")),
         FaultEvent::Bytes {
             kind,
             a,
@@ -97,42 +98,13 @@ fn start_name(fault: &FaultEvent) -> Option<String> {
     }
 }
 
-/// When the window `start` opened ends: its matching end event.
+/// When the window `start` opened ends: the next event of the same fault
+/// that ends it.
 fn end_of(start: &FaultEvent, after: &[Event]) -> Option<Duration> {
-    after.iter().find_map(|e| {
-        let Kind::Fault(end) = &e.kind else {
-            return None;
-        };
-        let ends = match (start, end) {
-            (FaultEvent::Partition { a, b }, FaultEvent::Repair { a: x, b: y })
-            | (FaultEvent::LossyPartition { a, b }, FaultEvent::Repair { a: x, b: y })
-            | (FaultEvent::Hold { a, b }, FaultEvent::Release { a: x, b: y }) => a == x && b == y,
-            (FaultEvent::Crash { host }, FaultEvent::Restarted { host: h }) => host == h,
-            (
-                FaultEvent::Bytes {
-                    kind,
-                    a,
-                    b,
-                    on: true,
-                    ..
-                },
-                FaultEvent::Bytes {
-                    kind: k,
-                    a: x,
-                    b: y,
-                    on: false,
-                    ..
-                },
-            ) => kind == k && a == x && b == y,
-            (
-                FaultEvent::Skew { host, .. },
-                FaultEvent::Skew {
-                    host: h, by_ms: 0, ..
-                },
-            ) => host == h,
-            _ => false,
-        };
-        ends.then_some(e.at)
+    let id = start.fault()?;
+    after.iter().find_map(|e| match &e.kind {
+        Kind::Fault(end) if end.fault() == Some(id) && end.ends() => Some(e.at),
+        _ => None,
     })
 }
 
@@ -164,6 +136,7 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
+    use crate::trace::FaultId;
 
     fn event(at_ms: u64, user: Option<&str>, kind: Kind) -> Event {
         Event {
@@ -185,11 +158,21 @@ mod tests {
                     attempt: 1,
                 },
             ),
-            event(at, None, Kind::Fault(FaultEvent::Crash { host: host() })),
+            event(
+                at,
+                None,
+                Kind::Fault(FaultEvent::Crash {
+                    fault: FaultId(0),
+                    host: host(),
+                }),
+            ),
             event(
                 restarted,
                 None,
-                Kind::Fault(FaultEvent::Restarted { host: host() }),
+                Kind::Fault(FaultEvent::Restarted {
+                    fault: FaultId(0),
+                    host: host(),
+                }),
             ),
             event(
                 user_to,
@@ -216,6 +199,61 @@ mod tests {
     fn a_fault_after_every_user_left_hit_nothing() {
         assert_eq!(
             crash(8_000, 9_000, 1_000, 5_000),
+            ["the crash of auth from 8.000s to 9.000s: no user was connected or connecting"]
+        );
+    }
+
+    /// A window ends at the end of its own fault, not at another fault's
+    /// end on the same host.
+    #[test]
+    fn a_window_ends_with_its_own_fault() {
+        let auth = || "auth".to_string();
+        let fault = |at, kind| event(at, None, Kind::Fault(kind));
+        let mut events = vec![
+            fault(
+                8_000,
+                FaultEvent::Crash {
+                    fault: FaultId(0),
+                    host: auth(),
+                },
+            ),
+            fault(
+                8_500,
+                FaultEvent::Restarted {
+                    fault: FaultId(1),
+                    host: auth(),
+                },
+            ),
+            fault(
+                9_000,
+                FaultEvent::Restarted {
+                    fault: FaultId(0),
+                    host: auth(),
+                },
+            ),
+        ];
+        events.insert(
+            0,
+            event(
+                1_000,
+                Some("u1"),
+                Kind::Connecting {
+                    conn: 1,
+                    attempt: 1,
+                },
+            ),
+        );
+        let done = crate::trace::UserEnd::Done;
+        events.insert(
+            1,
+            event(5_000, Some("u1"), Kind::Finished { outcome: done }),
+        );
+        let warnings = idle_faults(&Trace {
+            events,
+            end: Duration::from_secs(100),
+        });
+        assert_eq!(
+            warnings,
             ["the crash of auth from 8.000s to 9.000s: no user was connected or connecting"]
         );
     }

@@ -4,7 +4,9 @@
 //!
 //! Part of scenario file -> validated `Scenario`, called from `validate`.
 
-use super::faults::{Fault, FaultKind};
+use super::fault_entry::FaultEntry;
+use super::faults::FaultKind;
+use super::faults::Setting;
 use super::locate::{KeyPath, Part};
 use super::validate::{Problem, problem};
 
@@ -19,9 +21,9 @@ fn needs(kind: FaultKind) -> Option<&'static str> {
     }
 }
 
-/// Check one fault's `bytes`, `rate` and `delay`, and for a byte-level
-/// fault its link and `for`.
-pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
+/// Check one fault's `bytes`, `rate`, `delay` and `by`, and for a
+/// byte-level fault its link and `for`; the value of the key it needs.
+pub(super) fn check(fault: &FaultEntry, path: &KeyPath) -> Result<Setting, Problem> {
     let kind = fault.kind;
     let given = [
         ("bytes", fault.bytes.is_some()),
@@ -39,11 +41,17 @@ pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
             ));
         }
     }
+    let setting = Setting {
+        bytes: fault.bytes.unwrap_or_default(),
+        rate: fault.rate.unwrap_or_default(),
+        delay: fault.delay.unwrap_or_default(),
+        by_ms: fault.by.unwrap_or_default(),
+    };
     if kind == FaultKind::Skew {
-        return check_skew(fault, path);
+        return check_skew(fault, path).map(|()| setting);
     }
     if !kind.is_byte_level() {
-        return Ok(());
+        return Ok(setting);
     }
     if let Some(key) = needs(kind)
         && !given.iter().any(|(k, present)| *k == key && *present)
@@ -63,12 +71,12 @@ pub(super) fn check(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
             "must be at least 1",
         ));
     }
-    check_link(fault, path)
+    check_link(fault, path).map(|()| setting)
 }
 
 /// A skew is on `auth` or `clients` (the hosts that read wall time), by a
 /// nonzero amount.
-fn check_skew(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
+fn check_skew(fault: &FaultEntry, path: &KeyPath) -> Result<(), Problem> {
     match fault.by {
         None => Err(problem(
             path.clone().key("by"),
@@ -111,7 +119,7 @@ fn what_takes(key: &str) -> &'static str {
 
 /// A byte-level fault is on one of `lb`'s links: clients-lb or lb-gateway.
 /// A reset happens at an instant and takes no `for`.
-fn check_link(fault: &Fault, path: &KeyPath) -> Result<(), Problem> {
+fn check_link(fault: &FaultEntry, path: &KeyPath) -> Result<(), Problem> {
     let kind = fault.kind;
     let Some([a, b]) = &fault.between else {
         return Ok(()); // `validate` reports a missing `between`.

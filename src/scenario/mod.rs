@@ -13,7 +13,8 @@
 //!    readers for durations, ranges and names (`messages` words the errors);
 //! 3. rules serde cannot express (`validate`), located through `locate`.
 //!
-//! Files: `model` (the `Scenario`), `world`, `users`, `faults`, `bugs`,
+//! Files: `model` (the `Scenario`), `world`, `users`, `faults` (typed, converted
+//! from the file's `fault_entry` by `fault_rules` and `byte_faults`), `bugs`,
 //! `expect` (one per group of tables), `duration`, `range`, `names` (value
 //! formats), `error`, `messages`, `locate`, `validate` (reporting);
 //! `shipped` (the files of `scenarios/`, built into the binary).
@@ -23,6 +24,7 @@ mod byte_faults;
 mod duration;
 mod error;
 mod expect;
+mod fault_entry;
 mod fault_rules;
 mod faults;
 mod locate;
@@ -50,7 +52,7 @@ pub use duration::{
 };
 pub use error::ScenarioError;
 pub use expect::{Cause, Expect, Expected, Invariant};
-pub use faults::{Fault, FaultKind, HOSTS};
+pub use faults::{Fault, FaultKind, HOSTS, Host, Target};
 pub use model::Scenario;
 pub use range::Range;
 pub use rate::{MAX_RATE, format_rate, parse_rate};
@@ -128,9 +130,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     shape::check(&doc).map_err(|(span, message, label)| {
         ScenarioError::at(path, text, span, message).with_label(label)
     })?;
-    let mut scenario = Scenario::deserialize(toml::Deserializer::from(doc.clone()))
-        .map_err(|error| messages::deserialize(path, text, &doc, &error, &stem))?;
-    validate::check(&scenario, &stem).map_err(|problem| {
+    let file =
+        Scenario::<fault_entry::FaultEntry>::deserialize(toml::Deserializer::from(doc.clone()))
+            .map_err(|error| messages::deserialize(path, text, &doc, &error, &stem))?;
+    let mut scenario = validate::check(file, &stem).map_err(|problem| {
         let span = locate::span_of(&doc, &problem.path, problem.part);
         ScenarioError::at(path, text, span, problem.message).with_label(problem.label)
     })?;

@@ -17,10 +17,12 @@ use super::world::{
     AgentsConfig, AuthConfig, GatewayConfig, LbConfig, NetworkConfig, WorldConfig,
 };
 
-/// A scenario file, deserialised and validated (see `parse`).
+/// A scenario file, deserialised and validated (see `parse`). `F` is the
+/// form of a fault: a typed [`Fault`] once validated (the only form
+/// outside parsing); the file's `FaultEntry` while `parse` reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
+#[serde(deny_unknown_fields, bound(deserialize = "F: Deserialize<'de>"))]
+pub struct Scenario<F = Fault> {
     /// Equals the file stem, so a name in a report leads to its file.
     pub name: String,
     /// One line shown by `stagesim list`.
@@ -52,7 +54,7 @@ pub struct Scenario {
     pub users: Vec<UserGroup>,
     /// `[[faults]]`: scheduled faults, in file order; none by default.
     #[serde(default)]
-    pub faults: Vec<Fault>,
+    pub faults: Vec<F>,
     /// `[bugs]`: known defects re-introduced; all off by default.
     #[serde(default)]
     pub bugs: Bugs,
@@ -83,6 +85,27 @@ impl Scenario {
             faults: Vec::new(),
             bugs: Bugs::default(),
             expect: Expect::default(),
+        }
+    }
+}
+
+impl<F> Scenario<F> {
+    /// The same scenario with `faults` in place of its own.
+    pub(super) fn with_faults<G>(self, faults: Vec<G>) -> Scenario<G> {
+        Scenario {
+            name: self.name,
+            description: self.description,
+            duration: self.duration,
+            world: self.world,
+            network: self.network,
+            load_balancer: self.load_balancer,
+            auth: self.auth,
+            gateway: self.gateway,
+            agents: self.agents,
+            users: self.users,
+            faults,
+            bugs: self.bugs,
+            expect: self.expect,
         }
     }
 }

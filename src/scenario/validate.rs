@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use super::duration::format_duration;
 use super::expect::{Cause, Expected, Invariant};
-use super::fault_rules::check_fault;
+use super::fault_entry::FaultEntry;
+use super::fault_rules::convert;
+use super::faults::Fault;
 use super::locate::{KeyPath, Part};
 use super::model::Scenario;
 use super::users::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, UserGroup};
@@ -40,9 +42,10 @@ fn root() -> KeyPath {
     KeyPath::default()
 }
 
-/// Checks every rule, stopping at the first broken one. `stem` is the file
-/// name without extension, which `name` must equal.
-pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
+/// Checks every rule, stopping at the first broken one, and converts each
+/// fault to its typed form. `stem` is the file name without extension,
+/// which `name` must equal.
+pub(super) fn check(scenario: Scenario<FaultEntry>, stem: &str) -> Result<Scenario, Problem> {
     if scenario.name != stem {
         return Err(problem(
             root().key("name"),
@@ -89,7 +92,7 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
         ));
     }
     check_converge_within(scenario.expect.converge_within)?;
-    check_steps(scenario)?;
+    check_steps(&scenario)?;
     check_headers(&scenario.load_balancer.strip_headers)?;
     at_least_one(
         scenario.gateway.max_connections,
@@ -97,11 +100,11 @@ pub(super) fn check(scenario: &Scenario, stem: &str) -> Result<(), Problem> {
     )?;
     at_least_one(scenario.agents.db_pool, root().key("agents").key("db_pool"))?;
     check_groups(&scenario.users)?;
-    check_faults(scenario)?;
+    let faults = check_faults(&scenario)?;
     for (i, expected) in scenario.expect.violations.iter().enumerate() {
         check_expected(expected, root().key("expect").key("violations").index(i))?;
     }
-    Ok(())
+    Ok(scenario.with_faults(faults))
 }
 
 /// Each `[[users]]` group, and the total over all groups.
@@ -125,8 +128,8 @@ fn check_groups(groups: &[UserGroup]) -> Result<(), Problem> {
     Ok(())
 }
 
-/// How many faults there are, and each one.
-fn check_faults(scenario: &Scenario) -> Result<(), Problem> {
+/// How many faults there are, and each one, typed.
+fn check_faults(scenario: &Scenario<FaultEntry>) -> Result<Vec<Fault>, Problem> {
     let faults = &scenario.faults;
     if faults.len() > MAX_FAULTS {
         return Err(problem(
@@ -139,10 +142,12 @@ fn check_faults(scenario: &Scenario) -> Result<(), Problem> {
             "one fault too many",
         ));
     }
-    for (i, fault) in faults.iter().enumerate() {
-        check_fault(fault, scenario.duration, root().key("faults").index(i))?;
-    }
-    Ok(())
+    let path = |i| root().key("faults").index(i);
+    faults
+        .iter()
+        .enumerate()
+        .map(|(i, fault)| convert(fault, scenario.duration, path(i)))
+        .collect()
 }
 
 /// A precise expectation names a cause of its own invariant, and a
@@ -214,7 +219,7 @@ pub const MAX_STEPS: u128 = 100_000_000;
 
 /// A run is `duration / tick` steps of the simulation; too many is a run
 /// that never finishes in practice.
-fn check_steps(scenario: &Scenario) -> Result<(), Problem> {
+fn check_steps(scenario: &Scenario<FaultEntry>) -> Result<(), Problem> {
     let steps = scenario.duration.as_millis() / scenario.network.tick.as_millis().max(1);
     if steps <= MAX_STEPS {
         return Ok(());

@@ -1,7 +1,7 @@
 //! Byte-level faults where a load balancer or middlebox hurts: `lb`'s splice
 //! of a WebSocket connection, with the faults the driver switched on.
 //!
-//! Data flow: the fault driver (`world::faults`) sets and clears
+//! Data flow: the fault driver (`faults::sim`, or `faults::live`) sets and clears
 //! [`Faults`] on the one [`Middlebox`] `lb` holds, and fires resets; every
 //! spliced connection forwards its bytes through [`Middlebox::splice`],
 //! which reads the faults in force for each chunk it forwards:

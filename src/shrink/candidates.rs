@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::scenario::{Misbehave, Range, Scenario, format_duration};
+use crate::scenario::{Misbehave, Range, Scenario, Target, format_duration};
 
 /// Every candidate one step smaller than `s`, in the order they are tried.
 /// `last_violation` is when the failure was last first seen.
@@ -125,10 +125,12 @@ fn groups(s: &Scenario, push: &mut impl FnMut(Scenario, String)) {
 fn faults(s: &Scenario, push: &mut impl FnMut(Scenario, String)) {
     for (i, f) in s.faults.iter().enumerate() {
         let n = i + 1;
-        if let Some(d) = f.duration.filter(|d| d.as_millis() >= 2) {
+        if let Some(d) = f.lasts().filter(|d| d.as_millis() >= 2) {
             let mut c = s.clone();
             let shorter = whole_ms(d / 2);
-            c.faults[i].duration = Some(shorter);
+            if let Some(lasts) = c.faults[i].lasts_mut() {
+                *lasts = shorter;
+            }
             let step = format!(
                 "fault {n}: for {} -> {}",
                 format_duration(d),
@@ -136,13 +138,13 @@ fn faults(s: &Scenario, push: &mut impl FnMut(Scenario, String)) {
             );
             push(c, step);
         }
-        if f.at.as_millis() >= 2 {
+        if f.at().as_millis() >= 2 {
             let mut c = s.clone();
-            let earlier = whole_ms(f.at / 2);
-            c.faults[i].at = earlier;
+            let earlier = whole_ms(f.at() / 2);
+            *c.faults[i].at_mut() = earlier;
             let step = format!(
                 "fault {n}: at {} -> {}",
-                format_duration(f.at),
+                format_duration(f.at()),
                 format_duration(earlier)
             );
             push(c, step);
@@ -183,19 +185,19 @@ fn whole_ms(d: Duration) -> Duration {
 
 /// `restart of gateway at 12s for 3s`.
 fn fault_words(f: &crate::scenario::Fault) -> String {
-    let target = match (&f.host, &f.between) {
-        (Some(host), _) => host.clone(),
-        (None, Some([a, b])) => format!("{a} <-> {b}"),
-        (None, None) => "?".into(),
+    let target = match f.target() {
+        Target::Host(host) => host.to_string(),
+        Target::Link([a, b]) => format!("{a} <-> {b}"),
     };
-    let window = match f.duration {
+    // A restart taking no time and a reset have no window to speak of.
+    let window = match f.lasts().filter(|d| !d.is_zero()) {
         Some(d) => format!(" for {}", format_duration(d)),
         None => String::new(),
     };
     format!(
         "{} of {target} at {}{window}",
-        f.kind,
-        format_duration(f.at)
+        f.kind(),
+        format_duration(f.at())
     )
 }
 

@@ -7,6 +7,7 @@
 //! Events are appended in execution order, which turmoil makes
 //! deterministic, so the trace is a plain `Vec`.
 
+mod fault;
 mod probe;
 mod render;
 mod server;
@@ -16,11 +17,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use fault::{FaultEvent, FaultId};
 pub use probe::Probe;
 pub use render::{describe, format_time, outgoing, render_event, write_event};
 pub use server::{
-    AuthEvent, Component, ConnEvent, ConnId, ConnState, ERROR_CODES, FaultEvent, GatewayEvent,
-    LbEvent, PipelineEvent, REASONS_1013, RequestId, RunId, SERVER_CLOSE_CODES, TransportEnd,
+    AuthEvent, Component, ConnEvent, ConnId, ConnState, ERROR_CODES, GatewayEvent, LbEvent,
+    PipelineEvent, REASONS_1013, RequestId, RunId, SERVER_CLOSE_CODES, TransportEnd,
 };
 
 use crate::vocab::{Misbehave, ReadType, SentKind, ServerType, TokenKind, TokenVia};

@@ -1,7 +1,8 @@
-//! What the servers and the fault driver did, as typed trace events.
+//! What the servers did, as typed trace events (the fault driver's are in
+//! `fault`).
 //!
-//! Data flow: `services` (lb, gateway, pipeline, auth) and the fault driver
-//! (`world::faults`) record these through the [`Recorder`](super::Recorder);
+//! Data flow: `services` (lb, gateway, pipeline, auth) record these through
+//! the [`Recorder`](super::Recorder);
 //! the oracle judges admissions, closes and deliveries from them, and the
 //! report and the Chrome trace draw arrows, spans and windows from them.
 //! Nothing reads their rendered text back: [`super::describe`] is for people
@@ -296,114 +297,6 @@ impl AuthEvent {
             AuthEvent::NoToken => Some(400),
             AuthEvent::NotFound { .. } => Some(404),
             AuthEvent::Booting { .. } | AuthEvent::Ready => None,
-        }
-    }
-}
-
-/// The fault driver applied or lifted a fault, or fixed a condition of
-/// the run. Host lists are already expanded (`clients` is every client
-/// host).
-#[derive(Debug, Clone, PartialEq)]
-pub enum FaultEvent {
-    /// `[load_balancer] strip_headers`, for the whole run.
-    StripHeader {
-        header: String,
-    },
-    /// A TCP-faithful partition started (`kind = "partition"`): segments
-    /// are kept and retransmitted.
-    Partition {
-        a: Vec<String>,
-        b: Vec<String>,
-    },
-    /// A lossy partition started (`kind = "lossy_partition"`): packets are
-    /// dropped for good.
-    LossyPartition {
-        a: Vec<String>,
-        b: Vec<String>,
-    },
-    /// Either kind of partition ended.
-    Repair {
-        a: Vec<String>,
-        b: Vec<String>,
-    },
-    Hold {
-        a: Vec<String>,
-        b: Vec<String>,
-    },
-    Release {
-        a: Vec<String>,
-        b: Vec<String>,
-    },
-    Crash {
-        host: String,
-    },
-    /// The gateway was asked to close every connection with `code` and
-    /// stop: 1001 for a drain, 1012 for a restart.
-    Drain {
-        host: String,
-        code: u16,
-    },
-    /// The host's software started again.
-    Restarted {
-        host: String,
-    },
-    /// `lb` started (`on`) or stopped applying a byte-level fault of `kind`
-    /// (`slice`, `bandwidth`, `slow_close`, `latency`) to the bytes it
-    /// splices on the link `a`-`b`; `detail` is its setting (`bytes=3`).
-    Bytes {
-        kind: &'static str,
-        a: String,
-        b: String,
-        detail: String,
-        on: bool,
-    },
-    /// The clock of `host` (as the scenario names it: `auth` or `clients`)
-    /// is off by `by_ms` from now on (0: right again); `beyond_leeway` when
-    /// that is more than auth's `[auth] leeway`, so that valid tokens may
-    /// be refused honestly.
-    Skew {
-        host: String,
-        by_ms: i64,
-        beyond_leeway: bool,
-    },
-    /// The run ended (every user had finished) before this fault was due to
-    /// start: `what` it was, and when it was due. It hit nothing.
-    NotReached {
-        what: String,
-        due: Duration,
-    },
-    /// `duration` was reached: every fault still in force is lifted (their
-    /// ends follow at the same time), users send no new messages, and the
-    /// run goes on until every user is idle, for at most `converge_within`.
-    Heal {
-        converge_within: Duration,
-    },
-    /// `lb` reset every connection it was splicing on the link `a`-`b`.
-    Reset {
-        a: String,
-        b: String,
-        connections: u64,
-    },
-}
-
-impl FaultEvent {
-    /// The hosts the fault concerns.
-    pub fn hosts(&self) -> Vec<&str> {
-        match self {
-            FaultEvent::StripHeader { .. } => vec!["lb"],
-            FaultEvent::Heal { .. } | FaultEvent::NotReached { .. } => vec![],
-            FaultEvent::Partition { a, b }
-            | FaultEvent::LossyPartition { a, b }
-            | FaultEvent::Repair { a, b }
-            | FaultEvent::Hold { a, b }
-            | FaultEvent::Release { a, b } => a.iter().chain(b).map(String::as_str).collect(),
-            FaultEvent::Crash { host }
-            | FaultEvent::Skew { host, .. }
-            | FaultEvent::Drain { host, .. }
-            | FaultEvent::Restarted { host } => vec![host.as_str()],
-            FaultEvent::Bytes { a, b, .. } | FaultEvent::Reset { a, b, .. } => {
-                vec![a.as_str(), b.as_str()]
-            }
         }
     }
 }

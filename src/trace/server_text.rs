@@ -1,4 +1,4 @@
-//! The words of server and fault events, as a reviewer reads them in a
+//! The words of server events, as a reviewer reads them in a
 //! full-trace snapshot. They keep the log lines of the first version
 //! (`g1.2 state ACCEPTED`, `POST /v1/validate -> 200 user-0001`, ...) so
 //! that trace diffs stay small; nothing parses them back.
@@ -6,8 +6,8 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::server::{
-    AuthEvent, Component, ConnEvent, ConnId, ConnState, FaultEvent, GatewayEvent, LbEvent,
-    PipelineEvent, RequestId, RunId, TransportEnd,
+    AuthEvent, Component, ConnEvent, ConnId, ConnState, GatewayEvent, LbEvent, PipelineEvent,
+    RequestId, RunId, TransportEnd,
 };
 
 impl Display for ConnId {
@@ -203,66 +203,6 @@ impl Display for AuthEvent {
             }
             AuthEvent::NoToken => f.write_str("POST /v1/validate -> 400 no token in body"),
             AuthEvent::NotFound { method, path } => write!(f, "{method} {path} -> 404"),
-        }
-    }
-}
-
-impl Display for FaultEvent {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let link = |f: &mut Formatter<'_>, verb: &str, a: &[String], b: &[String]| {
-            write!(f, "{verb} {} <-> {}", a.join(","), b.join(","))
-        };
-        match self {
-            FaultEvent::StripHeader { header } => {
-                write!(f, "lb strips header {header} from every request")
-            }
-            FaultEvent::Partition { a, b } => link(f, "partition", a, b),
-            FaultEvent::LossyPartition { a, b } => link(f, "lossy partition", a, b),
-            FaultEvent::Repair { a, b } => link(f, "repair", a, b),
-            FaultEvent::Hold { a, b } => link(f, "hold", a, b),
-            FaultEvent::Release { a, b } => link(f, "release", a, b),
-            FaultEvent::Crash { host } => write!(f, "crash {host}"),
-            FaultEvent::NotReached { what, due } => write!(
-                f,
-                "not reached: {what} due at {}ms (every user had finished)",
-                due.as_millis()
-            ),
-            FaultEvent::Heal { converge_within } => write!(
-                f,
-                "heal: faults lifted, no new messages; converge within {}ms",
-                converge_within.as_millis()
-            ),
-            FaultEvent::Drain { host, code } => {
-                let why = if *code == 1001 { "drain" } else { "restart" };
-                write!(f, "{why} {host}: close connections with {code}")
-            }
-            FaultEvent::Restarted { host } => write!(f, "{host} restarted"),
-            FaultEvent::Bytes {
-                kind,
-                a,
-                b,
-                detail,
-                on,
-            } => {
-                let when = if *on { "on" } else { "off" };
-                write!(f, "{kind} {a} -> {b} {detail} {when}")
-            }
-            FaultEvent::Skew {
-                host,
-                by_ms,
-                beyond_leeway,
-            } => {
-                let by = crate::scenario::format_signed_ms(*by_ms);
-                let leeway = if *beyond_leeway {
-                    ", beyond auth's leeway"
-                } else {
-                    ""
-                };
-                write!(f, "{host} clock off by {by}{leeway}")
-            }
-            FaultEvent::Reset { a, b, connections } => {
-                write!(f, "reset {a} <-> {b}: {connections} connection(s)")
-            }
         }
     }
 }

@@ -14,14 +14,12 @@
 //! turmoil does unpatched; both give the same verdict (tests/stepping.rs),
 //! not always the same bytes (tokio reseeds a runtime's RNG on each entry).
 
-mod byte_faults;
-mod faults;
-mod users;
-
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use crate::client::{self, ClientEnv, HealSignal, HealSwitch};
+use crate::faults::FaultSchedule;
+use crate::faults::sim::{Clocks, Driver, Handles};
 use crate::net::HostClock;
 use crate::net::{AUTH, GATEWAY, LB};
 use crate::scenario::{PCT_DEPTH, PCT_POLLS, Scenario, Schedule};
@@ -29,9 +27,6 @@ use crate::services::backend::Backend;
 use crate::services::gateway::Control;
 use crate::services::middlebox::Middlebox;
 use crate::trace::{Kind, Recorder, Trace};
-
-pub use byte_faults::ByteFaults;
-pub use users::{client_hosts, declare};
 
 /// Simulated wall-clock start of every run: 2026-01-01T00:00:00Z. Fixed, so
 /// tokens minted in a run are the same bytes on every machine.
@@ -65,14 +60,15 @@ pub fn simulate_stepping(scenario: &Scenario, seed: u64, stepping: Stepping) -> 
     let (heal, signal) = HealSwitch::new();
     let client_hosts = clients(&mut sim, scenario, seed, &recorder, &signal);
     let hosts: Vec<String> = client_hosts.iter().map(|(h, _)| h.clone()).collect();
-    let mut clocks: faults::Clocks = client_hosts.into_iter().collect();
+    let mut clocks: Clocks = client_hosts.into_iter().collect();
     clocks.insert(AUTH.to_string(), auth_clock);
-    let handles = faults::Handles {
+    let handles = Handles {
         control,
         middlebox,
         clocks,
     };
-    let driver = faults::Driver::new(scenario, &hosts, handles, recorder.clone());
+    let schedule = FaultSchedule::of(scenario, &hosts);
+    let driver = Driver::new(schedule, scenario.auth.leeway, handles, recorder.clone());
     let phases = Phases {
         heal_at: scenario.duration,
         end: scenario.duration + scenario.expect.converge_within,
@@ -154,7 +150,7 @@ fn clients(
     heal: &HealSignal,
 ) -> Vec<(String, Rc<HostClock>)> {
     let mut hosts = Vec::new();
-    for (host, mine) in users::declare(scenario, seed, recorder) {
+    for (host, mine) in client::plan::declare(scenario, seed, recorder) {
         let env = ClientEnv {
             seed,
             recorder: recorder.clone(),
@@ -182,7 +178,7 @@ struct Phases {
 /// stopped.
 fn drive(
     sim: &mut turmoil::Sim<'_>,
-    mut driver: faults::Driver,
+    mut driver: Driver,
     phases: Phases,
     recorder: &Recorder,
     sim_host: &Rc<str>,

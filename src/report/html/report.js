@@ -222,7 +222,7 @@
       } else if (l.kind === "host") {
         g.setAttribute("data-tip", l.name + (l.clients ? ": all its users' events (density)" : ": this host's log lines for the shown users; shading: all users' activity"));
       } else {
-        g.setAttribute("data-tip", "faults and startup windows, from the scenario and the trace");
+        g.setAttribute("data-tip", "faults and startup windows, from the trace");
       }
     });
 

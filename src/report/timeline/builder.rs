@@ -13,8 +13,7 @@ use super::{
     Arrow, GatewayConn, Host, Mark, Span, SpanKind, Timeline, Track, User, Window, code_class,
 };
 use crate::oracle::Violation;
-use crate::scenario::Scenario;
-use crate::trace::{ConnId, Event, Kind, Trace, describe};
+use crate::trace::{ConnId, Event, FaultEvent, FaultId, Kind, Trace, describe};
 
 /// A time, and the trace event at it on the track in question (if any).
 pub(super) type At = (Duration, Option<usize>);
@@ -94,8 +93,10 @@ pub(super) struct Builder {
     pub(super) auth_calls: Vec<Duration>,
     /// Startup windows under way: (start, host, text).
     pub(super) startups: BTreeMap<Startup, (Duration, usize, String)>,
-    /// `FaultEvent::Restarted`: when each host came back.
-    pub(super) restarts: Vec<(Duration, String)>,
+    /// Faults started and not yet ended, by id: when, and the event.
+    pub(super) faults_open: BTreeMap<FaultId, (Duration, FaultEvent)>,
+    /// The headers `lb` strips for the whole run.
+    pub(super) stripped: Vec<String>,
     /// The trace event being read.
     pub(super) current: usize,
 }
@@ -124,7 +125,8 @@ impl Builder {
             lb_anonymous: None,
             auth_calls: Vec::new(),
             startups: BTreeMap::new(),
-            restarts: Vec::new(),
+            faults_open: BTreeMap::new(),
+            stripped: Vec::new(),
             current: 0,
         }
     }
@@ -247,7 +249,7 @@ impl Builder {
         }
     }
 
-    pub(super) fn finish(mut self, violations: &[Violation], scenario: &Scenario) -> Timeline {
+    pub(super) fn finish(mut self, violations: &[Violation]) -> Timeline {
         let end = self.end;
         for key in Startup::ALL {
             self.close_startup(key, end);
@@ -262,7 +264,7 @@ impl Builder {
             );
         }
         self.finish_gateway(end);
-        self.fault_windows(scenario);
+        self.fault_windows();
         let flags = self.flags(violations);
         self.windows.sort_by_key(|w| (w.start, w.end));
         Timeline {

@@ -1,83 +1,77 @@
-//! Faults: the driver's events as marks on the fault row, and the
-//! scenario's faults as windows on the hosts they hit (header stripping
-//! for the whole run).
+//! Faults, from the trace alone: the driver's events as marks on the fault
+//! row, and each scenario fault as a window on the hosts it hit, from the
+//! event that started it to the event of the same fault id that ended it
+//! (header stripping for the whole run).
 
 use std::time::Duration;
 
 use super::builder::Builder;
-use super::{Host, Track, Window, WindowKind};
-use crate::scenario::{Fault, FaultKind, Scenario, format_duration};
-use crate::trace::FaultEvent;
+use super::{Track, Window, WindowKind};
+use crate::trace::{FaultEvent, format_time};
 
 impl Builder {
     pub(super) fn fault(&mut self, i: usize, at: Duration, f: &FaultEvent) {
-        if let FaultEvent::Restarted { host } = f {
-            self.restarts.push((at, host.clone()));
+        if let FaultEvent::StripHeader { header } = f {
+            self.stripped.push(header.clone());
+        }
+        if let Some(id) = f.fault() {
+            if f.starts() {
+                self.faults_open.insert(id, (at, f.clone()));
+            }
+            // A reset is over as soon as it happened.
+            if f.ends() || matches!(f, FaultEvent::Reset { .. }) {
+                self.close_fault(id, at);
+            }
         }
         self.mark(i, at, Track::Sim, None, "fault", f.to_string(), None);
     }
 
-    /// The scenario's faults, as windows on the hosts they hit.
-    pub(super) fn fault_windows(&mut self, scenario: &Scenario) {
+    /// The window of fault `id`, open since its start, ending at `end`.
+    fn close_fault(&mut self, id: crate::trace::FaultId, end: Duration) {
+        let Some((start, event)) = self.faults_open.remove(&id) else {
+            return;
+        };
+        let mut hosts = Vec::new();
+        for name in event.hosts() {
+            hosts.extend(self.expand(name));
+        }
+        let text = if end > start {
+            format!("{event} for {}", format_time(end - start).trim_start())
+        } else {
+            event.to_string()
+        };
+        self.windows.push(Window {
+            kind: WindowKind::Fault,
+            start,
+            end,
+            hosts,
+            text,
+        });
+    }
+
+    /// Header stripping, and every fault still in force when the run
+    /// ended, as windows.
+    pub(super) fn fault_windows(&mut self) {
         let end = self.end;
-        if !scenario.load_balancer.strip_headers.is_empty() {
+        if !self.stripped.is_empty() {
             self.windows.push(Window {
                 kind: WindowKind::Strip,
                 start: Duration::ZERO,
                 end,
                 hosts: self.expand("lb"),
-                text: format!(
-                    "lb strips {}",
-                    scenario.load_balancer.strip_headers.join(", ")
-                ),
+                text: format!("lb strips {}", self.stripped.join(", ")),
             });
         }
-        for f in &scenario.faults {
-            if f.at <= end {
-                let window = self.fault_window(f);
-                self.windows.push(window);
-            }
+        let open: Vec<_> = self.faults_open.keys().copied().collect();
+        for id in open {
+            self.close_fault(id, end);
         }
     }
 
-    /// One fault's window. A crashed or restarted host's window lasts until
-    /// the trace says it came back.
-    fn fault_window(&self, f: &Fault) -> Window {
-        let lasts = f.duration.unwrap_or_default();
-        let (hosts, what) = match (&f.between, &f.host) {
-            (Some([a, b]), _) => {
-                let mut hosts = self.expand(a);
-                hosts.extend(self.expand(b));
-                (hosts, format!("{} {a} <-> {b}", f.kind.as_str()))
-            }
-            (None, Some(h)) => (self.expand(h), format!("{} {h}", f.kind.as_str())),
-            (None, None) => (Vec::new(), f.kind.as_str().to_string()),
-        };
-        let mut stop = f.at + lasts;
-        if !f.kind.is_link()
-            && let Some(h) = &f.host
-            && let Some((back, _)) = self.restarts.iter().find(|(t, r)| *t >= f.at && r == h)
-        {
-            stop = stop.max(*back);
-        }
-        let text = if f.kind == FaultKind::Restart && lasts.is_zero() {
-            what
-        } else {
-            format!("{what} for {}", format_duration(lasts))
-        };
-        Window {
-            kind: WindowKind::Fault,
-            start: f.at,
-            end: stop.min(self.end),
-            hosts,
-            text,
-        }
-    }
-
-    /// The rows a scenario's host name covers: `clients` is every client
-    /// host.
+    /// The rows a host name of a fault event covers: `clients` (a skew's or
+    /// a byte fault's) is every client host.
     fn expand(&self, name: &str) -> Vec<usize> {
-        let matches = |h: &Host| {
+        let matches = |h: &super::Host| {
             if name == "clients" {
                 h.clients
             } else {

@@ -1,15 +1,14 @@
 //! The typed builder on hand-built traces: which arrows, spans, windows
 //! and classes the variants give, without running a simulation.
 
-use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
 use super::{SpanKind, Timeline, Track, WindowKind};
-use crate::scenario::{self, Misbehave, Scenario, TokenKind, TokenVia};
+use crate::scenario::{Misbehave, TokenKind, TokenVia};
 use crate::trace::{
-    AuthEvent, Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming,
-    Kind, LbEvent, Outgoing, PipelineEvent, RequestId, RunId, Trace,
+    AuthEvent, Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, FaultId, GatewayEvent,
+    Incoming, Kind, LbEvent, Outgoing, PipelineEvent, RequestId, RunId, Trace,
 };
 
 const USER: &str = "user-0001";
@@ -65,16 +64,12 @@ fn received(t: u64, kind: &str, run: Option<&str>) -> Event {
     user_at(t, "clients-1", Kind::Received { conn: 1, event })
 }
 
-fn scenario() -> Scenario {
-    scenario::parse("name = \"unit\"\n", Path::new("unit.toml")).expect("a minimal scenario")
-}
-
 fn build(events: Vec<Event>, end: u64) -> Timeline {
     let trace = Trace {
         events,
         end: ms(end),
     };
-    Timeline::build(&trace, &[], &scenario())
+    Timeline::build(&trace, &[])
 }
 
 /// auth and the pipeline start; the user connects, is validated and gets
@@ -353,6 +348,7 @@ fn classes_follow_the_variant() {
         refreshed: true,
     };
     let crash = FaultEvent::Crash {
+        fault: FaultId(0),
         host: "gateway".into(),
     };
     let events = vec![
@@ -380,6 +376,53 @@ fn classes_follow_the_variant() {
             (4, Track::Boot(gateway), "note down"),
             (5, Track::Boot(gateway), "note down"),
             (6, Track::Sim, "fault"),
+        ]
+    );
+}
+
+/// Fault windows pair a start with the next end of the same fault id,
+/// however faults interleave; a fault still in force ends with the run.
+#[test]
+fn fault_windows_pair_starts_and_ends_by_fault_id() {
+    let crash = |id, host: &str| {
+        Kind::Fault(FaultEvent::Crash {
+            fault: FaultId(id),
+            host: host.into(),
+        })
+    };
+    let back = |id, host: &str| {
+        Kind::Fault(FaultEvent::Restarted {
+            fault: FaultId(id),
+            host: host.into(),
+        })
+    };
+    let events = vec![
+        at(1, "sim", None, crash(0, "gateway")),
+        at(2, "sim", None, crash(1, "auth")),
+        at(3, "sim", None, back(1, "auth")),
+        at(5, "sim", None, back(0, "gateway")),
+        at(6, "sim", None, crash(2, "lb")),
+    ];
+    let tl = build(events, 10);
+    let windows: Vec<(u64, u64, &str, &str)> = tl
+        .windows
+        .iter()
+        .filter(|w| w.kind == WindowKind::Fault)
+        .map(|w| {
+            (
+                w.start.as_millis() as u64,
+                w.end.as_millis() as u64,
+                tl.hosts[w.hosts[0]].name.as_str(),
+                w.text.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        vec![
+            (1, 5, "gateway", "#1 crash gateway for 0.004s"),
+            (2, 3, "auth", "#2 crash auth for 0.001s"),
+            (6, 10, "lb", "#3 crash lb for 0.004s"),
         ]
     );
 }

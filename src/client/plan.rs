@@ -1,12 +1,15 @@
 //! From `[[users]]` groups to one plan per user, and users to client hosts;
 //! what the trace declares about them at time zero.
+//!
+//! Part of `Scenario -> users`: a simulation (`world`) makes each client
+//! host a turmoil host, live mode (`live`) runs them on its own thread.
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use rand::RngExt;
 
-use crate::client::UserPlan;
+use super::UserPlan;
 use crate::scenario::{Scenario, TokenKind, TokenVia};
 use crate::trace::{FaultEvent, Kind, Recorder};
 
