@@ -65,9 +65,11 @@ pub fn case_rate(count: usize) -> CaseRate {
         disagreements: 0,
     };
     for case in generated_cases(count) {
-        let (fast, cost) = measure(|| run_stepping(&case.scenario, case.seed, Stepping::FastForward));
+        let (fast, cost) =
+            measure(|| run_stepping(&case.scenario, case.seed, Stepping::FastForward));
         rate.fast = rate.fast.add(cost);
-        let (every, cost) = measure(|| run_stepping(&case.scenario, case.seed, Stepping::EveryTick));
+        let (every, cost) =
+            measure(|| run_stepping(&case.scenario, case.seed, Stepping::EveryTick));
         rate.every_tick = rate.every_tick.add(cost);
         if fast.verdict != every.verdict {
             rate.disagreements += 1;

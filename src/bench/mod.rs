@@ -161,7 +161,10 @@ mod tests {
         let b = before_after(&scenario, 1, 1);
         for c in [&b.fast, &b.every_tick] {
             assert!(c.cost.cpu > Duration::ZERO, "{c:?}");
-            assert!(c.cost.cpu <= c.cost.wall + Duration::from_millis(2), "{c:?}");
+            assert!(
+                c.cost.cpu <= c.cost.wall + Duration::from_millis(2),
+                "{c:?}"
+            );
             let expected = c.sim.as_secs_f64() / c.cost.cpu.as_secs_f64();
             assert!((c.cpu_ratio() - expected).abs() < 1e-6 * expected, "{c:?}");
         }

@@ -72,7 +72,10 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let scale = scale(args.quick, &say)?;
     let soak = soak_scenario.map(|s| soak(&args, &s, &say));
     let load_at_end = bench::load_average();
-    say(format!("\nload average at the end {}", load_text(load_at_end)));
+    say(format!(
+        "\nload average at the end {}",
+        load_text(load_at_end)
+    ));
     if args.json {
         out(&super::json_docs::line(&BenchJson {
             compression,
