@@ -67,10 +67,10 @@ pub fn case_rate(count: usize) -> CaseRate {
     for case in generated_cases(count) {
         let (fast, cost) =
             measure(|| run_stepping(&case.scenario, case.seed, Stepping::FastForward));
-        rate.fast = rate.fast.add(cost);
+        rate.fast = rate.fast + cost;
         let (every, cost) =
             measure(|| run_stepping(&case.scenario, case.seed, Stepping::EveryTick));
-        rate.every_tick = rate.every_tick.add(cost);
+        rate.every_tick = rate.every_tick + cost;
         if fast.verdict != every.verdict {
             rate.disagreements += 1;
         }

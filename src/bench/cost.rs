@@ -30,9 +30,13 @@ impl Cost {
             cpu: self.cpu.min(other.cpu),
         }
     }
+}
 
-    /// Both times added, for a total over several pieces of work.
-    pub fn add(self, other: Cost) -> Cost {
+/// Both times added, for a total over several pieces of work.
+impl std::ops::Add for Cost {
+    type Output = Cost;
+
+    fn add(self, other: Cost) -> Cost {
         Cost {
             wall: self.wall + other.wall,
             cpu: self.cpu + other.cpu,
@@ -125,7 +129,7 @@ mod tests {
         };
         let best = a.min(b);
         assert_eq!((best.wall, best.cpu), (a.wall, b.cpu));
-        assert_eq!(a.add(b).cpu, Duration::from_millis(15));
+        assert_eq!((a + b).cpu, Duration::from_millis(15));
         assert_eq!(per_second(30.0, Duration::from_secs(2)), 15.0);
         assert_eq!(per_second(30.0, Duration::ZERO), 0.0);
     }
