@@ -149,7 +149,7 @@ proptest! {
     fn determinism(case in valid_case(Shape::any())) {
         check("determinism", &case, |first| {
             let second = stagesim::run::run(&case.scenario, case.seed);
-            if first.trace_hash == second.trace_hash {
+            if first.trace_hash() == second.trace_hash() {
                 return Ok(());
             }
             let (a, b) = (first.trace.render(), second.trace.render());
@@ -160,8 +160,8 @@ proptest! {
                 .unwrap_or_else(|| a.lines().count().min(b.lines().count()));
             Err(format!(
                 "trace hashes differ: {} vs {}; first difference at line {}:\n  run 1: {}\n  run 2: {}",
-                first.trace_hash,
-                second.trace_hash,
+                first.trace_hash(),
+                second.trace_hash(),
                 diverge + 1,
                 a.lines().nth(diverge).unwrap_or("<end of trace>"),
                 b.lines().nth(diverge).unwrap_or("<end of trace>"),

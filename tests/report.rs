@@ -55,7 +55,7 @@ fn check_html(rel: &str, scenario: &Scenario, outcome: &Outcome, page: &str) {
         outcome.verdict.as_str(),
         "{rel}"
     );
-    assert_eq!(text_of(&doc, "#fact-hash"), outcome.trace_hash, "{rel}");
+    assert_eq!(text_of(&doc, "#fact-hash"), outcome.trace_hash(), "{rel}");
     assert_eq!(
         text_of(&doc, "#reproduce"),
         reproduce(rel, outcome.seed),
@@ -149,7 +149,7 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
     assert_eq!(doc["displayTimeUnit"], "ms", "{rel}");
     assert_eq!(
         doc["otherData"]["trace_hash"],
-        outcome.trace_hash.as_str(),
+        outcome.trace_hash(),
         "{rel}"
     );
     let mut phases: BTreeMap<String, usize> = BTreeMap::new();

@@ -124,7 +124,11 @@ fn golden_path(schedule: Option<&str>) -> stagesim::scenario::Scenario {
 #[test]
 fn the_scenario_key_chooses_the_order_and_fifo_is_the_default() {
     let seed = 3;
-    let hash = |schedule| stagesim::run::run(&golden_path(schedule), seed).trace_hash;
+    let hash = |schedule| {
+        stagesim::run::run(&golden_path(schedule), seed)
+            .trace_hash()
+            .to_string()
+    };
     let default = hash(None);
     assert_eq!(
         hash(Some("fifo")),
@@ -135,7 +139,8 @@ fn the_scenario_key_chooses_the_order_and_fifo_is_the_default() {
     for schedule in ["random", "pct"] {
         let outcome = stagesim::run::run(&golden_path(Some(schedule)), seed);
         assert_ne!(
-            outcome.trace_hash, default,
+            outcome.trace_hash(),
+            default,
             "schedule = \"{schedule}\" ran the fifo trace on golden_path\n\
              reproduce: cargo test --test schedule the_scenario_key (seed {seed})"
         );

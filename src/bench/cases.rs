@@ -5,7 +5,7 @@
 //! cases per second`. The cases come from a fixed proptest RNG, so every
 //! bench run times the same scenarios; each case's seed is its own.
 
-use std::time::{Duration, Instant};
+use super::cost::{Cost, measure, per_second};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -13,23 +13,30 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use crate::envelope::{Case, Shape, valid_case};
 use crate::run::{Stepping, run_stepping};
 
-/// Wall time for the same generated cases in each mode.
+/// Wall and CPU time for the same generated cases in each mode.
 #[derive(Debug, Clone)]
 pub struct CaseRate {
     pub cases: usize,
-    pub fast: Duration,
-    pub every_tick: Duration,
+    pub fast: Cost,
+    pub every_tick: Cost,
     /// Cases whose two verdicts differed (expected: none).
     pub disagreements: usize,
 }
 
 impl CaseRate {
+    /// Cases per wall second, fast-forwarded.
     pub fn fast_per_sec(&self) -> f64 {
-        self.cases as f64 / self.fast.as_secs_f64().max(1e-9)
+        per_second(self.cases as f64, self.fast.wall)
     }
 
+    /// Cases per wall second, stepped every tick.
     pub fn every_tick_per_sec(&self) -> f64 {
-        self.cases as f64 / self.every_tick.as_secs_f64().max(1e-9)
+        per_second(self.cases as f64, self.every_tick.wall)
+    }
+
+    /// How many times faster fast-forwarding is, by CPU time.
+    pub fn cpu_speedup(&self) -> f64 {
+        self.every_tick.cpu.as_secs_f64() / self.fast.cpu.as_secs_f64().max(1e-9)
     }
 }
 
@@ -49,21 +56,21 @@ pub fn generated_cases(count: usize) -> Vec<Case> {
 }
 
 /// Run each of `count` generated cases in both modes, one after the other,
-/// and add up the wall time of each mode.
+/// and add up the wall and CPU time of each mode.
 pub fn case_rate(count: usize) -> CaseRate {
     let mut rate = CaseRate {
         cases: count,
-        fast: Duration::ZERO,
-        every_tick: Duration::ZERO,
+        fast: Cost::default(),
+        every_tick: Cost::default(),
         disagreements: 0,
     };
     for case in generated_cases(count) {
-        let started = Instant::now();
-        let fast = run_stepping(&case.scenario, case.seed, Stepping::FastForward);
-        rate.fast += started.elapsed();
-        let started = Instant::now();
-        let every = run_stepping(&case.scenario, case.seed, Stepping::EveryTick);
-        rate.every_tick += started.elapsed();
+        let (fast, cost) =
+            measure(|| run_stepping(&case.scenario, case.seed, Stepping::FastForward));
+        rate.fast = rate.fast + cost;
+        let (every, cost) =
+            measure(|| run_stepping(&case.scenario, case.seed, Stepping::EveryTick));
+        rate.every_tick = rate.every_tick + cost;
         if fast.verdict != every.verdict {
             rate.disagreements += 1;
         }

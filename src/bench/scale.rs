@@ -1,7 +1,7 @@
 //! Scale points: N users all connected at once, one child process each so
 //! the peak memory belongs to that N alone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::scenario::{Range, Scenario, TokenVia, UserGroup};
 use crate::trace::Kind;
@@ -31,6 +31,8 @@ pub fn scale_scenario(users: u32) -> Scenario {
 pub struct ScalePoint {
     pub users: u32,
     pub wall_ms: u64,
+    /// CPU time of the thread that ran the simulation.
+    pub cpu_ms: u64,
     pub sim_ms: u64,
     /// Most users connected at the same moment.
     pub peak_connected: u64,
@@ -41,9 +43,7 @@ pub struct ScalePoint {
 /// Run one scale point in this process.
 pub fn scale_point(users: u32, seed: u64) -> ScalePoint {
     let scenario = scale_scenario(users);
-    let started = Instant::now();
-    let outcome = crate::run::run(&scenario, seed);
-    let wall = started.elapsed();
+    let (outcome, cost) = super::measure(|| crate::run::run(&scenario, seed));
     let mut connected: i64 = 0;
     let mut peak: i64 = 0;
     for e in &outcome.trace.events {
@@ -58,7 +58,8 @@ pub fn scale_point(users: u32, seed: u64) -> ScalePoint {
     }
     ScalePoint {
         users,
-        wall_ms: wall.as_millis() as u64,
+        wall_ms: cost.wall.as_millis() as u64,
+        cpu_ms: cost.cpu.as_millis() as u64,
         sim_ms: outcome.summary.sim_ms,
         peak_connected: peak as u64,
         peak_rss_kib: super::peak_rss_kib().unwrap_or(0),

@@ -1,7 +1,9 @@
 //! `stagesim bench [--quick] [--json]`: time compression and the staging
 //! soak (fast-forwarded and stepped every tick, side by side), property-test
-//! cases per second (both ways), sweep throughput, and scale (wall time and
-//! peak memory per user count).
+//! cases per second (both ways), sweep throughput, and scale (time and peak
+//! memory per user count). Every time is given by wall clock and by CPU
+//! time, and the load average is printed before and after: on a shared
+//! machine the CPU figures and the ratios are the ones to compare.
 //!
 //! The golden path is the checkout's `scenarios/golden_path.toml`, else the
 //! copy built into the binary, so `bench --quick` runs from any directory;
@@ -13,8 +15,8 @@ use bytesize::ByteSize;
 use clap::Args;
 
 use super::json_docs::{
-    BenchJson, CompressionJson, PropertyCasesJson, ScaleJson, ScalePointJson, SoakJson,
-    ThroughputJson, TickJson,
+    BenchJson, CompressionJson, LoadAverageJson, PropertyCasesJson, ScaleJson, ScalePointJson,
+    SoakJson, ThroughputJson, TickJson,
 };
 use super::source::Source;
 use super::{UsageError, out};
@@ -53,9 +55,11 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    let load_at_start = bench::load_average();
     say(format!(
-        "stagesim bench: {cores} cores, release build: {}",
-        !cfg!(debug_assertions)
+        "stagesim bench: {cores} cores, release build: {}, load average {}",
+        !cfg!(debug_assertions),
+        load_text(load_at_start)
     ));
     let source = Source::golden_path();
     let golden = source.load("bench")?;
@@ -67,11 +71,20 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let throughput = throughput(&source, &golden, args.quick, cores, &say);
     let scale = scale(args.quick, &say)?;
     let soak = soak_scenario.map(|s| soak(&args, &s, &say));
+    let load_at_end = bench::load_average();
+    say(format!(
+        "\nload average at the end {}",
+        load_text(load_at_end)
+    ));
     if args.json {
         out(&super::json_docs::line(&BenchJson {
             compression,
             cores,
             golden_path_by_tick,
+            load_average: LoadAverageJson {
+                end: load_at_end,
+                start: load_at_start,
+            },
             property_cases,
             scale,
             soak,
@@ -79,6 +92,14 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         }));
     }
     Ok(0)
+}
+
+/// The 1, 5 and 15 minute load averages as `uptime` prints them.
+fn load_text(load: Option<[f64; 3]>) -> String {
+    match load {
+        Some([one, five, fifteen]) => format!("{one:.2}, {five:.2}, {fifteen:.2}"),
+        None => "unknown (no /proc/loadavg)".into(),
+    }
 }
 
 /// `--child-scale`: 1 to the users a scenario file may have (the load
@@ -125,35 +146,52 @@ fn compression(golden: &Scenario, say: &dyn Fn(String)) -> Vec<CompressionJson> 
     let mut hundred = bench::scale_scenario(100);
     hundred.name = "users_100".into();
     say(format!(
-        "\ntime compression (simulated s per wall s, best of {REPEAT}, seed 1)"
+        "\ntime compression (simulated s per wall s and per CPU s, best of {REPEAT}, seed 1)"
     ));
     say(format!(
-        "  {:<12} {:>5}  {:>8}  {:>22}  {:>22}  {:>7}",
-        "scenario", "users", "sim", "fast-forward", "every tick", "speedup"
+        "  {:<12} {:>5}  {:>8}  {:>6} {:>30}  {:>30}  {:>7}",
+        "scenario", "users", "sim", "", "fast-forward", "every tick", "speedup"
     ));
     let mut rows = Vec::new();
     for s in [golden, &hundred] {
         let b = bench::before_after(s, 1, REPEAT);
-        let cell =
-            |c: &bench::Compression| format!("{:>7.3}s {:>9.0}x", c.wall.as_secs_f64(), c.ratio());
+        let cell = |took: std::time::Duration, ratio: f64| {
+            format!("{:>8.3}s {:>9.0}x", took.as_secs_f64(), ratio)
+        };
         say(format!(
-            "  {:<12} {:>5}  {:>7.1}s  {:>22}  {:>22}  {:>6.1}x",
+            "  {:<12} {:>5}  {:>7.1}s  {:>6} {:>30}  {:>30}  {:>6.1}x",
             b.fast.scenario,
             b.fast.users,
             b.fast.sim.as_secs_f64(),
-            cell(&b.fast),
-            cell(&b.every_tick),
+            "wall",
+            cell(b.fast.cost.wall, b.fast.ratio()),
+            cell(b.every_tick.cost.wall, b.every_tick.ratio()),
             b.speedup()
         ));
+        say(format!(
+            "  {:<12} {:>5}  {:>8}  {:>6} {:>30}  {:>30}  {:>6.1}x",
+            "",
+            "",
+            "",
+            "cpu",
+            cell(b.fast.cost.cpu, b.fast.cpu_ratio()),
+            cell(b.every_tick.cost.cpu, b.every_tick.cpu_ratio()),
+            b.cpu_speedup()
+        ));
         rows.push(CompressionJson {
+            cpu_ratio: b.fast.cpu_ratio(),
+            cpu_s: b.fast.cost.cpu.as_secs_f64(),
+            cpu_speedup: b.cpu_speedup(),
+            every_tick_cpu_ratio: b.every_tick.cpu_ratio(),
+            every_tick_cpu_s: b.every_tick.cost.cpu.as_secs_f64(),
             every_tick_ratio: b.every_tick.ratio(),
-            every_tick_wall_s: b.every_tick.wall.as_secs_f64(),
+            every_tick_wall_s: b.every_tick.cost.wall.as_secs_f64(),
             ratio: b.fast.ratio(),
             scenario: b.fast.scenario.clone(),
             sim_s: b.fast.sim.as_secs_f64(),
             speedup: b.speedup(),
             users: b.fast.users,
-            wall_s: b.fast.wall.as_secs_f64(),
+            wall_s: b.fast.cost.wall.as_secs_f64(),
         });
     }
     rows
@@ -168,15 +206,19 @@ fn by_tick(golden: &Scenario, say: &dyn Fn(String)) -> Vec<TickJson> {
         coarse.network.tick = std::time::Duration::from_millis(ms);
         let c = bench::compression(&coarse, 1, REPEAT);
         say(format!(
-            "    tick {ms:>2}ms  sim {:>6.1}s  wall {:>7.3}s  {:>8.0}x",
+            "    tick {ms:>2}ms  sim {:>6.1}s  wall {:>7.3}s {:>8.0}x  cpu {:>7.3}s {:>8.0}x",
             c.sim.as_secs_f64(),
-            c.wall.as_secs_f64(),
-            c.ratio()
+            c.cost.wall.as_secs_f64(),
+            c.ratio(),
+            c.cost.cpu.as_secs_f64(),
+            c.cpu_ratio()
         ));
         ticks.push(TickJson {
+            cpu_ratio: c.cpu_ratio(),
+            cpu_s: c.cost.cpu.as_secs_f64(),
             ratio: c.ratio(),
             tick_ms: ms,
-            wall_s: c.wall.as_secs_f64(),
+            wall_s: c.cost.wall.as_secs_f64(),
         });
     }
     ticks
@@ -187,17 +229,24 @@ fn property_cases(quick: bool, say: &dyn Fn(String)) -> PropertyCasesJson {
     let r = bench::case_rate(if quick { 16 } else { 64 });
     say(format!(
         "\nproperty-test cases (valid envelope, {} fixed cases, each run both ways)\n  \
-         fast-forward {:.1} cases/s   every tick {:.1} cases/s   speedup {:.1}x   verdicts differing {}",
+         fast-forward {:.1} cases/s (cpu {:.2}s)   every tick {:.1} cases/s (cpu {:.2}s)   \
+         speedup {:.1}x wall, {:.1}x cpu   verdicts differing {}",
         r.cases,
         r.fast_per_sec(),
+        r.fast.cpu.as_secs_f64(),
         r.every_tick_per_sec(),
+        r.every_tick.cpu.as_secs_f64(),
         r.fast_per_sec() / r.every_tick_per_sec().max(1e-9),
+        r.cpu_speedup(),
         r.disagreements
     ));
     PropertyCasesJson {
         cases: r.cases,
+        cpu_speedup: r.cpu_speedup(),
         disagreements: r.disagreements,
+        every_tick_cpu_s: r.every_tick.cpu.as_secs_f64(),
         every_tick_per_s: r.every_tick_per_sec(),
+        fast_cpu_s: r.fast.cpu.as_secs_f64(),
         fast_per_s: r.fast_per_sec(),
     }
 }
@@ -218,17 +267,23 @@ fn throughput(
     };
     let t = bench::throughput(&target, seeds, cores.max(2));
     say(format!(
-        "\nsweep throughput (golden_path, {} seeds)\n  1 job: {:.1} runs/s   {} jobs: {:.1} runs/s   speedup {:.2}x",
+        "\nsweep throughput (golden_path, {} seeds)\n  1 job: {:.1} runs/s   {} jobs: {:.1} runs/s   \
+         speedup {:.2}x   runs per CPU s: {:.1} (1 job), {:.1} ({} jobs)",
         t.runs,
         t.one_job,
         t.jobs,
         t.many_jobs,
-        t.speedup()
+        t.speedup(),
+        t.one_job_cpu,
+        t.many_jobs_cpu,
+        t.jobs
     ));
     ThroughputJson {
         jobs: t.jobs,
         many_jobs: t.many_jobs,
+        many_jobs_per_cpu_s: t.many_jobs_cpu,
         one_job: t.one_job,
+        one_job_per_cpu_s: t.one_job_cpu,
         seeds: t.runs,
         speedup: t.speedup(),
     }
@@ -246,10 +301,11 @@ fn scale(quick: bool, say: &dyn Fn(String)) -> Result<ScaleJson, UsageError> {
     for &n in sizes {
         let p = bench::measure_in_child(n, 1).map_err(UsageError)?;
         say(format!(
-            "  {:>6} users  peak connected {:>6}  wall {:>7.2}s  sim {:>6.1}s  peak RSS {:>12}  verdict {}",
+            "  {:>6} users  peak connected {:>6}  wall {:>7.2}s  cpu {:>7.2}s  sim {:>6.1}s  peak RSS {:>12}  verdict {}",
             p.users,
             p.peak_connected,
             p.wall_ms as f64 / 1000.0,
+            p.cpu_ms as f64 / 1000.0,
             p.sim_ms as f64 / 1000.0,
             ByteSize::kib(p.peak_rss_kib).display().iec().to_string(),
             p.verdict
@@ -296,28 +352,40 @@ fn soak(args: &BenchArgs, soak: &Scenario, say: &dyn Fn(String)) -> SoakJson {
     let b = bench::before_after(soak, 1, 1);
     say(format!(
         "\nstaging soak ({}: {} users, tick {}ms, {:.1} simulated hours)\n  \
-         fast-forward {:.1}s ({:.0}x, verdict {})   every tick {:.1}s ({:.0}x, verdict {})   speedup {:.1}x",
+         fast-forward {:.1}s wall ({:.0}x), {:.1}s cpu ({:.0}x), verdict {}\n  \
+         every tick   {:.1}s wall ({:.0}x), {:.1}s cpu ({:.0}x), verdict {}\n  \
+         speedup {:.1}x wall, {:.1}x cpu",
         args.soak.display(),
         b.fast.users,
         soak.network.tick.as_millis(),
         b.fast.sim.as_secs_f64() / 3600.0,
-        b.fast.wall.as_secs_f64(),
+        b.fast.cost.wall.as_secs_f64(),
         b.fast.ratio(),
+        b.fast.cost.cpu.as_secs_f64(),
+        b.fast.cpu_ratio(),
         b.fast.verdict,
-        b.every_tick.wall.as_secs_f64(),
+        b.every_tick.cost.wall.as_secs_f64(),
         b.every_tick.ratio(),
+        b.every_tick.cost.cpu.as_secs_f64(),
+        b.every_tick.cpu_ratio(),
         b.every_tick.verdict,
-        b.speedup()
+        b.speedup(),
+        b.cpu_speedup()
     ));
     SoakJson {
+        cpu_ratio: b.fast.cpu_ratio(),
+        cpu_s: b.fast.cost.cpu.as_secs_f64(),
+        cpu_speedup: b.cpu_speedup(),
+        every_tick_cpu_ratio: b.every_tick.cpu_ratio(),
+        every_tick_cpu_s: b.every_tick.cost.cpu.as_secs_f64(),
         every_tick_verdict: b.every_tick.verdict.to_string(),
-        every_tick_wall_s: b.every_tick.wall.as_secs_f64(),
+        every_tick_wall_s: b.every_tick.cost.wall.as_secs_f64(),
         ratio: b.fast.ratio(),
         sim_s: b.fast.sim.as_secs_f64(),
         speedup: b.speedup(),
         tick_ms: soak.network.tick.as_millis() as u64,
         verdict: b.fast.verdict.to_string(),
-        wall_s: b.fast.wall.as_secs_f64(),
+        wall_s: b.fast.cost.wall.as_secs_f64(),
     }
 }
 

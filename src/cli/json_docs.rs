@@ -216,6 +216,8 @@ pub struct BenchJson {
     pub compression: Vec<CompressionJson>,
     pub cores: usize,
     pub golden_path_by_tick: Vec<TickJson>,
+    /// The machine's load when bench started and when it ended.
+    pub load_average: LoadAverageJson,
     pub property_cases: PropertyCasesJson,
     pub scale: ScaleJson,
     /// Null with `--quick`.
@@ -223,9 +225,25 @@ pub struct BenchJson {
     pub throughput: ThroughputJson,
 }
 
-/// Time compression of one scenario, both ways (best of 10).
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`; null where the
+/// system has none).
+#[derive(Serialize, JsonSchema)]
+pub struct LoadAverageJson {
+    pub end: Option<[f64; 3]>,
+    pub start: Option<[f64; 3]>,
+}
+
+/// Time compression of one scenario, both ways (best of 10), by wall time
+/// and by the CPU time of the thread that ran it.
 #[derive(Serialize, JsonSchema)]
 pub struct CompressionJson {
+    /// Simulated seconds per CPU second, fast-forwarded.
+    pub cpu_ratio: f64,
+    pub cpu_s: f64,
+    /// Every-tick CPU time over fast-forward CPU time, measured side by side.
+    pub cpu_speedup: f64,
+    pub every_tick_cpu_ratio: f64,
+    pub every_tick_cpu_s: f64,
     pub every_tick_ratio: f64,
     pub every_tick_wall_s: f64,
     /// Simulated seconds per wall second, fast-forwarded.
@@ -239,6 +257,8 @@ pub struct CompressionJson {
 
 #[derive(Serialize, JsonSchema)]
 pub struct TickJson {
+    pub cpu_ratio: f64,
+    pub cpu_s: f64,
     pub ratio: f64,
     pub tick_ms: u64,
     pub wall_s: f64,
@@ -247,17 +267,24 @@ pub struct TickJson {
 #[derive(Serialize, JsonSchema)]
 pub struct PropertyCasesJson {
     pub cases: usize,
+    pub cpu_speedup: f64,
     /// Cases whose verdicts differ between the two ways.
     pub disagreements: usize,
+    pub every_tick_cpu_s: f64,
     pub every_tick_per_s: f64,
+    pub fast_cpu_s: f64,
     pub fast_per_s: f64,
 }
 
 #[derive(Serialize, JsonSchema)]
 pub struct ThroughputJson {
     pub jobs: usize,
+    /// Runs per wall second.
     pub many_jobs: f64,
+    /// Runs per CPU second of the whole process (every worker thread).
+    pub many_jobs_per_cpu_s: f64,
     pub one_job: f64,
+    pub one_job_per_cpu_s: f64,
     pub seeds: usize,
     pub speedup: f64,
 }
@@ -272,6 +299,8 @@ pub struct ScaleJson {
 /// One scale point, measured in a child process.
 #[derive(Serialize, JsonSchema)]
 pub struct ScalePointJson {
+    /// CPU time of the thread that ran the simulation.
+    pub cpu_ms: u64,
     pub peak_connected: u64,
     pub peak_rss_kib: u64,
     pub sim_ms: u64,
@@ -283,6 +312,7 @@ pub struct ScalePointJson {
 impl From<&crate::bench::ScalePoint> for ScalePointJson {
     fn from(p: &crate::bench::ScalePoint) -> Self {
         ScalePointJson {
+            cpu_ms: p.cpu_ms,
             peak_connected: p.peak_connected,
             peak_rss_kib: p.peak_rss_kib,
             sim_ms: p.sim_ms,
@@ -295,6 +325,11 @@ impl From<&crate::bench::ScalePoint> for ScalePointJson {
 
 #[derive(Serialize, JsonSchema)]
 pub struct SoakJson {
+    pub cpu_ratio: f64,
+    pub cpu_s: f64,
+    pub cpu_speedup: f64,
+    pub every_tick_cpu_ratio: f64,
+    pub every_tick_cpu_s: f64,
     pub every_tick_verdict: String,
     pub every_tick_wall_s: f64,
     pub ratio: f64,

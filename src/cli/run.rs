@@ -259,8 +259,8 @@ fn verify(
         super::err(&format!(
             "nondeterminism: two runs of the same scenario and seed differ ({} vs {}); {}\n\
              reproduce: {reproduce} --verify\n",
-            &first.trace_hash[..16],
-            &again.trace_hash[..16],
+            &first.trace_hash()[..16],
+            &again.trace_hash()[..16],
             d.describe()
         ));
         return Some(EXIT_NONDETERMINISTIC);
@@ -292,7 +292,7 @@ fn verify(
         } else {
             "two"
         },
-        &first.trace_hash[..16]
+        &first.trace_hash()[..16]
     ));
     None
 }

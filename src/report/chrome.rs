@@ -143,7 +143,7 @@ fn document(outcome: &Outcome, events: &[Value]) -> String {
         "scenario": outcome.scenario,
         "seed": outcome.seed,
         "verdict": outcome.verdict.as_str(),
-        "trace_hash": outcome.trace_hash,
+        "trace_hash": outcome.trace_hash(),
         "sim_ms": outcome.trace.end.as_millis() as u64,
         "time_unit": "simulated microseconds",
     });

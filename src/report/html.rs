@@ -125,7 +125,7 @@ fn facts(page: &mut String, outcome: &Outcome) {
     fact(
         "trace hash",
         "fact-hash",
-        format!("<code>{}</code>", escape(&outcome.trace_hash)),
+        format!("<code>{}</code>", escape(outcome.trace_hash())),
     );
     fact(
         outcome.time_label(),

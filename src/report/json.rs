@@ -129,7 +129,7 @@ impl RunJson {
             seed: outcome.seed,
             set_aside: target.map(|t| t.set_aside.clone()),
             sim_ms: s.sim_ms,
-            trace_hash: outcome.trace_hash.clone(),
+            trace_hash: outcome.trace_hash().to_string(),
             users: s.users,
             verdict: outcome.verdict.as_str(),
             violations: outcome.violations.iter().map(ViolationJson::of).collect(),

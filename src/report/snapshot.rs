@@ -87,7 +87,7 @@ pub fn summary_block(outcome: &Outcome) -> String {
     let _ = writeln!(out, "scenario    {}", outcome.scenario);
     let _ = writeln!(out, "seed        {}", outcome.seed);
     let _ = writeln!(out, "verdict     {}", outcome.verdict);
-    let _ = writeln!(out, "trace hash  {}", outcome.trace_hash);
+    let _ = writeln!(out, "trace hash  {}", outcome.trace_hash());
     let _ = writeln!(
         out,
         "sim time    {} ({} events)",

@@ -22,7 +22,7 @@ pub fn to_text(outcome: &Outcome, description: &str, reproduce: &str) -> String 
         outcome.time_label(),
         format_time(std::time::Duration::from_millis(s.sim_ms)).trim(),
         s.events,
-        &outcome.trace_hash[..16]
+        &outcome.trace_hash()[..16]
     );
     let _ = writeln!(
         out,

@@ -11,6 +11,8 @@ mod summary;
 pub mod target_notes;
 pub mod verify;
 
+use std::cell::OnceCell;
+
 use crate::oracle::{self, Verdict, Violation};
 use crate::scenario::Scenario;
 use crate::trace::Trace;
@@ -31,7 +33,11 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     pub verdict: Verdict,
     pub summary: Summary,
-    pub trace_hash: String,
+    /// SHA-256 of the rendered trace, computed when first asked for
+    /// ([`Outcome::trace_hash`]): rendering the whole trace is a tenth of a
+    /// run's cost, and a run that is only judged (explore, bench, the
+    /// property tests) never reads it.
+    trace_hash: OnceCell<String>,
     /// The run was live (`crate::live`): its times are real, not simulated.
     pub live: bool,
     /// Faults that hit nothing (`idle_faults`): a run that says nothing
@@ -44,6 +50,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// SHA-256 of the rendered trace, hex ([`Trace::hash`]); equal hashes
+    /// mean byte-identical runs.
+    pub fn trace_hash(&self) -> &str {
+        self.trace_hash.get_or_init(|| self.trace.hash())
+    }
+
     /// What the run's times are, for reports: "sim time" or "real time".
     pub fn time_label(&self) -> &'static str {
         if self.live { "real time" } else { "sim time" }
@@ -71,7 +83,6 @@ pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
     let violations = oracle::check_indexed(&users, &trace, &scenario.expect);
     let verdict = oracle::verdict(&violations, &scenario.expect);
     let summary = Summary::of(&trace, &users);
-    let trace_hash = trace.hash();
     let warnings = idle_faults::idle_faults(&trace);
     Outcome {
         scenario: scenario.name.clone(),
@@ -80,7 +91,7 @@ pub fn judge(scenario: &Scenario, seed: u64, trace: Trace) -> Outcome {
         violations,
         verdict,
         summary,
-        trace_hash,
+        trace_hash: OnceCell::new(),
         warnings,
         live: false,
         target: None,

@@ -236,7 +236,7 @@ fn run_one(
         target,
         seed,
         verdict: outcome.verdict,
-        trace_hash: TraceHash::from_hex(&outcome.trace_hash),
+        trace_hash: TraceHash::from_hex(outcome.trace_hash()),
         sim_ms: outcome.summary.sim_ms,
         wall: started.elapsed(),
     };

@@ -134,7 +134,7 @@ fn report(property: &str, case: &Case, outcome: &Outcome, why: &str) -> String {
          --- {shown} ---\n{text}",
         seed = case.seed,
         verdict = outcome.verdict,
-        hash = &outcome.trace_hash[..16],
+        hash = &outcome.trace_hash()[..16],
         violations = if violations.is_empty() {
             "  none".to_string()
         } else {

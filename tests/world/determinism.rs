@@ -10,7 +10,7 @@ fn every_scenario_is_deterministic_and_seed_sensitive() {
         let scenario = support::load(&rel);
         let first = stagesim::run::run(&scenario, seed);
         let again = stagesim::run::run(&scenario, seed);
-        if first.trace_hash != again.trace_hash {
+        if first.trace_hash() != again.trace_hash() {
             let a = first.trace.render();
             let b = again.trace.render();
             let line = a
@@ -28,8 +28,8 @@ fn every_scenario_is_deterministic_and_seed_sensitive() {
         }
         let other = stagesim::run::run(&scenario, seed + 1);
         assert_ne!(
-            first.trace_hash,
-            other.trace_hash,
+            first.trace_hash(),
+            other.trace_hash(),
             "{rel}: seeds {seed} and {} gave the same trace; reproduce: {}",
             seed + 1,
             reproduce(&rel, seed)

@@ -198,8 +198,8 @@ fn partitions_are_deterministic() {
         let first = support::run(rel, seed);
         let again = support::run(rel, seed);
         assert_eq!(
-            first.trace_hash,
-            again.trace_hash,
+            first.trace_hash(),
+            again.trace_hash(),
             "{rel} seed {seed} is not deterministic; reproduce: {}",
             reproduce(rel, seed)
         );

@@ -6,7 +6,7 @@ use crate::net::{SocketPair, TcpListener, UdpSocket};
 use crate::{Envelope, TRACING_TARGET};
 
 use bytes::Bytes;
-use indexmap::IndexMap;
+use crate::fx_map::{IndexMap, NewMap as _};
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::io;

@@ -6,7 +6,7 @@ use std::ops::DerefMut;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use indexmap::IndexMap;
+use crate::fx_map::{IndexMap, NewMap as _};
 use tokio::time::Duration;
 use tracing::Level;
 

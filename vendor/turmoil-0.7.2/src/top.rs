@@ -3,7 +3,7 @@ use crate::host::Host;
 use crate::rt::Rt;
 use crate::{config, TRACING_TARGET};
 
-use indexmap::IndexMap;
+use crate::fx_map::{IndexMap, NewMap as _};
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::collections::{BTreeMap, VecDeque};
@@ -159,6 +159,16 @@ struct Link {
     /// Messages that are ready to be delivered.
     deliverable: IndexMap<IpAddr, VecDeque<Envelope>>,
 
+    /// How many messages `deliverable` holds, for either end: every host
+    /// that runs asks every link for its messages, each step, and a link
+    /// with none is passed over without looking at its queues.
+    queued: usize,
+
+    /// No segment kept by a TCP-faithful partition gives up before this
+    /// (it may be earlier than any does; `None`: none is kept). Links are
+    /// processed every step, and the give-up scan runs only once it is due.
+    next_give_up: Option<Instant>,
+
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
 
@@ -273,7 +283,10 @@ impl Topology {
     // Move messages from any network links to the `dst` host.
     pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) {
         for (pair, link) in &mut self.links {
-            if (pair.0 == dst.addr || pair.1 == dst.addr) && link.has_deliverable(dst.addr) {
+            if link.queued > 0
+                && (pair.0 == dst.addr || pair.1 == dst.addr)
+                && link.has_deliverable(dst.addr)
+            {
                 link.deliver_messages(&self.config, rand, dst);
             }
         }
@@ -346,7 +359,7 @@ impl Topology {
     pub(crate) fn next_delivery_in(&self) -> Option<Duration> {
         let mut next: Option<Duration> = None;
         for link in self.links.values() {
-            if link.deliverable.values().any(|q| !q.is_empty()) {
+            if link.queued > 0 {
                 return Some(Duration::ZERO);
             }
             for sent in &link.sent {
@@ -411,6 +424,8 @@ impl Link {
             config: config::Link::default(),
             sent: VecDeque::new(),
             deliverable: IndexMap::new(),
+            queued: 0,
+            next_give_up: None,
             now,
             retransmitting: BTreeMap::new(),
         }
@@ -468,7 +483,10 @@ impl Link {
                 DeliveryStatus::DeliverAfter(at)
             }
             State::TcpPartition => match self.stalled_status(global_config, &message) {
-                Some(status) => status,
+                Some(status) => {
+                    self.note_stalled(&status);
+                    status
+                }
                 None => {
                     tracing::trace!(target: TRACING_TARGET,?src, ?dst, protocol = %message, "Drop");
                     return Ok(());
@@ -506,9 +524,20 @@ impl Link {
 
     fn has_deliverable(&self, dst: IpAddr) -> bool {
         // At most two queues (one per end): a scan is cheaper than hashing.
+        self.queued > 0
+            && self
+                .deliverable
+                .iter()
+                .any(|(addr, queue)| *addr == dst && !queue.is_empty())
+    }
+
+    /// Queues `envelope` for delivery to its destination host.
+    fn push_deliverable(&mut self, envelope: Envelope) {
         self.deliverable
-            .iter()
-            .any(|(addr, queue)| *addr == dst && !queue.is_empty())
+            .entry(envelope.dst.ip())
+            .or_default()
+            .push_back(envelope);
+        self.queued += 1;
     }
 
     fn process_deliverables(&mut self) {
@@ -522,15 +551,11 @@ impl Link {
             if let DeliveryStatus::DeliverAfter(time) = sent.status {
                 if time <= self.now {
                     let sent = self.sent.remove(index).unwrap();
-                    let envelope = Envelope {
+                    self.push_deliverable(Envelope {
                         src: sent.src,
                         dst: sent.dst,
                         message: sent.protocol,
-                    };
-                    self.deliverable
-                        .entry(sent.dst.ip())
-                        .or_default()
-                        .push_back(envelope);
+                    });
                     deliverable += 1;
                 }
             }
@@ -552,6 +577,7 @@ impl Link {
             .or_default()
             .drain(..)
             .collect::<Vec<Envelope>>();
+        self.queued -= deliverable.len();
 
         for message in deliverable {
             let (src, dst) = (message.src, message.dst);

@@ -8,7 +8,7 @@ use crate::{
     TRACING_TARGET,
 };
 
-use indexmap::IndexMap;
+use crate::fx_map::{IndexMap, NewMap as _};
 use rand::RngCore;
 use scoped_tls::scoped_thread_local;
 use std::cell::RefCell;

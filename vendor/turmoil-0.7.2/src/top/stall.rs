@@ -66,6 +66,25 @@ impl Link {
                 None => false,
             }
         });
+        self.next_give_up = self.earliest_give_up();
+    }
+
+    /// When the first kept segment's sender gives up (`None`: none kept).
+    fn earliest_give_up(&self) -> Option<Instant> {
+        self.sent
+            .iter()
+            .filter_map(|sent| match sent.status {
+                DeliveryStatus::Stalled { give_up } => Some(give_up),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Keeps [`Link::give_up_due`]'s lower bound below a segment just kept.
+    pub(super) fn note_stalled(&mut self, status: &DeliveryStatus) {
+        if let DeliveryStatus::Stalled { give_up } = *status {
+            self.next_give_up = Some(self.next_give_up.map_or(give_up, |t| t.min(give_up)));
+        }
     }
 
     /// How a message sent into a TCP-faithful partition now is kept;
@@ -160,6 +179,9 @@ impl Link {
     /// Resets every connection whose sender gave up on a kept segment by now.
     pub(super) fn give_up_due(&mut self) {
         let now = self.now;
+        if self.next_give_up.is_none_or(|at| at > now) {
+            return; // nothing kept gives up yet: no need to look
+        }
         let mut flows: Vec<(Flow, Resend)> = Vec::new();
         for sent in &self.sent {
             if let DeliveryStatus::Stalled { give_up } = sent.status {
@@ -172,6 +194,7 @@ impl Link {
         for ((src, dst), resend) in flows {
             self.reset(src, dst, resend);
         }
+        self.next_give_up = self.earliest_give_up();
     }
 
     /// Drops what is kept or in flight on the connection `src -> dst`, in
@@ -188,14 +211,11 @@ impl Link {
             return; // a SYN: dropping it fails the connect
         }
         for (from, to) in [(dst, src), (src, dst)] {
-            self.deliverable
-                .entry(to.ip())
-                .or_default()
-                .push_back(Envelope {
-                    src: from,
-                    dst: to,
-                    message: Protocol::Tcp(Segment::Rst),
-                });
+            self.push_deliverable(Envelope {
+                src: from,
+                dst: to,
+                message: Protocol::Tcp(Segment::Rst),
+            });
         }
     }
 }
