@@ -97,7 +97,11 @@ proptest! {
     /// valid users beside them run clean.
     #[test]
     fn auth_policy(case in mixed_case()) {
-        check("auth_policy", &case, auth_policy_holds)?;
+        let leeway = case.scenario.auth.leeway;
+        check("auth_policy", &case, |o| {
+            auth_policy_holds(o)?;
+            auth_records_its_leeway(o, leeway)
+        })?;
     }
 
     /// Generated scenarios are valid scenario files: written and read back,
@@ -200,6 +204,30 @@ fn not_entitled_problems(name: &str, view: &oracle::UserView) -> Vec<String> {
         )),
     }
     problems
+}
+
+/// Auth records every boot with the leeway it enforces: the oracle reads
+/// it there to forgive a token that expired less than that before use, so
+/// a boot recorded without it (or not at all) would turn every such honest
+/// admission into `admitted_without_valid_token`. The envelope never draws
+/// a token expired within the leeway, so without this check the oracle's
+/// input goes unjudged (the mutation score in docs/explore.md found it).
+fn auth_records_its_leeway(o: &Outcome, leeway: std::time::Duration) -> Result<(), String> {
+    let boots: Vec<std::time::Duration> = o
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Auth(stagesim::trace::AuthEvent::Booting { leeway, .. }) => Some(*leeway),
+            _ => None,
+        })
+        .collect();
+    if boots.is_empty() || boots.iter().any(|b| *b != leeway) {
+        return Err(format!(
+            "auth's boots recorded leeways {boots:?}, the scenario sets {leeway:?}"
+        ));
+    }
+    Ok(())
 }
 
 fn auth_policy_holds(o: &Outcome) -> Result<(), String> {

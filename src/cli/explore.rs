@@ -1,6 +1,7 @@
 //! `stagesim explore [--runs N | --budget DURATION] [--start S] [--jobs J]
 //! [--out DIR] [--bug NAME[=off]]... [--fixed] [--guided on|off]
-//! [--until-coverage [--plateau N]] [--replay KEY] [--json]`: find the
+//! [--schedule fifo|random|pct] [--until-coverage [--plateau N]]
+//! [--replay KEY] [--json]`: find the
 //! failure nobody wrote a scenario for (docs/explore.md).
 //!
 //! Arguments -> DIR checked writable (`output::check_dir`, before any run)
@@ -63,12 +64,16 @@ pub struct ExploreArgs {
     /// reaches are not required).
     #[arg(long)]
     pub require_probes: bool,
-    /// Draw later runs as mutations of the cases that reached a new probe
-    /// bucket as well as fresh (`on`), or every run fresh (`off`, the
-    /// default: measured, guidance found no defect sooner and reached one
-    /// probe later; docs/explore.md). Not with `--from`.
+    /// Draw every other run after the first 16 as a mutation of a case that
+    /// reached a new probe bucket, the others fresh (`on`, the default; `--runs
+    /// 16+2k` then holds every run of `--guided off --runs 16+k`), or every run
+    /// fresh (`off`); docs/explore.md. `--from` is never guided.
     #[arg(long, value_enum, value_name = "on|off")]
     pub guided: Option<Switch>,
+    /// Every run polls each host's ready tasks in this order (`[world]
+    /// schedule`), instead of the order drawn from its seed (a third each).
+    #[arg(long, value_enum, value_name = "fifo|random|pct")]
+    pub schedule: Option<ScheduleFlag>,
     /// Stop early: at the run that reaches the last probe still missing,
     /// or after `--plateau` runs that reach no new probe or bucket. The
     /// runs asked for (or the budget) still cap it; without either, the
@@ -97,6 +102,24 @@ pub struct ReplayKey(pub Vec<u64>);
 pub enum Switch {
     On,
     Off,
+}
+
+/// `--schedule`'s values: `[world] schedule`'s names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleFlag {
+    Fifo,
+    Random,
+    Pct,
+}
+
+impl ScheduleFlag {
+    fn schedule(self) -> scenario::Schedule {
+        match self {
+            ScheduleFlag::Fifo => scenario::Schedule::Fifo,
+            ScheduleFlag::Random => scenario::Schedule::Random,
+            ScheduleFlag::Pct => scenario::Schedule::Pct,
+        }
+    }
 }
 
 /// `--plateau`'s default: a choice, not a measurement (half the 1,000 runs
@@ -205,7 +228,7 @@ pub fn execute(args: ExploreArgs) -> Result<u8, UsageError> {
 }
 
 /// What to explore, from the arguments: a `--replay` starts at its last
-/// run; runs are guided only with `--guided on`.
+/// run; runs are guided unless `--guided off` (or `--from`, never guided).
 fn options(
     args: &ExploreArgs,
     bugs: Bugs,
@@ -222,10 +245,11 @@ fn options(
         jobs: values::jobs_or_cores(args.jobs),
         bugs,
         shrink_runs: args.shrink_runs,
-        guided: from.is_none() && args.guided == Some(Switch::On),
+        guided: from.is_none() && args.guided != Some(Switch::Off),
         from,
         until_coverage: args.until_coverage.then_some(args.plateau),
         replay,
+        schedule: args.schedule.map(ScheduleFlag::schedule),
     }
 }
 
@@ -319,10 +343,13 @@ fn key_text(key: &[u64]) -> String {
     runs.join(":")
 }
 
-/// What a redraw command needs besides the run: `--from` and the bugs.
+/// What a redraw command needs besides the run: `--from`, the bugs and
+/// the schedule.
 struct Redraw {
     from: Option<String>,
     bugs: String,
+    /// ` --schedule NAME`, or empty when each run draws its own.
+    schedule: String,
 }
 
 impl Redraw {
@@ -338,25 +365,25 @@ impl Redraw {
                 .as_ref()
                 .map(|p| crate::sweep::shell_word(&p.display().to_string()).into_owned()),
             bugs,
+            schedule: args
+                .schedule
+                .map(|s| format!(" --schedule {}", s.schedule().name()))
+                .unwrap_or_default(),
         }
     }
 
-    /// The command that draws `found`'s first run again and runs it: by run
-    /// number when it was drawn fresh (or around `--from`), by replay key
-    /// when it was a mutation.
+    /// The command that draws `found`'s first run again and runs it: by the
+    /// number of its fresh draw (its key: the run number unguided) when it
+    /// was drawn fresh, by run number around `--from`, by replay key when
+    /// it was a mutation.
     fn command(&self, found: &Found) -> String {
         let first = &found.first;
-        match (&self.from, first.mutated) {
-            (Some(from), _) => format!(
-                "stagesim explore --from {from} --start {} --runs 1{}",
-                first.run, self.bugs
-            ),
-            (None, true) => format!("stagesim explore --replay {}{}", first.key, self.bugs),
-            (None, false) => format!(
-                "stagesim explore --start {} --runs 1{}",
-                first.run, self.bugs
-            ),
-        }
+        let how = match (&self.from, first.mutated) {
+            (Some(from), _) => format!("--from {from} --start {} --runs 1", first.run),
+            (None, true) => format!("--replay {}", first.key),
+            (None, false) => format!("--start {} --runs 1", first.key),
+        };
+        format!("stagesim explore {how}{}{}", self.bugs, self.schedule)
     }
 }
 

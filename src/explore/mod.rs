@@ -11,9 +11,10 @@
 //! Runs are drawn in generations of [`GENERATION`]: generation g's draws
 //! depend only on the corpus after generation g-1, merged in run order, so
 //! which case run `n` draws depends on `--start` and `--runs`, never on
-//! `--jobs`. A fresh run `n` draws the same case on every machine, so
-//! `--start n --runs 1` replays it; a mutated one is named by its lineage,
-//! and `--replay KEY` redraws it. With `--budget` the runs also depend on
+//! `--jobs`. Fresh draws are numbered by their own count from `--start`
+//! (unguided, that is the run number): fresh draw `m` is the same case on
+//! every machine, so `--start m --runs 1` replays it; a mutated one is
+//! named by its lineage, and `--replay KEY` redraws it. With `--budget` the runs also depend on
 //! the machine's speed, and the report says how many ran. Parallelism is
 //! between the runs of a generation and between shrink candidates; every
 //! simulation stays single-threaded and deterministic.
@@ -48,11 +49,13 @@ pub const MAX_FAILURES_KEPT: usize = 1000;
 /// generation's end (the slowest run of 16 sets its pace).
 pub const GENERATION: u64 = 16;
 
-/// Of the guided runs after the first generation, the share (in percent)
-/// drawn fresh rather than as a mutation: fresh draws keep the whole
-/// envelope in play, and each one is the very case run `n` draws with
-/// `--guided off`.
-pub const FRESH_PERCENT: u32 = 50;
+/// Guided, after the first generation, every `MUTATE_EVERY`-th run (by its
+/// place from `--start`) is drawn as a mutation and the others fresh.
+/// Fresh draws are numbered by their own count, so the k-th fresh draw is
+/// the very case run `start + k` draws with `--guided off`: a guided
+/// exploration of `16 + 2k` runs holds every run of the unguided one of
+/// `16 + k`, and its mutations are extra chances (docs/explore.md).
+pub const MUTATE_EVERY: u64 = 2;
 
 /// When to stop drawing runs.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +87,9 @@ pub struct Options {
     pub until_coverage: Option<u64>,
     /// `--replay KEY`: the one run is the case this lineage names.
     pub replay: Option<Vec<u64>>,
+    /// `--schedule`: every run polls each host's ready tasks in this order,
+    /// instead of the one drawn from its seed (a third each).
+    pub schedule: Option<crate::scenario::Schedule>,
 }
 
 impl Options {
@@ -99,6 +105,7 @@ impl Options {
             guided: true,
             until_coverage: None,
             replay: None,
+            schedule: None,
         }
     }
 }
@@ -191,8 +198,9 @@ pub fn explore(options: &Options, progress: &(dyn Fn(RunNote<'_>) + Sync)) -> Ex
     let mut merged = Merged::new();
     let mut jobs = 1;
     let mut planned = 0u64;
+    let mut fresh_drawn = 0u64;
     loop {
-        let plans = plan_generation(options, planned, &merged.corpus);
+        let plans = plan_generation(options, planned, &mut fresh_drawn, &merged.corpus);
         if plans.is_empty() {
             break;
         }
@@ -278,9 +286,15 @@ impl Merged {
     }
 }
 
-/// The next generation's draws, after `planned` runs: at most
-/// [`GENERATION`], none past the runs asked for or the last run number.
-fn plan_generation(options: &Options, planned: u64, corpus: &Corpus) -> Vec<Drawn> {
+/// The next generation's draws, after `planned` runs of which `fresh_drawn`
+/// were drawn fresh (counted on): at most [`GENERATION`], none past the
+/// runs asked for or the last run number.
+fn plan_generation(
+    options: &Options,
+    planned: u64,
+    fresh_drawn: &mut u64,
+    corpus: &Corpus,
+) -> Vec<Drawn> {
     if let Some(key) = &options.replay {
         return match planned {
             0 => vec![mutate::replay(key)],
@@ -293,14 +307,15 @@ fn plan_generation(options: &Options, planned: u64, corpus: &Corpus) -> Vec<Draw
     };
     (planned..planned + count)
         .map_while(|i| options.start.checked_add(i))
-        .map(|n| plan(n, options, corpus))
+        .map(|n| plan(n, options, corpus, fresh_drawn))
         .collect()
 }
 
-/// What run `n` draws: around `--from`'s scenario; fresh; or, guided once
-/// the corpus holds a case, a mutation of a kept case about half the time
-/// (rare buckets' cases first: `Corpus::parent`).
-fn plan(n: u64, options: &Options, corpus: &Corpus) -> Drawn {
+/// What run `n` draws: around `--from`'s scenario; fresh, the next of
+/// the fresh draws (`start + fresh_drawn`, counted on); or, guided once the
+/// corpus holds a case, a mutation of a kept case every
+/// [`MUTATE_EVERY`]-th run (rare buckets' cases first: `Corpus::parent`).
+fn plan(n: u64, options: &Options, corpus: &Corpus, fresh_drawn: &mut u64) -> Drawn {
     if let Some(base) = &options.from {
         // Around a scenario, no family is drawn: it keeps its own.
         return Drawn {
@@ -312,23 +327,28 @@ fn plan(n: u64, options: &Options, corpus: &Corpus) -> Drawn {
             how: "around".into(),
         };
     }
-    if !options.guided || corpus.kept.is_empty() {
-        return mutate::fresh(n);
+    let place = n - options.start;
+    if options.guided && !corpus.kept.is_empty() && place % MUTATE_EVERY == MUTATE_EVERY - 1 {
+        let pick = crate::seed::rng(n, "explore/guided").random();
+        if let Some(parent) = corpus.parent(pick) {
+            return mutate::mutate(parent, n);
+        }
     }
-    let mut rng = crate::seed::rng(n, "explore/guided");
-    if rng.random_ratio(FRESH_PERCENT, 100) {
-        return mutate::fresh(n);
-    }
-    match corpus.parent(rng.random()) {
-        Some(parent) => mutate::mutate(parent, n),
-        None => mutate::fresh(n),
-    }
+    // Unguided, every run is fresh and `fresh_drawn` is its place: run `n`
+    // draws `fresh(n)`, as explore always drew.
+    let mut drawn = mutate::fresh(options.start + *fresh_drawn);
+    *fresh_drawn += 1;
+    drawn.run = n;
+    drawn
 }
 
 /// Run `n`'s coverage, and the run if it failed.
 fn run_one(drawn: &Drawn, options: &Options) -> (Coverage, Option<Failing>) {
     let mut case = drawn.case.clone();
     case.scenario.bugs = options.bugs;
+    if let Some(schedule) = options.schedule {
+        case.scenario.world.schedule = schedule;
+    }
     let outcome = crate::run::run(&case.scenario, case.seed);
     let coverage = Coverage::of(&outcome.trace);
     let failing = (outcome.verdict == Verdict::Fail).then(|| Failing {

@@ -9,8 +9,9 @@
 //! run exactly as it does a fresh one.
 //!
 //! A mutation depends only on its parent and its own run number, so a
-//! case is named by its lineage: the run that drew its root fresh, then
-//! each run that mutated it (`12:340:1022`). `explore --replay KEY` redraws
+//! case is named by its lineage: the number of the fresh draw at its root
+//! (guided, fresh draws are counted on their own), then each run that
+//! mutated it (`12:340:1022`). `explore --replay KEY` redraws
 //! it from that key alone, with no corpus.
 
 use proptest::strategy::{Just, Strategy, ValueTree};
@@ -38,7 +39,8 @@ const USERS_MAX: u32 = 100;
 pub struct Drawn {
     /// The run that drew it.
     pub run: u64,
-    /// The run that drew its root fresh, then each run that mutated it.
+    /// The number of the fresh draw at its root (`fresh(m)`; unguided, the
+    /// run itself), then each run that mutated it.
     pub lineage: Vec<u64>,
     pub families: Families,
     pub case: Case,
