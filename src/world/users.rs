@@ -7,17 +7,20 @@ use std::time::Duration;
 use rand::RngExt;
 
 use crate::client::UserPlan;
+use crate::net::USERS_PER_GATEWAY_PORT;
 use crate::scenario::{Scenario, TokenKind, TokenVia};
 use crate::trace::{FaultEvent, Kind, Recorder};
 
 /// How many client hosts carry `users` users: few, because every host adds
 /// to turmoil's per-tick cost; more than one only when one host's ephemeral
-/// ports and buffers would be crowded.
+/// ports and buffers would be crowded. Past four hosts' worth, one more per
+/// [`USERS_PER_GATEWAY_PORT`]: every user of a host connects to `lb:8080`,
+/// and a host has one connection to an address per ephemeral port.
 pub fn client_hosts(users: usize) -> Vec<String> {
     let count = match users {
         0..=200 => 1,
         201..=2000 => 2,
-        _ => 4,
+        _ => users.div_ceil(USERS_PER_GATEWAY_PORT as usize).max(4),
     };
     (1..=count).map(|k| format!("clients-{k}")).collect()
 }
