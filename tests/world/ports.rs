@@ -11,20 +11,24 @@ use std::collections::BTreeMap;
 use std::io;
 use std::ops::RangeInclusive;
 use std::rc::Rc;
+use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use turmoil::net::{TcpListener, TcpStream};
 
-/// A server host `server` listening on `ports`, keeping every connection
-/// it accepts open (so that only the client's drops end connections).
+/// A server host `server` listening on `ports`: each connection is held
+/// until the client closes it (its read ends), then dropped.
 fn listen(sim: &mut turmoil::Sim<'_>, ports: &'static [u16]) {
     sim.host("server", move || async move {
         let mut accepts = Vec::new();
         for &port in ports {
             let listener = TcpListener::bind(("0.0.0.0", port)).await?;
             accepts.push(tokio::task::spawn_local(async move {
-                let mut open = Vec::new();
-                while let Ok((stream, _)) = listener.accept().await {
-                    open.push(stream);
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    tokio::task::spawn_local(async move {
+                        let mut byte = [0u8; 1];
+                        let _ = stream.read(&mut byte).await;
+                    });
                 }
             }));
         }
@@ -35,9 +39,17 @@ fn listen(sim: &mut turmoil::Sim<'_>, ports: &'static [u16]) {
     });
 }
 
+/// A client closes a connection by dropping it; the server sees the close
+/// one link latency later. turmoil keeps no TIME_WAIT, so a port is only
+/// free towards the server once the server has let go: the client waits
+/// this long (simulated) after each close.
+const CLOSE_SEEN: Duration = Duration::from_millis(5);
+
 fn sim(ephemeral: RangeInclusive<u16>) -> turmoil::Sim<'static> {
     turmoil::Builder::new()
         .rng_seed(1)
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(1))
         .ephemeral_ports(ephemeral)
         .build()
 }
@@ -103,6 +115,8 @@ fn while_a_port_is_free_each_connection_gets_the_port_turmoil_always_gave() {
             if !open.is_empty() && (full || state % 5 < 2) {
                 let stream = open.swap_remove((state >> 8) as usize % open.len());
                 model.release(stream.local_addr()?.port());
+                drop(stream);
+                tokio::time::sleep(CLOSE_SEEN).await;
                 continue;
             }
             let stream = TcpStream::connect(("server", 9000)).await?;
@@ -154,6 +168,7 @@ fn a_host_out_of_ports_shares_them_between_destinations_but_never_a_pair() {
         // The second connection to 9000 (port 49153) ends; 49153 is still
         // used towards 9001, so it is shared, not free.
         drop(open.remove(1));
+        tokio::time::sleep(CLOSE_SEEN).await;
         let again = TcpStream::connect(("server", 9000)).await?;
         out.borrow_mut()
             .push(format!("9000 again: {}", again.local_addr()?.port()));

@@ -155,9 +155,9 @@ impl Host {
     }
 
     /// A port without a bind whose connections all go elsewhere than
-    /// `remote`, searched from where the last search for `remote` stopped
-    /// (so a burst of connections to one destination takes the ports in
-    /// turn, each found at once).
+    /// `remote`, searched from just past the port of the last connection
+    /// made to `remote` (so a burst of connections to one destination takes
+    /// the ports in turn, each found at once).
     fn shared_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Option<u16> {
         let (start, end) = (*self.ephemeral_ports.start(), *self.ephemeral_ports.end());
         let ports = usize::from(end - start) + 1;
@@ -179,14 +179,6 @@ impl Host {
                     .sockets
                     .contains_key(&SocketPair::new(local, remote));
             if !bound && !connected {
-                self.tcp
-                    .remotes
-                    .entry(remote)
-                    .or_insert(Remote {
-                        sockets: 0,
-                        cursor: start,
-                    })
-                    .cursor = next;
                 return Some(port);
             }
             port = next;
@@ -577,13 +569,17 @@ impl Tcp {
         self.taken.set(port, true);
         if self.ephemeral_ports.contains(&port) {
             let start = *self.ephemeral_ports.start();
-            let remote = self.remotes.entry(pair.remote);
-            remote
-                .or_insert(Remote {
-                    sockets: 0,
-                    cursor: start,
-                })
-                .sockets += 1;
+            let remote = self.remotes.entry(pair.remote).or_insert(Remote {
+                sockets: 0,
+                cursor: start,
+            });
+            remote.sockets += 1;
+            // The next port shared towards this address is searched for
+            // after this one, so a port just closed towards it comes last
+            // (its peer may not have seen the close yet), as the cursor of
+            // the search for a free port makes it come last.
+            let end = *self.ephemeral_ports.end();
+            remote.cursor = if port == end { start } else { port + 1 };
         }
     }
 
