@@ -100,3 +100,25 @@ pub fn declare(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every host's users connect to `lb:8080`, at most one connection per
+    /// ephemeral port (16,384): past four hosts' worth, one more host per
+    /// 12,000 users; below, the counts every existing trace was made with.
+    #[test]
+    fn no_client_host_carries_more_users_than_its_ports() {
+        let hosts = |users| client_hosts(users).len();
+        assert_eq!(
+            [hosts(200), hosts(201), hosts(2_000), hosts(2_001)],
+            [1, 2, 2, 4]
+        );
+        assert_eq!([hosts(10_000), hosts(48_000)], [4, 4]);
+        assert_eq!([hosts(48_001), hosts(100_000)], [5, 9]);
+        for users in [17_000usize, 65_537, 100_000] {
+            assert!(users.div_ceil(hosts(users)) < 16_384, "{users}");
+        }
+    }
+}
