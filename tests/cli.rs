@@ -533,10 +533,10 @@ fn shipped_scenarios_list_aligned() {
 
 #[test]
 fn bench_child_scale_is_bounded_like_a_scenario() {
-    let (code, _, stderr) = stagesim(&["bench", "--child-scale", "99999"]);
+    let (code, _, stderr) = stagesim(&["bench", "--child-scale", "100001"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("`--child-scale` takes a whole number from 1 to 10000; got `99999`"),
+        stderr.contains("`--child-scale` takes a whole number from 1 to 100000; got `100001`"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -89,10 +89,9 @@ fn extremes() -> Vec<Extreme> {
             2,
             &["too large", "at most \"1000h\""],
         ),
-        extreme("users_17000", &users("17000"), 2, &["at most 10000"]),
-        extreme("users_66000", &users("66000"), 2, &["at most 10000"]),
-        extreme("users_200000", &users("200000"), 2, &["at most 10000"]),
-        extreme("users_1e9", &users("1000000000"), 2, &["at most 10000"]),
+        extreme("users_100001", &users("100001"), 2, &["at most 100000"]),
+        extreme("users_200000", &users("200000"), 2, &["at most 100000"]),
+        extreme("users_1e9", &users("1000000000"), 2, &["at most 100000"]),
         extreme(
             "users_u32_overflow",
             &users("99999999999"),

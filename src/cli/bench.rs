@@ -294,7 +294,7 @@ fn scale(quick: bool, say: &dyn Fn(String)) -> Result<ScaleJson, UsageError> {
     let sizes: &[u32] = if quick {
         &[10, 100, 1000]
     } else {
-        &[10, 100, 1000, 10_000]
+        &[10, 100, 1000, 10_000, 100_000]
     };
     say("\nscale (users arrive within 10s, all connected at once; one child process each)".into());
     let mut points = Vec::new();

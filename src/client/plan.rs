@@ -10,17 +10,20 @@ use std::time::Duration;
 use rand::RngExt;
 
 use super::UserPlan;
+use crate::net::USERS_PER_GATEWAY_PORT;
 use crate::scenario::{Scenario, TokenKind, TokenVia};
 use crate::trace::{FaultEvent, Kind, Recorder};
 
 /// How many client hosts carry `users` users: few, because every host adds
 /// to turmoil's per-tick cost; more than one only when one host's ephemeral
-/// ports and buffers would be crowded.
+/// ports and buffers would be crowded. Past four hosts' worth, one more per
+/// [`USERS_PER_GATEWAY_PORT`]: every user of a host connects to `lb:8080`,
+/// and a host has one connection to an address per ephemeral port.
 pub fn client_hosts(users: usize) -> Vec<String> {
     let count = match users {
         0..=200 => 1,
         201..=2000 => 2,
-        _ => 4,
+        _ => users.div_ceil(USERS_PER_GATEWAY_PORT as usize).max(4),
     };
     (1..=count).map(|k| format!("clients-{k}")).collect()
 }
@@ -99,4 +102,26 @@ pub fn declare(
             (host, mine)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every host's users connect to `lb:8080`, at most one connection per
+    /// ephemeral port (16,384): past four hosts' worth, one more host per
+    /// 12,000 users; below, the counts every existing trace was made with.
+    #[test]
+    fn no_client_host_carries_more_users_than_its_ports() {
+        let hosts = |users| client_hosts(users).len();
+        assert_eq!(
+            [hosts(200), hosts(201), hosts(2_000), hosts(2_001)],
+            [1, 2, 2, 4]
+        );
+        assert_eq!([hosts(10_000), hosts(48_000)], [4, 4]);
+        assert_eq!([hosts(48_001), hosts(100_000)], [5, 9]);
+        for users in [17_000usize, 65_537, 100_000] {
+            assert!(users.div_ceil(hosts(users)) < 16_384, "{users}");
+        }
+    }
 }

@@ -121,6 +121,19 @@ impl Acceptor {
     }
 }
 
+/// The next connection accepted by any of `acceptors` (the gateway on
+/// several ports), polled in order; cancel-safe as [`Acceptor::next`] is.
+/// One acceptor is polled exactly as on its own.
+pub async fn next_of(acceptors: &mut [Acceptor]) -> TcpStream {
+    match acceptors {
+        [one] => one.next().await,
+        many => {
+            let nexts = many.iter_mut().map(|a| Box::pin(a.next()));
+            futures_util::future::select_all(nexts).await.0
+        }
+    }
+}
+
 /// Whether an accept error concerns only the connection being accepted
 /// (the peer gave up while it waited in the backlog): the next one is fine.
 fn about_that_connection(e: &io::Error) -> bool {

@@ -18,14 +18,33 @@ mod socket;
 use std::io;
 use std::time::Duration;
 
-pub use accept::Acceptor;
+pub use accept::{Acceptor, next_of};
 pub use clock::HostClock;
 pub use live::{LiveGuard, LiveNet, descriptor_limit, go_live};
 pub use socket::{TcpListener, TcpStream};
 
 pub const LB_PORT: u16 = 8080;
+/// The gateway's first port, and its only one up to [`USERS_PER_GATEWAY_PORT`].
 pub const GATEWAY_PORT: u16 = 9000;
 pub const AUTH_PORT: u16 = 7000;
+
+/// Users per port the simulated gateway listens on. A connection is one
+/// (local, remote) address pair, so one host holds at most one connection
+/// per ephemeral port (turmoil's 16,384) to one address: `lb`, which opens
+/// one upstream connection per user, cannot reach a single gateway port
+/// from more, and a real proxy at that scale needs more backend addresses
+/// too. Below 16,384 for the ports of connections still closing; the same
+/// bound sets how many users a client host carries (`world::client_hosts`).
+pub const USERS_PER_GATEWAY_PORT: u32 = 12_000;
+
+/// The ports the simulated gateway listens on for `users` users, from
+/// [`GATEWAY_PORT`] on: one up to [`USERS_PER_GATEWAY_PORT`] users (every
+/// scenario smaller than that runs exactly as before), then one more per
+/// as many. `lb` moves to the next only when every one of its ports already
+/// has a connection to the last (`AddrNotAvailable`).
+pub fn gateway_ports(users: u32) -> u16 {
+    users.div_ceil(USERS_PER_GATEWAY_PORT).clamp(1, 64) as u16
+}
 
 /// Host names (also the trace's host column).
 pub const LB: &str = "lb";

@@ -22,9 +22,10 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// A simulation's services: [`Limits::simulated`].
+    /// A simulation's services: [`Limits::simulated_for`] its users.
     pub fn new(scenario: &Scenario, seed: u64, recorder: &Recorder) -> Self {
-        Self::with_limits(scenario, seed, recorder, Limits::simulated())
+        let users = scenario.users.iter().map(|g| g.count).sum();
+        Self::with_limits(scenario, seed, recorder, Limits::simulated_for(users))
     }
 
     /// The services with `limits` (live mode: [`Limits::live`], or what

@@ -85,12 +85,17 @@ impl Drop for Slot {
 impl LoadBalancer {
     /// Once both sides have switched protocols, forward between them
     /// through the middlebox; a side that failed to upgrade is recorded.
+    /// `_slot` keeps the connection counted until the splice ends. The
+    /// task runs this future itself: an `async move` around it would hold
+    /// the future twice (the captured one and the awaited one), 3 KiB per
+    /// connected user.
     async fn splice(
         self: Rc<Self>,
         user: Option<Rc<str>>,
         client: OnUpgrade,
         gateway: OnUpgrade,
         tap: Option<Rc<dyn ConnTap>>,
+        _slot: Rc<Slot>,
     ) {
         // Back to the sockets hyper was given, with the bytes it read
         // ahead: the middlebox forwards, faults and resets them.
@@ -201,8 +206,7 @@ impl LoadBalancer {
             stripped,
         };
         self.log(user.as_ref(), forwarded);
-        let connect_timeout = self.limits.upstream_connect_timeout;
-        let upstream = match net::connect(GATEWAY, GATEWAY_PORT, connect_timeout).await {
+        let upstream = match self.connect_upstream().await {
             Ok(s) => s,
             Err(e) => {
                 answered(StatusCode::SERVICE_UNAVAILABLE, None);
@@ -222,14 +226,14 @@ impl LoadBalancer {
         answered(status, resp.headers().get("sec-websocket-protocol"));
         if status == StatusCode::SWITCHING_PROTOCOLS {
             let upstream_upgrade = hyper::upgrade::on(&mut resp);
-            let splice =
-                self.clone()
-                    .splice(user.clone(), client_upgrade, upstream_upgrade, tap.clone());
-            // The connection stays counted until its splice ends.
-            tokio::task::spawn_local(async move {
-                let _slot = slot;
-                splice.await
-            });
+            let splice = self.clone().splice(
+                user.clone(),
+                client_upgrade,
+                upstream_upgrade,
+                tap.clone(),
+                slot,
+            );
+            tokio::task::spawn_local(splice);
         }
         let answered = LbEvent::Answered {
             status: status.as_u16(),
@@ -237,6 +241,22 @@ impl LoadBalancer {
         self.log(user.as_ref(), answered);
         let (parts, _) = resp.into_parts();
         Response::from_parts(parts, Full::new(Bytes::new()))
+    }
+
+    /// A connection to the gateway: to its first port, or, once `lb`
+    /// already has a connection to that port from every one of its own
+    /// (`AddrNotAvailable`: a simulation of more users than one port
+    /// carries), to the next of the ports it listens on.
+    async fn connect_upstream(&self) -> io::Result<TcpStream> {
+        let timeout = self.limits.upstream_connect_timeout;
+        let last = GATEWAY_PORT + self.limits.gateway_ports - 1;
+        let mut port = GATEWAY_PORT;
+        loop {
+            match net::connect(GATEWAY, port, timeout).await {
+                Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable && port < last => port += 1,
+                connected => return connected,
+            }
+        }
     }
 
     /// Remove the `strip_headers` fault's headers; the names removed.

@@ -64,6 +64,10 @@ pub struct Limits {
     /// A chat connection: agent runs in flight; a message past it is
     /// answered `error` `overloaded` and starts no run.
     pub max_runs_per_connection: u32,
+    /// The ports the gateway listens on, from `net::GATEWAY_PORT` on, and
+    /// `lb` connects to: more than one only in a simulation of more users
+    /// than one port can carry (`net::gateway_ports`).
+    pub gateway_ports: u16,
 }
 
 impl Limits {
@@ -78,6 +82,16 @@ impl Limits {
             lb_max_connections: None,
             echo_max_connections: None,
             max_runs_per_connection: defaults::MAX_RUNS_PER_CONNECTION,
+            gateway_ports: 1,
+        }
+    }
+
+    /// A simulation of `users` users: [`Self::simulated`] with as many
+    /// gateway ports as they need.
+    pub fn simulated_for(users: u32) -> Self {
+        Limits {
+            gateway_ports: crate::net::gateway_ports(users),
+            ..Self::simulated()
         }
     }
 
@@ -128,5 +142,15 @@ mod tests {
         assert_eq!(sim.idle_timeout, None);
         assert_eq!(sim.handshake_timeout, Duration::from_secs(10));
         assert_eq!(sim.upstream_connect_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_second_gateway_port_only_past_what_one_carries() {
+        let ports = |users| Limits::simulated_for(users).gateway_ports;
+        assert_eq!(ports(1), 1);
+        assert_eq!(ports(12_000), 1);
+        assert_eq!(ports(12_001), 2);
+        assert_eq!(ports(100_000), 9);
+        assert_eq!(Limits::live().gateway_ports, 1);
     }
 }

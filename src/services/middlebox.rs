@@ -21,10 +21,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -70,6 +72,10 @@ pub struct Middlebox {
     resets: watch::Sender<u64>,
     /// Connections being spliced right now.
     open: Cell<u64>,
+    /// What every splice reads into, borrowed within one poll only: a
+    /// direction waiting for bytes, as nearly all are, holds no buffer
+    /// (a 2 KiB buffer each was 4 KiB per connected user).
+    scratch: RefCell<Box<[u8; CHUNK]>>,
 }
 
 impl Default for Middlebox {
@@ -78,6 +84,7 @@ impl Default for Middlebox {
             faults: RefCell::default(),
             resets: watch::Sender::new(0),
             open: Cell::new(0),
+            scratch: RefCell::new(Box::new([0; CHUNK])),
         }
     }
 }
@@ -117,14 +124,21 @@ impl Middlebox {
         let reset = {
             let (client_r, client_w) = tokio::io::split(&mut client);
             let (gateway_r, gateway_w) = tokio::io::split(&mut gateway);
-            let up = self.forward(client_r, client_early, gateway_w, Flow::Up, tap);
-            let down = self.forward(gateway_r, gateway_early, client_w, Flow::Down, tap);
             // Up, then down, in every poll, as a plain splice polls them:
-            // the order segments leave in is part of a run's schedule.
+            // the order segments leave in is part of a run's schedule. The
+            // two directions are made inside the block: made outside, the
+            // block would hold each twice (captured, and in the join).
+            let both = async {
+                tokio::join!(
+                    biased;
+                    self.forward(client_r, client_early, gateway_w, Flow::Up, tap),
+                    self.forward(gateway_r, gateway_early, client_w, Flow::Down, tap),
+                )
+            };
             tokio::select! {
                 biased;
                 _ = resets.changed() => true,
-                _ = async { tokio::join!(biased; up, down) } => false,
+                _ = both => false,
             }
         };
         self.open.set(self.open.get() - 1);
@@ -168,7 +182,6 @@ impl Middlebox {
         // Chunks waiting for their latency: bounded by what one connection
         // sends within a latency window.
         let mut queued: VecDeque<(Instant, Bytes)> = VecDeque::new();
-        let mut buf = vec![0u8; CHUNK];
         let mut ended = false;
         while !(ended && queued.is_empty()) {
             let head = queued.front().map(|(due, _)| *due);
@@ -182,18 +195,19 @@ impl Middlebox {
                 }
                 // Reading is cancel-safe: a read that loses the race to the
                 // timer loses no bytes.
-                read = from.read(&mut buf), if !ended => match read {
-                    Ok(0) | Err(_) => ended = true,
-                    Ok(n) => {
-                        seen(&buf[..n]);
+                read = self.read_chunk(&mut from), if !ended => match read {
+                    Err(_) => ended = true,
+                    Ok(chunk) if chunk.is_empty() => ended = true,
+                    Ok(chunk) => {
+                        seen(&chunk);
                         let delay = self.now().latency(flow);
                         if delay.is_none() && queued.is_empty() {
-                            if self.write_chunk(&mut to, &buf[..n]).await.is_err() {
+                            if self.write_chunk(&mut to, &chunk).await.is_err() {
                                 return;
                             }
                         } else {
                             let due = Instant::now() + delay.unwrap_or_default();
-                            queued.push_back((due, Bytes::copy_from_slice(&buf[..n])));
+                            queued.push_back((due, chunk));
                         }
                     }
                 },
@@ -203,6 +217,20 @@ impl Middlebox {
             tokio::time::sleep(delay).await;
         }
         let _ = to.shutdown().await;
+    }
+
+    /// What one read of `from` gives, at most `CHUNK` bytes (empty at the
+    /// end of stream), as a plain `read` into a buffer of that size gives
+    /// it, read into the shared scratch buffer and copied out. Cancel-safe:
+    /// bytes are taken from `from` only in the poll that returns them.
+    async fn read_chunk(&self, from: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Bytes> {
+        std::future::poll_fn(|cx| {
+            let mut scratch = self.scratch.borrow_mut();
+            let mut buf = ReadBuf::new(&mut scratch[..]);
+            ready!(Pin::new(&mut *from).poll_read(cx, &mut buf))?;
+            Poll::Ready(Ok(Bytes::copy_from_slice(buf.filled())))
+        })
+        .await
     }
 
     /// One chunk, in slices and at the rate in force when each slice goes.

@@ -16,6 +16,8 @@ mod heal;
 mod middlebox;
 mod mutants;
 mod partitions;
+mod ports;
+mod scale;
 mod scenarios;
 mod skew;
 mod verdict;

@@ -99,7 +99,9 @@ pub async fn drive(
     progress: &mut Progress,
     rng: &mut StdRng,
 ) -> SessionEnd {
-    let (sink, stream) = match open::open(plan, env, token, conn).await {
+    // Boxed: the connect and handshake are short, and unboxed their state
+    // would size the user's task for its whole life.
+    let (sink, stream) = match Box::pin(open::open(plan, env, token, conn)).await {
         Ok(ws) => ws,
         Err(end) => return end,
     };

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::net::{Acceptor, GATEWAY, GATEWAY_PORT, TcpListener};
+use crate::net::{self, Acceptor, GATEWAY, GATEWAY_PORT, TcpListener};
 use crate::scenario::{self, Bugs};
 use crate::services::limits::Limits;
 use crate::services::pipeline::{Pipeline, RunContext};
@@ -135,21 +135,24 @@ impl Gateway {
             echo_active: Cell::new(0),
             shared_context: Default::default(),
         });
-        let listener = TcpListener::bind(GATEWAY, GATEWAY_PORT).await?;
+        let mut acceptors = Vec::new();
+        for port in GATEWAY_PORT..GATEWAY_PORT + self.limits.gateway_ports {
+            let listener = TcpListener::bind(GATEWAY, port).await?;
+            acceptors.push(Acceptor::new(listener, "gateway"));
+        }
         self.log(GatewayEvent::Listening);
-        let mut acceptor = Acceptor::new(listener, "gateway");
         let mut next_id = 0u64;
         let code = loop {
             tokio::select! {
                 biased;
                 code = self.control.drain_requested() => break code,
-                stream = acceptor.next() => {
+                stream = net::next_of(&mut acceptors) => {
                     next_id += 1;
                     tokio::task::spawn_local(conn::handle(self.clone(), boot.clone(), stream, next_id));
                 }
             }
         };
-        drop(acceptor);
+        drop(acceptors);
         self.log(GatewayEvent::Draining {
             code,
             connections: boot.active.get(),

@@ -45,7 +45,9 @@ pub enum RunOutput {
 pub struct RunContext {
     /// The connection the channel belongs to.
     pub conn: ConnId,
-    pub tx: UnboundedSender<RunOutput>,
+    /// Boxed: a channel allocates room for 32 items at a time, and each
+    /// connection has one (32 boxes are 256 bytes; 32 outputs were 5 KiB).
+    pub tx: UnboundedSender<Box<RunOutput>>,
 }
 
 /// Per-partition row counts a warehouse query reports with
@@ -120,7 +122,7 @@ impl Orchestrator {
             RunOutput::Event(ev) => ev.kind.as_str(),
             RunOutput::Crash(_) => "crash",
         };
-        if out.tx.send(output).is_err() {
+        if out.tx.send(Box::new(output)).is_err() {
             let lost = PipelineEvent::OutputLost {
                 run: self.request.run,
                 to: out.conn,

@@ -46,6 +46,7 @@ pub(crate) struct Host {
     #[cfg(feature = "unstable-fs")]
     pub(crate) fs: Arc<Mutex<Fs>>,
 
+    /// Where the next search for a free ephemeral port starts.
     next_ephemeral_port: u16,
     ephemeral_ports: RangeInclusive<u16>,
 }
@@ -65,7 +66,7 @@ impl Host {
             nodename: nodename.into(),
             addr,
             udp: Udp::new(udp_capacity),
-            tcp: Tcp::new(tcp_capacity),
+            tcp: Tcp::new(tcp_capacity, ephemeral_ports.clone()),
             fs: Arc::new(Mutex::new(Fs::new(fs_config))),
             timer,
             next_ephemeral_port: *ephemeral_ports.start(),
@@ -86,34 +87,103 @@ impl Host {
             nodename: nodename.into(),
             addr,
             udp: Udp::new(udp_capacity),
-            tcp: Tcp::new(tcp_capacity),
+            tcp: Tcp::new(tcp_capacity, ephemeral_ports.clone()),
             timer,
             next_ephemeral_port: *ephemeral_ports.start(),
             ephemeral_ports,
         }
     }
 
+    /// A port no bind and no connection of this host uses, for a bind to
+    /// port 0: the first free one from where the last search stopped,
+    /// wrapping around the range.
     pub(crate) fn assign_ephemeral_port(&mut self) -> u16 {
-        for _ in self.ephemeral_ports.clone() {
-            let ret = self.next_ephemeral_port;
-
-            if self.next_ephemeral_port == *self.ephemeral_ports.end() {
-                // re-load
-                self.next_ephemeral_port = *self.ephemeral_ports.start();
-            } else {
-                // advance
-                self.next_ephemeral_port += 1;
-            }
-
-            // Check for existing binds and connections to avoid port conflicts
-            if self.udp.is_port_assigned(ret) || self.tcp.is_port_assigned(ret) {
-                continue;
-            }
-
-            return ret;
+        match self.next_free_port() {
+            Some(port) => port,
+            None => panic!("Host: '{}' ports exhausted", self.nodename),
         }
+    }
 
-        panic!("Host: '{}' ports exhausted", self.nodename)
+    /// The local port of a new connection from `local_ip` to `remote`. A
+    /// free port while there is one, the same port [`Self::assign_ephemeral_port`]
+    /// would give; once every port is taken, a port already used for other
+    /// destinations, as a real TCP stack does: a connection is one
+    /// (local, remote) pair, and a port can be in many. `None` when every
+    /// port already has a connection to `remote` (Linux's `EADDRNOTAVAIL`).
+    pub(crate) fn assign_connect_port(
+        &mut self,
+        local_ip: IpAddr,
+        remote: SocketAddr,
+    ) -> Option<u16> {
+        self.next_free_port()
+            .or_else(|| self.shared_port(local_ip, remote))
+    }
+
+    /// turmoil's search for a free port, one word of 64 ports at a time
+    /// instead of a scan of every socket per port: it visits the ports in
+    /// the same order (from the cursor to the end, then from the start) and
+    /// leaves the cursor just past the port it returns, as it always did.
+    /// Nothing changes when no port is free.
+    fn next_free_port(&mut self) -> Option<u16> {
+        let (start, end) = (*self.ephemeral_ports.start(), *self.ephemeral_ports.end());
+        let from = self.next_ephemeral_port;
+        let port = self.first_free(from, end).or_else(|| {
+            let before = from.checked_sub(1).filter(|b| *b >= start)?;
+            self.first_free(start, before)
+        })?;
+        self.next_ephemeral_port = if port == end { start } else { port + 1 };
+        Some(port)
+    }
+
+    /// The lowest port in `low..=high` that no UDP or TCP bind and no TCP
+    /// connection uses.
+    fn first_free(&self, low: u16, high: u16) -> Option<u16> {
+        let (first, last) = (usize::from(low) / 64, usize::from(high) / 64);
+        for word in first..=last {
+            let mut free = !(self.udp.taken.word(word) | self.tcp.taken.word(word));
+            if word == first {
+                free &= u64::MAX << (low % 64);
+            }
+            if word == last {
+                free &= u64::MAX >> (63 - high % 64);
+            }
+            if free != 0 {
+                return Some((word * 64) as u16 + free.trailing_zeros() as u16);
+            }
+        }
+        None
+    }
+
+    /// A port without a bind whose connections all go elsewhere than
+    /// `remote`, searched from just past the port of the last connection
+    /// made to `remote` (so a burst of connections to one destination takes
+    /// the ports in turn, each found at once).
+    fn shared_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Option<u16> {
+        let (start, end) = (*self.ephemeral_ports.start(), *self.ephemeral_ports.end());
+        let ports = usize::from(end - start) + 1;
+        let (used, mut port) = self
+            .tcp
+            .remotes
+            .get(&remote)
+            .map_or((0, start), |r| (r.sockets, r.cursor));
+        if used >= ports {
+            return None;
+        }
+        for _ in 0..ports {
+            let next = if port == end { start } else { port + 1 };
+            let local = SocketAddr::new(local_ip, port);
+            let bound = self.udp.binds.contains_key(&port) || self.tcp.binds.contains_key(&port);
+            let connected = local == remote
+                || self
+                    .tcp
+                    .sockets
+                    .contains_key(&SocketPair::new(local, remote));
+            if !bound && !connected {
+                return Some(port);
+            }
+            port = next;
+        }
+        None
     }
 
     /// Receive the `envelope` from the network.
@@ -206,6 +276,9 @@ pub(crate) struct Udp {
     /// Bound udp sockets
     binds: IndexMap<u16, UdpBind>,
 
+    /// The ports of `binds`, for the search for a free port.
+    taken: PortBits,
+
     /// UdpSocket channel capacity
     capacity: usize,
 }
@@ -222,12 +295,13 @@ impl Udp {
     fn new(capacity: usize) -> Self {
         Self {
             binds: IndexMap::new(),
+            taken: PortBits::new(),
             capacity,
         }
     }
 
     pub(crate) fn is_port_assigned(&self, port: u16) -> bool {
-        self.binds.keys().any(|p| *p == port)
+        self.binds.contains_key(&port)
     }
 
     pub(crate) fn is_broadcast_enabled(&self, port: u16) -> bool {
@@ -272,6 +346,7 @@ impl Udp {
             }
             indexmap::map::Entry::Vacant(entry) => entry.insert(bind),
         };
+        self.taken.set(addr.port(), true);
 
         tracing::info!(target: TRACING_TARGET, ?addr, protocol = %"UDP", "Bind");
 
@@ -316,6 +391,7 @@ impl Udp {
         let exists = self.binds.swap_remove(&addr.port());
 
         assert!(exists.is_some(), "unknown bind {addr}");
+        self.taken.set(addr.port(), false);
 
         tracing::info!(target: TRACING_TARGET, ?addr, protocol = %"UDP", "Unbind");
     }
@@ -333,6 +409,54 @@ pub(crate) struct Tcp {
 
     /// TcpStream channel capacity
     socket_capacity: usize,
+
+    /// The ports of `binds` and of the sockets' local addresses, for the
+    /// search for a free port.
+    taken: PortBits,
+
+    /// How many sockets have each local port.
+    socket_ports: IndexMap<u16, u32>,
+
+    /// The host's ephemeral ports.
+    ephemeral_ports: RangeInclusive<u16>,
+
+    /// Per remote address, its sockets with an ephemeral local port, for
+    /// sharing ports between destinations once none is free.
+    remotes: IndexMap<SocketAddr, Remote>,
+}
+
+/// The connections from ephemeral ports to one remote address.
+struct Remote {
+    /// How many there are: once every ephemeral port has one, no new
+    /// connection to this address can be made.
+    sockets: usize,
+    /// Where the next search for a port shared with other destinations
+    /// starts.
+    cursor: u16,
+}
+
+/// One bit per port: taken or not.
+struct PortBits(Box<[u64; 1024]>);
+
+impl PortBits {
+    fn new() -> Self {
+        PortBits(Box::new([0; 1024]))
+    }
+
+    fn set(&mut self, port: u16, taken: bool) {
+        let bit = 1u64 << (port % 64);
+        let word = &mut self.0[usize::from(port / 64)];
+        if taken {
+            *word |= bit;
+        } else {
+            *word &= !bit;
+        }
+    }
+
+    /// Ports `64 * index` to `64 * index + 63`, lowest port in the lowest bit.
+    fn word(&self, index: usize) -> u64 {
+        self.0[index]
+    }
 }
 
 struct ServerSocket {
@@ -425,17 +549,55 @@ impl StreamSocket {
 }
 
 impl Tcp {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, ephemeral_ports: RangeInclusive<u16>) -> Self {
         Self {
             binds: IndexMap::new(),
             sockets: IndexMap::new(),
             server_socket_capacity: capacity,
             socket_capacity: capacity,
+            taken: PortBits::new(),
+            socket_ports: IndexMap::new(),
+            ephemeral_ports,
+            remotes: IndexMap::new(),
         }
     }
 
-    fn is_port_assigned(&self, port: u16) -> bool {
-        self.binds.keys().any(|p| *p == port) || self.sockets.keys().any(|a| a.local.port() == port)
+    /// Count a new socket in the port bookkeeping.
+    fn socket_added(&mut self, pair: SocketPair) {
+        let port = pair.local.port();
+        *self.socket_ports.entry(port).or_insert(0) += 1;
+        self.taken.set(port, true);
+        if self.ephemeral_ports.contains(&port) {
+            let start = *self.ephemeral_ports.start();
+            let remote = self.remotes.entry(pair.remote).or_insert(Remote {
+                sockets: 0,
+                cursor: start,
+            });
+            remote.sockets += 1;
+            // The next port shared towards this address is searched for
+            // after this one, so a port just closed towards it comes last
+            // (its peer may not have seen the close yet), as the cursor of
+            // the search for a free port makes it come last.
+            let end = *self.ephemeral_ports.end();
+            remote.cursor = if port == end { start } else { port + 1 };
+        }
+    }
+
+    /// Forget a removed socket in the port bookkeeping.
+    fn socket_removed(&mut self, pair: SocketPair) {
+        let port = pair.local.port();
+        let users = self.socket_ports.get_mut(&port).expect("a counted port");
+        *users -= 1;
+        if *users == 0 {
+            self.socket_ports.swap_remove(&port);
+            self.taken.set(port, self.binds.contains_key(&port));
+        }
+        if let Some(remote) = self.remotes.get_mut(&pair.remote) {
+            remote.sockets -= 1;
+            if remote.sockets == 0 {
+                self.remotes.swap_remove(&pair.remote);
+            }
+        }
     }
 
     pub(crate) fn bind(&mut self, addr: SocketAddr) -> io::Result<TcpListener> {
@@ -452,6 +614,7 @@ impl Tcp {
             }
             indexmap::map::Entry::Vacant(entry) => entry.insert(sock),
         };
+        self.taken.set(addr.port(), true);
 
         tracing::info!(target: TRACING_TARGET, ?addr, protocol = %"TCP", "Bind");
 
@@ -467,6 +630,7 @@ impl Tcp {
         let exists = self.sockets.insert(pair, sock);
 
         assert!(exists.is_none(), "{pair:?} is already connected");
+        self.socket_added(pair);
 
         (rx, bidi)
     }
@@ -528,6 +692,7 @@ impl Tcp {
                     self.sockets
                         .swap_remove(&SocketPair::new(dst, src))
                         .unwrap();
+                    self.socket_removed(SocketPair::new(dst, src));
                 }
             }
         };
@@ -552,7 +717,9 @@ impl Tcp {
     /// Remove the stream socket without decrementing the half-close refcount.
     /// Used when sending RST: the connection is torn down immediately.
     pub(crate) fn reset_stream(&mut self, pair: SocketPair) {
-        self.sockets.swap_remove(&pair);
+        if self.sockets.swap_remove(&pair).is_some() {
+            self.socket_removed(pair);
+        }
     }
 
     pub(crate) fn close_stream_half(&mut self, pair: SocketPair) {
@@ -563,6 +730,7 @@ impl Tcp {
 
             if sock.ref_ct == 0 {
                 self.sockets.swap_remove(&pair).unwrap();
+                self.socket_removed(pair);
             }
         }
     }
@@ -571,6 +739,8 @@ impl Tcp {
         let exists = self.binds.swap_remove(&addr.port());
 
         assert!(exists.is_some(), "unknown bind {addr}");
+        let port = addr.port();
+        self.taken.set(port, self.socket_ports.contains_key(&port));
 
         tracing::info!(target: TRACING_TARGET, ?addr, protocol = %"TCP", "Unbind");
     }

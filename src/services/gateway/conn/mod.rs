@@ -130,11 +130,16 @@ pub(super) async fn handle(gw: Rc<Gateway>, boot: Rc<Boot>, stream: TcpStream, i
         seq: first_seq,
         runs: 0,
     };
-    let Some(upgraded) = upgrade::upgrade(&mut conn, stream).await else {
+    // The upgrade and the admission (an auth call) are boxed: they are
+    // short, and unboxed their state would size the connection's task for
+    // its whole life. The request (its token) is not needed past admission.
+    let Some(upgraded) = Box::pin(upgrade::upgrade(&mut conn, stream)).await else {
         return;
     };
-    let mut socket = upgraded.socket;
-    let factory = match admit::admit_or_shutdown(&mut conn, &upgraded.request).await {
+    let (mut socket, request) = (upgraded.socket, upgraded.request);
+    let admitted = Box::pin(admit::admit_or_shutdown(&mut conn, &request)).await;
+    drop(request);
+    let factory = match admitted {
         Ok(factory) => factory,
         Err(refuse) => return conn.finish(&mut socket, refuse.into()).await,
     };

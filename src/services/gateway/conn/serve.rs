@@ -31,7 +31,7 @@ pub(super) struct Conversation {
     /// Where this connection's runs send their output, and where it
     /// arrives.
     context: RunContext,
-    outputs: mpsc::UnboundedReceiver<RunOutput>,
+    outputs: mpsc::UnboundedReceiver<Box<RunOutput>>,
     /// The runs started here; dropping the set cancels them.
     runs: JoinSet<()>,
 }
@@ -81,7 +81,7 @@ pub(super) async fn converse(
                 conn.shutdown_probes(code, !talk.runs.is_empty());
                 Step::Break(Exit::Close(code, reason.into()))
             }
-            Some(output) = talk.outputs.recv() => forward(conn, socket, output).await,
+            Some(output) = talk.outputs.recv() => forward(conn, socket, *output).await,
             frame = socket.stream.next() => match frame {
                 None => Step::Break(Exit::Lost(TransportEnd::Ended)),
                 Some(Err(e)) => Step::Break(transport_error(conn, e)),

@@ -75,10 +75,19 @@ impl TcpStream {
 
             let (pair, rx, bidi) = {
                 let host = world.current_host_mut();
-                let mut local_addr = SocketAddr::new(host.addr, host.assign_ephemeral_port());
-                if dst.ip().is_loopback() {
-                    local_addr.set_ip(dst.ip());
-                }
+                let local_ip = if dst.ip().is_loopback() {
+                    dst.ip()
+                } else {
+                    host.addr
+                };
+                let Some(port) = host.assign_connect_port(local_ip, dst) else {
+                    let why = format!(
+                        "every port of {} already has a connection to {dst}",
+                        host.nodename
+                    );
+                    return Err(Error::new(io::ErrorKind::AddrNotAvailable, why));
+                };
+                let local_addr = SocketAddr::new(local_ip, port);
 
                 let pair = SocketPair::new(local_addr, dst);
                 let (rx, bidi) = host.tcp.new_stream(pair);
