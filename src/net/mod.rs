@@ -34,7 +34,7 @@ pub const AUTH_PORT: u16 = 7000;
 /// one upstream connection per user, cannot reach a single gateway port
 /// from more, and a real proxy at that scale needs more backend addresses
 /// too. Below 16,384 for the ports of connections still closing; the same
-/// bound sets how many users a client host carries (`world::client_hosts`).
+/// bound sets how many users a client host carries (`client::plan::client_hosts`).
 pub const USERS_PER_GATEWAY_PORT: u32 = 12_000;
 
 /// The ports the simulated gateway listens on for `users` users, from
