@@ -30,7 +30,7 @@ enum JsonOutput {
     Diff(DiffJson),
     Bench(BenchJson),
     Run(crate::report::RunJson),
-    Explore(super::explore::ExploreJson),
+    Explore(super::explore_report::ExploreJson),
 }
 
 /// The JSON Schema of every document above, pretty-printed, ending in a

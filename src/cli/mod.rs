@@ -15,6 +15,7 @@ mod diagnose;
 mod diff;
 mod explore;
 mod explore_progress;
+mod explore_report;
 mod json_docs;
 mod list;
 mod logs;
