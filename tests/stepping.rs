@@ -25,9 +25,9 @@ use stagesim::trace::{FaultEvent, Kind};
 use support_props::{Case, Shape, config_in, mixed_case, valid_case};
 
 /// Generated scenarios from the valid envelope.
-const CASES_VALID: u32 = 64;
+const CASES_VALID: u32 = 32;
 /// Generated scenarios mixing valid and invalid users.
-const CASES_MIXED: u32 = 48;
+const CASES_MIXED: u32 = 24;
 /// Where proptest records failing cases of this file.
 const REGRESSIONS: &str = "proptest-regressions/stepping.txt";
 /// Seeds per shipped scenario.
