@@ -10,13 +10,13 @@
 //! Reading a file goes in three steps, each of which can fail with a position:
 //! 1. TOML syntax (`toml::de::DeTable::parse`, which keeps every span);
 //! 2. shape: serde, with `deny_unknown_fields` on every table and custom
-//!    readers for durations, ranges and names (`messages` words the errors);
+//!    readers for durations, ranges and names (`serde_errors` words their errors);
 //! 3. rules serde cannot express (`validate`), located through `locate`.
 //!
 //! Files: `model` (the `Scenario`), `world`, `users`, `faults` (typed, converted
 //! from the file's `fault_entry` by `fault_rules` and `byte_faults`), `bugs`,
 //! `expect` (one per group of tables), `duration`, `range`, `names` (value
-//! formats), `error`, `messages`, `locate`, `validate` (reporting);
+//! formats), `error`, `serde_errors`, `locate`, `validate` (reporting);
 //! `shipped` (the files of `scenarios/`, built into the binary).
 
 mod bugs;
@@ -28,7 +28,7 @@ mod fault_entry;
 mod fault_rules;
 mod faults;
 mod locate;
-mod messages;
+mod serde_errors;
 mod model;
 pub(crate) mod range;
 mod rate;
@@ -126,13 +126,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
     let doc =
-        toml::de::DeTable::parse(text).map_err(|error| messages::syntax(path, text, &error))?;
+        toml::de::DeTable::parse(text).map_err(|error| serde_errors::syntax(path, text, &error))?;
     shape::check(&doc).map_err(|(span, message, label)| {
         ScenarioError::at(path, text, span, message).with_label(label)
     })?;
     let file =
         Scenario::<fault_entry::FaultEntry>::deserialize(toml::Deserializer::from(doc.clone()))
-            .map_err(|error| messages::deserialize(path, text, &doc, &error, &stem))?;
+            .map_err(|error| serde_errors::deserialize(path, text, &doc, &error, &stem))?;
     let mut scenario = validate::check(file, &stem).map_err(|problem| {
         let span = locate::span_of(&doc, &problem.path, problem.part);
         ScenarioError::at(path, text, span, problem.message).with_label(problem.label)

@@ -107,7 +107,7 @@ pub fn near_misses(name: &str) -> Vec<&'static Shipped> {
         .filter(|s| {
             let have = last_part(s.name());
             (wanted.len() >= 3 && (have.contains(wanted) || wanted.contains(have)))
-                || super::messages::edit_distance(wanted, have) <= 2
+                || super::serde_errors::edit_distance(wanted, have) <= 2
         })
         .collect()
 }
