@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::UsageError;
 use super::explore::ExploreArgs;
 use super::output::OutputFile;
-use super::UsageError;
 use crate::explore::{Exploration, Found, Stopped};
 use crate::scenario::Bugs;
 

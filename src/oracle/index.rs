@@ -10,11 +10,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::scenario::{TokenKind, TokenVia};
-use crate::vocab::ClientType;
 use crate::trace::{
     AuthEvent, Component, ConnEvent, ConnId, ConnState, Event, FaultEvent, GatewayEvent, Incoming,
     Kind, PipelineEvent, RunId, Trace, UserEnd,
 };
+use crate::vocab::ClientType;
 
 /// What one user declared and observed.
 #[derive(Debug, Default)]

@@ -57,7 +57,11 @@ pub fn users(entries: &[Entry]) -> BTreeMap<String, Seen> {
                 let Some(seen) = users.get_mut(&e.user) else {
                     continue;
                 };
-                if dir == "down" && ReadType::named(&m.kind).server().is_some_and(ServerType::is_terminal) {
+                if dir == "down"
+                    && ReadType::named(&m.kind)
+                        .server()
+                        .is_some_and(ServerType::is_terminal)
+                {
                     answered.insert(key, e.at());
                 } else if dir == "up" && SentKind::named(&m.kind).is(ClientType::UserMessage) {
                     if let Some(at) = answered.remove(&key) {

@@ -26,7 +26,12 @@ impl TargetNotes {
     /// The notes for `scenario` run against a target.
     pub fn of(scenario: &Scenario) -> TargetNotes {
         let mut not_applied = Vec::new();
-        differing("auth", &scenario.auth, &AuthConfig::default(), &mut not_applied);
+        differing(
+            "auth",
+            &scenario.auth,
+            &AuthConfig::default(),
+            &mut not_applied,
+        );
         differing(
             "gateway",
             &scenario.gateway,

@@ -13,9 +13,7 @@ use super::duration;
 use super::expect::Expect;
 use super::faults::Fault;
 use super::users::UserGroup;
-use super::world::{
-    AgentsConfig, AuthConfig, GatewayConfig, LbConfig, NetworkConfig, WorldConfig,
-};
+use super::world::{AgentsConfig, AuthConfig, GatewayConfig, LbConfig, NetworkConfig, WorldConfig};
 
 /// A scenario file, deserialised and validated (see `parse`). `F` is the
 /// form of a fault: a typed [`Fault`] once validated (the only form

@@ -184,7 +184,10 @@ mod tests {
         for t in ServerType::ALL {
             assert_eq!(ReadType::named(t.as_str()), ReadType::Server(*t));
         }
-        assert_eq!(ReadType::named("typing"), ReadType::Unknown("typing".into()));
+        assert_eq!(
+            ReadType::named("typing"),
+            ReadType::Unknown("typing".into())
+        );
         for k in [
             SentKind::Client(ClientType::UserMessage),
             SentKind::Client(ClientType::Ping),

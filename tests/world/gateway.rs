@@ -90,7 +90,9 @@ fn connection_established_comes_only_after_processing_ready() {
     }
     for e in &outcome.trace.events {
         if let Kind::Received { event, .. } = &e.kind
-            && event.kind.is(stagesim::vocab::ServerType::ConnectionEstablished)
+            && event
+                .kind
+                .is(stagesim::vocab::ServerType::ConnectionEstablished)
         {
             let user = e.user.as_deref().unwrap_or("-");
             assert!(

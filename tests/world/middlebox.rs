@@ -49,7 +49,9 @@ fn answer_delays(o: &Outcome) -> Vec<Duration> {
                     sent.insert(id.clone(), e.at);
                 }
             }
-            Kind::Received { event, .. } if event.kind.is(stagesim::vocab::ServerType::AgentStarted) => {
+            Kind::Received { event, .. }
+                if event.kind.is(stagesim::vocab::ServerType::AgentStarted) =>
+            {
                 if let Some(at) = event.message_id.as_ref().and_then(|m| sent.remove(m)) {
                     delays.push(e.at - at);
                 }

@@ -30,7 +30,11 @@ pub fn refusals(users: &Users, servers: &Servers, out: &mut Vec<Violation>) {
     for (name, view) in users {
         for (&n, conn) in &view.conns {
             let mut unknown_type_answers = 0;
-            for (at, ev) in conn.received.iter().filter(|(_, e)| e.kind.is(ServerType::Error)) {
+            for (at, ev) in conn
+                .received
+                .iter()
+                .filter(|(_, e)| e.kind.is(ServerType::Error))
+            {
                 let code = ev.code.as_deref().unwrap_or("");
                 if code == "unknown_message_type" {
                     unknown_type_answers += 1;

@@ -68,7 +68,13 @@ pub struct OrchestratorFactory {
 
 impl Pipeline {
     /// Start initialising in the background; returns at once.
-    pub fn start(config: AgentsConfig, bugs: Bugs, seed: u64, recorder: Recorder, host: Rc<str>) -> Self {
+    pub fn start(
+        config: AgentsConfig,
+        bugs: Bugs,
+        seed: u64,
+        recorder: Recorder,
+        host: Rc<str>,
+    ) -> Self {
         let (tx, rx) = watch::channel(None);
         tokio::task::spawn_local(async move {
             let initialising = PipelineEvent::Initialising {
