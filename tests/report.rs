@@ -235,8 +235,22 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
             "{rel}: thread {pid}/{tid} has no thread_name"
         );
     }
-    // Spans on one thread nest: each ends before its parent does.
-    for (thread, list) in &mut spans {
+    check_nesting(rel, &mut spans);
+    check_flows(rel, &flows, &spans);
+    check_instants(rel, outcome, events);
+    let mut cats: BTreeMap<String, usize> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["ph"] == "X") {
+        *cats
+            .entry(e["cat"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    phases.extend(cats.into_iter().map(|(k, v)| (format!("X:{k}"), v)));
+    phases
+}
+
+/// Spans on one thread nest: each ends before its parent does.
+fn check_nesting(rel: &str, spans: &mut BTreeMap<(u64, u64), Vec<(u64, u64)>>) {
+    for (thread, list) in spans {
         list.sort_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
         let mut stack: Vec<(u64, u64)> = Vec::new();
         for &(start, end) in list.iter() {
@@ -252,9 +266,16 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
             stack.push((start, end));
         }
     }
-    // Flows: one start, one end, same name, forward in time, each end
-    // inside a slice of its thread.
-    for (id, ends) in &flows {
+}
+
+/// Flows: one start, one end, same name, forward in time, each end inside
+/// a slice of its thread.
+fn check_flows(
+    rel: &str,
+    flows: &BTreeMap<u64, Vec<&Value>>,
+    spans: &BTreeMap<(u64, u64), Vec<(u64, u64)>>,
+) {
+    for (id, ends) in flows {
         let phs: Vec<&str> = ends.iter().map(|e| e["ph"].as_str().unwrap()).collect();
         assert_eq!(phs, ["s", "f"], "{rel}: flow {id} is one s then one f");
         assert_eq!(ends[0]["name"], ends[1]["name"], "{rel}: flow {id} names");
@@ -274,7 +295,11 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
             );
         }
     }
-    // Faults and violations are instants.
+}
+
+/// Faults and violations are instants: one global instant per fault event
+/// of the trace, one per violation.
+fn check_instants(rel: &str, outcome: &Outcome, events: &[Value]) {
     let instants: Vec<&Value> = events.iter().filter(|e| e["ph"] == "i").collect();
     let faults = outcome
         .trace
@@ -295,14 +320,6 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
         outcome.violations.len(),
         "{rel}: one instant per violation"
     );
-    let mut cats: BTreeMap<String, usize> = BTreeMap::new();
-    for e in events.iter().filter(|e| e["ph"] == "X") {
-        *cats
-            .entry(e["cat"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    phases.extend(cats.into_iter().map(|(k, v)| (format!("X:{k}"), v)));
-    phases
 }
 
 #[test]
