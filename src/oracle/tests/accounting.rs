@@ -144,3 +144,37 @@ fn unknown_type_answers_are_backed_by_unknown_frames() {
     );
     assert!(v.is_empty(), "{v:#?}");
 }
+
+/// A frame that is not JSON is owed a 1007 close, not an
+/// `unknown_message_type` answer: only a well-formed frame of a type the
+/// protocol lacks backs one (`SentKind::UnknownType`), so an oracle that
+/// counted a misbehaving user's `bad_json` as unknown would let a gateway
+/// that answers garbage with that error pass.
+#[test]
+fn a_bad_json_frame_does_not_back_an_unknown_type_answer() {
+    let mut s = Story::default();
+    boot(&mut s, 10, 1);
+    chatting(&mut s, "u1", 1, 1);
+    let frame = crate::trace::Outgoing {
+        kind: crate::vocab::SentKind::BadJson,
+        message_id: None,
+        agent: None,
+        bytes: 20,
+    };
+    s.client(45, "u1", Kind::Sent { conn: 1, frame });
+    let mut error = event("error", "u1", 2, None, None);
+    error.code = Some("unknown_message_type".into());
+    s.receive(50, "u1", 1, error);
+    let v = check(
+        &s.end(1000),
+        &Expect {
+            all_answered: false,
+            ..Expect::default()
+        },
+    );
+    assert_eq!(
+        causes(&v),
+        [(Some("u1"), Cause::RefusedWithoutCause)],
+        "{v:#?}"
+    );
+}
