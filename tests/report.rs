@@ -73,9 +73,14 @@ fn check_html(rel: &str, scenario: &Scenario, outcome: &Outcome, page: &str) {
         assert_eq!(select(&doc, id).len(), 1, "{rel}: {id}");
     }
 
-    // Self-contained: no external resource, and the only URL is the SVG
-    // namespace (an identifier, never fetched).
-    let external = select(&doc, "[src], link[href], [href^='http']");
+    check_self_contained(rel, &doc, page);
+    check_embedded_data(rel, outcome, &doc);
+}
+
+/// Self-contained: no external resource, and the only URL is the SVG
+/// namespace (an identifier, never fetched).
+fn check_self_contained(rel: &str, doc: &Html, page: &str) {
+    let external = select(doc, "[src], link[href], [href^='http']");
     assert!(
         external.is_empty(),
         "{rel}: external references {:?}",
@@ -84,9 +89,12 @@ fn check_html(rel: &str, scenario: &Scenario, outcome: &Outcome, page: &str) {
     let urls = page.matches("http://").count() + page.matches("https://").count();
     let svg_ns = page.matches("http://www.w3.org/2000/svg").count();
     assert_eq!(urls, svg_ns, "{rel}: a URL other than the SVG namespace");
+}
 
-    // The embedded data.
-    let data = text_of(&doc, "script#stagesim-data");
+/// The data embedded for the page's script: counts that match the run,
+/// and every index within its table.
+fn check_embedded_data(rel: &str, outcome: &Outcome, doc: &Html) {
+    let data = text_of(doc, "script#stagesim-data");
     let data: Value = serde_json::from_str(&data).unwrap_or_else(|e| panic!("{rel}: data: {e}"));
     let strs = data["strs"].as_array().expect("strs").len() as u64;
     let hosts = data["hosts"].as_array().expect("hosts").len() as u64;
