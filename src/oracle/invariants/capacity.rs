@@ -8,7 +8,7 @@
 //! size from the boot's own events, admissions and closes from the
 //! gateway, takes and returns from the pool ([`Servers`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -70,6 +70,9 @@ fn capacity_violation(
 struct OpenConns {
     admitted: BTreeSet<ConnId>,
     ended: BTreeSet<ConnId>,
+    /// How many of `admitted` are on each boot: counted as they come and
+    /// go, since counting the set per admission is quadratic in users.
+    open_on_boot: BTreeMap<u32, usize>,
 }
 
 impl OpenConns {
@@ -89,10 +92,12 @@ impl OpenConns {
                 if self.ended.contains(&id) || !self.admitted.insert(id) {
                     return;
                 }
+                let open = self.open_on_boot.entry(id.boot).or_default();
+                *open += 1;
+                let open = *open;
                 let Some(max) = servers.boots.get(&id.boot).and_then(|b| b.max_connections) else {
                     return;
                 };
-                let open = self.admitted.iter().filter(|c| c.boot == id.boot).count();
                 if open > max as usize {
                     let detail = format!(
                         "{id} admitted with {open} admitted connections open on boot {} (max_connections {max})",
@@ -111,7 +116,9 @@ impl OpenConns {
             ConnEvent::Close { .. }
             | ConnEvent::Transport(_)
             | ConnEvent::State(ConnState::Closed) => {
-                self.admitted.remove(&id);
+                if self.admitted.remove(&id) {
+                    *self.open_on_boot.entry(id.boot).or_default() -= 1;
+                }
                 self.ended.insert(id);
             }
             _ => {}
@@ -124,10 +131,11 @@ impl OpenConns {
 #[derive(Default)]
 struct Leaks {
     held: BTreeMap<RunId, u32>,
-    /// Connections that closed, with when and whose: their runs are
-    /// cancelled right after, so they are checked once [`CANCEL_GRACE`]
-    /// has passed (or at the trace's end).
-    closed: Vec<(ConnId, Duration, Option<Rc<str>>)>,
+    /// Connections that closed, with when and whose, oldest first (the
+    /// trace is in time order): their runs are cancelled right after, so
+    /// they are checked once [`CANCEL_GRACE`] has passed (or at the
+    /// trace's end).
+    closed: VecDeque<(ConnId, Duration, Option<Rc<str>>)>,
 }
 
 impl Leaks {
@@ -146,19 +154,19 @@ impl Leaks {
         // The connection's last event: its runs' task set is dropped right
         // after it.
         if matches!(event, ConnEvent::State(ConnState::Closed)) {
-            self.closed.push((id, e.at, e.user.clone()));
+            self.closed.push_back((id, e.at, e.user.clone()));
         }
     }
 
     /// Report runs still holding a pool connection after their connection
     /// closed before `now`.
     fn check_closed_before(&mut self, now: Duration, out: &mut Vec<Violation>) {
-        let (due, later): (Vec<_>, Vec<_>) = self
-            .closed
-            .drain(..)
-            .partition(|(_, at, _)| at.saturating_add(CANCEL_GRACE) < now);
-        self.closed = later;
-        for (conn, at, user) in due {
+        // Called for every event: only the due front is touched.
+        while let Some((_, at, _)) = self.closed.front() {
+            if at.saturating_add(CANCEL_GRACE) >= now {
+                break;
+            }
+            let (conn, at, user) = self.closed.pop_front().expect("front was just read");
             let runs = RunId { conn, n: 0 }..=RunId { conn, n: u64::MAX };
             for (run, n) in self.held.range(runs).filter(|(_, n)| **n > 0) {
                 let detail = format!(
