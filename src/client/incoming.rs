@@ -1,6 +1,7 @@
 //! A server frame as a user reads it: leniently, field by field.
 //!
-//! `text frame -> parse -> trace::Incoming` (recorded by the session). A
+//! `text frame -> parse -> trace::Incoming` (recorded by the session), its
+//! strings shared with the user's recent frames through [`Recent`]. A
 //! user records whatever it got, so nothing here rejects a frame that is a
 //! JSON object: a field of the wrong type reads as absent, a repeated key
 //! keeps its last value, unknown keys are skipped. Anything else (invalid
@@ -10,19 +11,44 @@
 //! the fields up gives (the test below holds the two side by side), without
 //! building the tree: every event of every run passes through here.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::Deserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::trace::Incoming;
 use crate::vocab::ReadType;
 
-/// Parse a server frame leniently.
-pub fn parse(text: &str) -> Incoming {
+/// The strings of a user's recent frames, shared by the frames that repeat
+/// them (the user, run, message, agent). A few suffice: a run's events come
+/// together, and a miss only costs a copy.
+#[derive(Debug, Default)]
+pub struct Recent(VecDeque<Rc<str>>);
+
+impl Recent {
+    const KEEP: usize = 8;
+
+    /// `text`, shared with an equal recent string if there is one.
+    pub fn intern(&mut self, text: &str) -> Rc<str> {
+        if let Some(known) = self.0.iter().find(|r| &***r == text) {
+            return known.clone();
+        }
+        let new: Rc<str> = Rc::from(text);
+        if self.0.len() == Self::KEEP {
+            self.0.pop_front();
+        }
+        self.0.push_back(new.clone());
+        new
+    }
+}
+
+/// Parse a server frame leniently, sharing its strings through `recent`.
+pub fn parse(text: &str, recent: &mut Recent) -> Incoming {
     let mut de = serde_json::Deserializer::from_str(text);
     let fields = de
-        .deserialize_any(FrameVisitor)
+        .deserialize_any(FrameVisitor(recent))
         .and_then(|f| de.end().map(|()| f));
     let Ok(IncomingFields { kind, rest }) = fields else {
         return Incoming {
@@ -37,9 +63,9 @@ pub fn parse(text: &str) -> Incoming {
 }
 
 /// The fields of the frame's top-level object; `kind` is `type`.
-struct FrameVisitor;
+struct FrameVisitor<'r>(&'r mut Recent);
 
-impl<'de> Visitor<'de> for FrameVisitor {
+impl<'de> Visitor<'de> for FrameVisitor<'_> {
     type Value = IncomingFields;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -52,13 +78,13 @@ impl<'de> Visitor<'de> for FrameVisitor {
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Type => kind = map.next_value::<Loose<String>>()?.0,
-                Key::UserId => f.user_id = map.next_value::<Loose<String>>()?.0,
+                Key::UserId => f.user_id = map.next_value_seed(Shared(self.0))?,
                 Key::Seq => f.seq = map.next_value::<Loose<u64>>()?.0,
-                Key::RunId => f.run_id = map.next_value::<Loose<String>>()?.0,
-                Key::MessageId => f.message_id = map.next_value::<Loose<String>>()?.0,
-                Key::Agent => f.agent = map.next_value::<Loose<String>>()?.0,
-                Key::Tool => f.tool = map.next_value::<Loose<String>>()?.0,
-                Key::Code => f.code = map.next_value::<Loose<String>>()?.0,
+                Key::RunId => f.run_id = map.next_value_seed(Shared(self.0))?,
+                Key::MessageId => f.message_id = map.next_value_seed(Shared(self.0))?,
+                Key::Agent => f.agent = map.next_value_seed(Shared(self.0))?,
+                Key::Tool => f.tool = map.next_value_seed(Shared(self.0))?,
+                Key::Code => f.code = map.next_value_seed(Shared(self.0))?,
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -118,33 +144,64 @@ impl Visitor<'_> for KeyVisitor {
     }
 }
 
+/// A string field read loosely ([`Loose`]), shared through [`Recent`].
+struct Shared<'r>(&'r mut Recent);
+
+impl<'de> DeserializeSeed<'de> for Shared<'_> {
+    type Value = Option<Rc<str>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let Loose(text) = d.deserialize_any(LooseVisitor::<Text<'de>>(std::marker::PhantomData))?;
+        Ok(text.map(|t| self.0.intern(t.as_str())))
+    }
+}
+
+/// A string as the deserializer lends it: borrowed from the frame when it
+/// has no escapes, copied when it has.
+enum Text<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Borrowed(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+}
+
 /// A value that reads as `Some` when it has the type `T` (a string, or a
 /// non-negative integer), and as `None` when it is anything else.
 struct Loose<T>(Option<T>);
 
-impl<'de, T: LooseTarget> de::Deserialize<'de> for Loose<T> {
+impl<'de, T: LooseTarget<'de>> de::Deserialize<'de> for Loose<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(LooseVisitor(std::marker::PhantomData))
     }
 }
 
-/// The two types a field is read as.
-trait LooseTarget: Sized {
+/// The types a field is read as.
+trait LooseTarget<'de>: Sized {
     fn from_str(_: &str) -> Option<Self> {
         None
+    }
+    fn from_borrowed(v: &'de str) -> Option<Self> {
+        Self::from_str(v)
     }
     fn from_u64(_: u64) -> Option<Self> {
         None
     }
 }
 
-impl LooseTarget for String {
+impl LooseTarget<'_> for String {
     fn from_str(v: &str) -> Option<Self> {
         Some(v.to_string())
     }
 }
 
-impl LooseTarget for u64 {
+impl LooseTarget<'_> for u64 {
     fn from_u64(v: u64) -> Option<Self> {
         Some(v)
     }
@@ -152,7 +209,16 @@ impl LooseTarget for u64 {
 
 struct LooseVisitor<T>(std::marker::PhantomData<T>);
 
-impl<'de, T: LooseTarget> Visitor<'de> for LooseVisitor<T> {
+impl<'de> LooseTarget<'de> for Text<'de> {
+    fn from_str(v: &str) -> Option<Self> {
+        Some(Text::Owned(v.to_string()))
+    }
+    fn from_borrowed(v: &'de str) -> Option<Self> {
+        Some(Text::Borrowed(v))
+    }
+}
+
+impl<'de, T: LooseTarget<'de>> Visitor<'de> for LooseVisitor<T> {
     type Value = Loose<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -161,6 +227,10 @@ impl<'de, T: LooseTarget> Visitor<'de> for LooseVisitor<T> {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Loose(T::from_str(v)))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose(T::from_borrowed(v)))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
@@ -207,9 +277,9 @@ mod tests {
                 ..Incoming::default()
             };
         };
-        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(Rc::from);
         Incoming {
-            kind: s("type").map_or(ReadType::Untyped, |k| ReadType::named(&k)),
+            kind: s("type").map_or(ReadType::Untyped, |k: Rc<str>| ReadType::named(&k)),
             user_id: s("user_id"),
             seq: obj.get("seq").and_then(Value::as_u64),
             run_id: s("run_id"),
@@ -218,6 +288,33 @@ mod tests {
             tool: s("tool"),
             code: s("code"),
         }
+    }
+
+    #[test]
+    fn a_string_seen_lately_is_shared_not_copied() {
+        let mut recent = Recent::default();
+        let started = parse(
+            r#"{"type":"agent_started","user_id":"u1","run_id":"g1.1.r1","agent":"triage"}"#,
+            &mut recent,
+        );
+        let done = parse(
+            r#"{"type":"agent_completed","user_id":"u1","run_id":"g1.1.r1","agent":"tri\u0061ge"}"#,
+            &mut recent,
+        );
+        let shared = |a: &Option<Rc<str>>, b: &Option<Rc<str>>| {
+            Rc::ptr_eq(a.as_ref().expect("a"), b.as_ref().expect("b"))
+        };
+        assert!(shared(&started.user_id, &done.user_id));
+        assert!(shared(&started.run_id, &done.run_id));
+        // An escaped string is read into a copy, then shared all the same.
+        assert!(shared(&started.agent, &done.agent));
+        // Only the last few are kept: after eight others, a copy again.
+        for n in 0..Recent::KEEP {
+            recent.intern(&format!("other-{n}"));
+        }
+        let later = parse(r#"{"type":"pong","user_id":"u1"}"#, &mut recent);
+        assert!(!shared(&started.user_id, &later.user_id));
+        assert_eq!(started.user_id, later.user_id);
     }
 
     #[test]
@@ -246,8 +343,13 @@ mod tests {
             "",
             "{}",
         ];
+        let mut recent = Recent::default();
         for frame in frames {
-            assert_eq!(parse(frame), via_value(frame), "frame: {frame}");
+            assert_eq!(
+                parse(frame, &mut recent),
+                via_value(frame),
+                "frame: {frame}"
+            );
         }
     }
 }

@@ -190,7 +190,8 @@ impl ConnObserver {
         let text = (frame.opcode == "text").then(|| String::from_utf8_lossy(&frame.payload));
         let message = text
             .as_deref()
-            .map(|t| Message::of(crate::client::parse_incoming(t)));
+            // The journal keeps its own strings: nothing to share them with.
+            .map(|t| Message::of(crate::client::parse_incoming(t, &mut Default::default())));
         let kind = message.as_ref().map(|m| match flow {
             Flow::Up => Kind::Sent {
                 conn,

@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -111,26 +112,26 @@ impl Message {
     pub fn of(i: Incoming) -> Message {
         Message {
             kind: i.kind.to_string(),
-            message_id: i.message_id,
-            agent: i.agent,
-            user_id: i.user_id,
+            message_id: i.message_id.as_deref().map(str::to_string),
+            agent: i.agent.as_deref().map(str::to_string),
+            user_id: i.user_id.as_deref().map(str::to_string),
             seq: i.seq,
-            run_id: i.run_id,
-            tool: i.tool,
-            code: i.code,
+            run_id: i.run_id.as_deref().map(str::to_string),
+            tool: i.tool.as_deref().map(str::to_string),
+            code: i.code.as_deref().map(str::to_string),
         }
     }
 
     pub fn incoming(&self) -> Incoming {
         Incoming {
             kind: ReadType::from_trace(&self.kind),
-            user_id: self.user_id.clone(),
+            user_id: self.user_id.as_deref().map(Rc::from),
             seq: self.seq,
-            run_id: self.run_id.clone(),
-            message_id: self.message_id.clone(),
-            agent: self.agent.clone(),
-            tool: self.tool.clone(),
-            code: self.code.clone(),
+            run_id: self.run_id.as_deref().map(Rc::from),
+            message_id: self.message_id.as_deref().map(Rc::from),
+            agent: self.agent.as_deref().map(Rc::from),
+            tool: self.tool.as_deref().map(Rc::from),
+            code: self.code.as_deref().map(Rc::from),
         }
     }
 

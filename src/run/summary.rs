@@ -123,18 +123,18 @@ impl Summary {
                 *self.close_codes.entry(*code).or_default() += 1;
                 *g.close_codes.entry(*code).or_default() += 1;
             }
-            sent.extend(conn.sent.iter().map(|(_, m)| m.clone()));
+            sent.extend(conn.sent.iter().map(|(_, m)| m.as_str()));
             for (_, ev) in &conn.received {
-                match (ev.kind.server(), &ev.message_id) {
-                    (Some(ServerType::AgentCompleted), Some(m)) => answered.insert(m.clone()),
-                    (Some(ServerType::Error), Some(m)) => rejected.insert(m.clone()),
+                match (ev.kind.server(), ev.message_id.as_deref()) {
+                    (Some(ServerType::AgentCompleted), Some(m)) => answered.insert(m),
+                    (Some(ServerType::Error), Some(m)) => rejected.insert(m),
                     _ => false,
                 };
             }
         }
         // Only the user's own messages count: an answer delivered to the
         // wrong user (an isolation failure) answers nothing.
-        let answered: BTreeSet<String> = answered.intersection(&sent).cloned().collect();
+        let answered: BTreeSet<&str> = answered.intersection(&sent).copied().collect();
         let rejected_only = rejected
             .intersection(&sent)
             .filter(|m| !answered.contains(*m))

@@ -168,16 +168,21 @@ impl Outgoing {
 
 /// A server event as the user parsed it. Fields absent from the frame are
 /// `None`; a frame that is not JSON at all is [`ReadType::Unparseable`].
+///
+/// The strings are shared (`Rc<str>`): a run's events repeat its user, run,
+/// message and agent, and received events are nearly half of a trace, which
+/// at 100,000 users holds millions of them (the client interns them as it
+/// reads: `client::incoming::Recent`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Incoming {
     pub kind: ReadType,
-    pub user_id: Option<String>,
+    pub user_id: Option<Rc<str>>,
     pub seq: Option<u64>,
-    pub run_id: Option<String>,
-    pub message_id: Option<String>,
-    pub agent: Option<String>,
-    pub tool: Option<String>,
-    pub code: Option<String>,
+    pub run_id: Option<Rc<str>>,
+    pub message_id: Option<Rc<str>>,
+    pub agent: Option<Rc<str>>,
+    pub tool: Option<Rc<str>>,
+    pub code: Option<Rc<str>>,
 }
 
 impl Incoming {

@@ -52,7 +52,7 @@ fn answer_delays(o: &Outcome) -> Vec<Duration> {
             Kind::Received { event, .. }
                 if event.kind.is(stagesim::vocab::ServerType::AgentStarted) =>
             {
-                if let Some(at) = event.message_id.as_ref().and_then(|m| sent.remove(m)) {
+                if let Some(at) = event.message_id.as_deref().and_then(|m| sent.remove(m)) {
                     delays.push(e.at - at);
                 }
             }

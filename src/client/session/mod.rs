@@ -76,6 +76,8 @@ pub struct Progress {
     pub sent: u32,
     /// Whether the scenario's invalid frame went out.
     pub misbehaved: bool,
+    /// The strings of the frames read lately, which later frames share.
+    pub recent: crate::client::incoming::Recent,
 }
 
 impl Progress {

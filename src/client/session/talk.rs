@@ -224,11 +224,11 @@ impl Session<'_> {
     /// the answer to what is in flight ends the wait and starts a think
     /// pause before the next message.
     fn on_event(&mut self, text: &str) {
-        let event = crate::client::incoming::parse(text);
+        let event = crate::client::incoming::parse(text, &mut self.progress.recent);
         let kind = event.kind.clone();
         let answers_message = event.is_terminal()
             && matches!((&event.message_id, &self.in_flight),
-                (Some(id), Some(InFlight::Message(pending))) if id == pending);
+                (Some(id), Some(InFlight::Message(pending))) if **id == **pending);
         self.record(Kind::Received {
             conn: self.conn,
             event,

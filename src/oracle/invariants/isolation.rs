@@ -81,7 +81,7 @@ fn foreign<'a>(
         return Some(format!("received {} addressed to {to}", ev.kind));
     }
     if let Some(m) = &ev.message_id
-        && !mine.contains(m.as_str())
+        && !mine.contains(&**m)
     {
         return Some(format!(
             "received {} for message {m} it never sent",

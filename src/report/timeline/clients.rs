@@ -157,16 +157,16 @@ impl Builder {
         let Some(run) = &ev.run_id else { return };
         let terminal = ev.is_terminal();
         let p = &mut self.pending[u];
-        if !p.runs.contains_key(run) {
+        if !p.runs.contains_key(&**run) {
             let text = format!(
                 "run {run} {} {}",
                 ev.agent.as_deref().unwrap_or("?"),
                 ev.message_id.as_deref().unwrap_or("?")
             );
             let now = (at, Some(self.current));
-            p.runs.insert(run.clone(), (now, text));
+            p.runs.insert(run.to_string(), (now, text));
         }
-        if terminal && let Some((start, text)) = self.pending[u].runs.remove(run) {
+        if terminal && let Some((start, text)) = self.pending[u].runs.remove(&**run) {
             let class = if ev.kind.is(ServerType::Error) {
                 "run error"
             } else {
@@ -175,7 +175,7 @@ impl Builder {
             let text = format!("{text}: {}", ev.kind);
             let now = self.now(at);
             self.span(SpanKind::Run, start, now, me, Some(u), class, text);
-            if let Some((start, gc, text)) = self.gateway_runs.remove(run) {
+            if let Some((start, gc, text)) = self.gateway_runs.remove(&**run) {
                 let end = at.min(self.gateway_conns[gc].end);
                 self.span(
                     SpanKind::Run,
