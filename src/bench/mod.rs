@@ -7,12 +7,14 @@
 
 mod cases;
 mod cost;
+mod explore_rate;
 mod scale;
 
 use std::time::Duration;
 
 pub use cases::{CaseRate, case_rate};
 pub use cost::{Cost, load_average, measure, measure_process, per_second};
+pub use explore_rate::{ExploreRate, explore_rate};
 pub use scale::{ScalePoint, measure_in_child, scale_point, scale_scenario};
 
 use crate::run::Stepping;

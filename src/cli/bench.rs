@@ -1,6 +1,6 @@
 //! `stagesim bench [--quick] [--json]`: time compression and the staging
 //! soak (fast-forwarded and stepped every tick, side by side), property-test
-//! cases per second (both ways), sweep throughput, and scale (time and peak
+//! cases per second (both ways), sweep and explore throughput, and scale (time and peak
 //! memory per user count). Every time is given by wall clock and by CPU
 //! time, and the load average is printed before and after: on a shared
 //! machine the CPU figures and the ratios are the ones to compare.
@@ -15,8 +15,8 @@ use bytesize::ByteSize;
 use clap::Args;
 
 use super::json_docs::{
-    BenchJson, CompressionJson, LoadAverageJson, PropertyCasesJson, ScaleJson, ScalePointJson,
-    SoakJson, ThroughputJson, TickJson,
+    BenchJson, CompressionJson, ExploreJson, LoadAverageJson, PropertyCasesJson, ScaleJson,
+    ScalePointJson, SoakJson, ThroughputJson, TickJson,
 };
 use super::source::Source;
 use super::{UsageError, out};
@@ -69,6 +69,7 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let golden_path_by_tick = by_tick(&golden, &say);
     let property_cases = property_cases(args.quick, &say);
     let throughput = throughput(&source, &golden, args.quick, cores, &say);
+    let explore = explore(args.quick, cores, &say);
     let scale = scale(args.quick, &say)?;
     let soak = soak_scenario.map(|s| soak(&args, &s, &say));
     let load_at_end = bench::load_average();
@@ -80,6 +81,7 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
         out(&super::json_docs::line(&BenchJson {
             compression,
             cores,
+            explore,
             golden_path_by_tick,
             load_average: LoadAverageJson {
                 end: load_at_end,
@@ -286,6 +288,25 @@ fn throughput(
         one_job_per_cpu_s: t.one_job_cpu,
         seeds: t.runs,
         speedup: t.speedup(),
+    }
+}
+
+/// Explore's runs per second on every core, every defect off.
+fn explore(quick: bool, cores: usize, say: &dyn Fn(String)) -> ExploreJson {
+    let runs = if quick { 100 } else { 300 };
+    let r = bench::explore_rate(runs, cores.max(2));
+    say(format!(
+        "
+explore throughput (guided, runs 1..={}, every defect off)
+  {} jobs: {:.1} runs/s   runs per CPU s: {:.1}   failed {}",
+        r.runs, r.jobs, r.per_s, r.per_cpu_s, r.failed
+    ));
+    ExploreJson {
+        failed: r.failed,
+        jobs: r.jobs,
+        per_cpu_s: r.per_cpu_s,
+        per_s: r.per_s,
+        runs: r.runs,
     }
 }
 

@@ -215,6 +215,7 @@ pub struct PartingJson {
 pub struct BenchJson {
     pub compression: Vec<CompressionJson>,
     pub cores: usize,
+    pub explore: ExploreJson,
     pub golden_path_by_tick: Vec<TickJson>,
     /// The machine's load when bench started and when it ended.
     pub load_average: LoadAverageJson,
@@ -223,6 +224,19 @@ pub struct BenchJson {
     /// Null with `--quick`.
     pub soak: Option<SoakJson>,
     pub throughput: ThroughputJson,
+}
+
+/// Guided `explore` runs from run 1, every defect off, on every core.
+#[derive(Serialize, JsonSchema)]
+pub struct ExploreJson {
+    /// Runs that failed (0 unless the backend without defects is wrong).
+    pub failed: u64,
+    pub jobs: usize,
+    /// Runs per CPU second of the whole process (every worker thread).
+    pub per_cpu_s: f64,
+    /// Runs per wall second.
+    pub per_s: f64,
+    pub runs: u64,
 }
 
 /// The 1, 5 and 15 minute load averages (`/proc/loadavg`; null where the
