@@ -13,29 +13,28 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::rc::Rc;
 
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::trace::Incoming;
+use crate::trace::{Incoming, Shared};
 use crate::vocab::ReadType;
 
 /// The strings of a user's recent frames, shared by the frames that repeat
 /// them (the user, run, message, agent). A few suffice: a run's events come
 /// together, and a miss only costs a copy.
 #[derive(Debug, Default)]
-pub struct Recent(VecDeque<Rc<str>>);
+pub struct Recent(VecDeque<Shared>);
 
 impl Recent {
     const KEEP: usize = 8;
 
     /// `text`, shared with an equal recent string if there is one.
-    pub fn intern(&mut self, text: &str) -> Rc<str> {
+    pub fn intern(&mut self, text: &str) -> Shared {
         if let Some(known) = self.0.iter().find(|r| &***r == text) {
             return known.clone();
         }
-        let new: Rc<str> = Rc::from(text);
+        let new = Shared::from(text);
         if self.0.len() == Self::KEEP {
             self.0.pop_front();
         }
@@ -78,13 +77,13 @@ impl<'de> Visitor<'de> for FrameVisitor<'_> {
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Type => kind = map.next_value::<Loose<String>>()?.0,
-                Key::UserId => f.user_id = map.next_value_seed(Shared(self.0))?,
+                Key::UserId => f.user_id = map.next_value_seed(Interned(self.0))?,
                 Key::Seq => f.seq = map.next_value::<Loose<u64>>()?.0,
-                Key::RunId => f.run_id = map.next_value_seed(Shared(self.0))?,
-                Key::MessageId => f.message_id = map.next_value_seed(Shared(self.0))?,
-                Key::Agent => f.agent = map.next_value_seed(Shared(self.0))?,
-                Key::Tool => f.tool = map.next_value_seed(Shared(self.0))?,
-                Key::Code => f.code = map.next_value_seed(Shared(self.0))?,
+                Key::RunId => f.run_id = map.next_value_seed(Interned(self.0))?,
+                Key::MessageId => f.message_id = map.next_value_seed(Interned(self.0))?,
+                Key::Agent => f.agent = map.next_value_seed(Interned(self.0))?,
+                Key::Tool => f.tool = map.next_value_seed(Interned(self.0))?,
+                Key::Code => f.code = map.next_value_seed(Interned(self.0))?,
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -145,10 +144,10 @@ impl Visitor<'_> for KeyVisitor {
 }
 
 /// A string field read loosely ([`Loose`]), shared through [`Recent`].
-struct Shared<'r>(&'r mut Recent);
+struct Interned<'r>(&'r mut Recent);
 
-impl<'de> DeserializeSeed<'de> for Shared<'_> {
-    type Value = Option<Rc<str>>;
+impl<'de> DeserializeSeed<'de> for Interned<'_> {
+    type Value = Option<Shared>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         let Loose(text) = d.deserialize_any(LooseVisitor::<Text<'de>>(std::marker::PhantomData))?;
@@ -277,9 +276,9 @@ mod tests {
                 ..Incoming::default()
             };
         };
-        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(Rc::from);
+        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(Shared::from);
         Incoming {
-            kind: s("type").map_or(ReadType::Untyped, |k: Rc<str>| ReadType::named(&k)),
+            kind: s("type").map_or(ReadType::Untyped, |k: Shared| ReadType::named(&k)),
             user_id: s("user_id"),
             seq: obj.get("seq").and_then(Value::as_u64),
             run_id: s("run_id"),
@@ -301,8 +300,8 @@ mod tests {
             r#"{"type":"agent_completed","user_id":"u1","run_id":"g1.1.r1","agent":"tri\u0061ge"}"#,
             &mut recent,
         );
-        let shared = |a: &Option<Rc<str>>, b: &Option<Rc<str>>| {
-            Rc::ptr_eq(a.as_ref().expect("a"), b.as_ref().expect("b"))
+        let shared = |a: &Option<Shared>, b: &Option<Shared>| {
+            Shared::ptr_eq(a.as_ref().expect("a"), b.as_ref().expect("b"))
         };
         assert!(shared(&started.user_id, &done.user_id));
         assert!(shared(&started.run_id, &done.run_id));

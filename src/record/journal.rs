@@ -14,12 +14,11 @@ use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::Path;
-use std::rc::Rc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::trace::{Incoming, Outgoing};
+use crate::trace::{Incoming, Outgoing, Shared};
 use crate::vocab::{ReadType, SentKind};
 
 /// One observed event of one connection.
@@ -125,13 +124,13 @@ impl Message {
     pub fn incoming(&self) -> Incoming {
         Incoming {
             kind: ReadType::from_trace(&self.kind),
-            user_id: self.user_id.as_deref().map(Rc::from),
+            user_id: self.user_id.as_deref().map(Shared::from),
             seq: self.seq,
-            run_id: self.run_id.as_deref().map(Rc::from),
-            message_id: self.message_id.as_deref().map(Rc::from),
-            agent: self.agent.as_deref().map(Rc::from),
-            tool: self.tool.as_deref().map(Rc::from),
-            code: self.code.as_deref().map(Rc::from),
+            run_id: self.run_id.as_deref().map(Shared::from),
+            message_id: self.message_id.as_deref().map(Shared::from),
+            agent: self.agent.as_deref().map(Shared::from),
+            tool: self.tool.as_deref().map(Shared::from),
+            code: self.code.as_deref().map(Shared::from),
         }
     }
 

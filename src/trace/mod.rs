@@ -12,6 +12,7 @@ mod probe;
 mod render;
 mod server;
 mod server_text;
+mod shared;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,6 +25,7 @@ pub use server::{
     AuthEvent, Component, ConnEvent, ConnId, ConnState, ERROR_CODES, GatewayEvent, LbEvent,
     PipelineEvent, REASONS_1013, RequestId, RunId, SERVER_CLOSE_CODES, TransportEnd,
 };
+pub use shared::Shared;
 
 use crate::vocab::{Misbehave, ReadType, SentKind, ServerType, TokenKind, TokenVia};
 
@@ -169,20 +171,20 @@ impl Outgoing {
 /// A server event as the user parsed it. Fields absent from the frame are
 /// `None`; a frame that is not JSON at all is [`ReadType::Unparseable`].
 ///
-/// The strings are shared (`Rc<str>`): a run's events repeat its user, run,
+/// The strings are [`Shared`]: a run's events repeat its user, run,
 /// message and agent, and received events are nearly half of a trace, which
 /// at 100,000 users holds millions of them (the client interns them as it
 /// reads: `client::incoming::Recent`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Incoming {
     pub kind: ReadType,
-    pub user_id: Option<Rc<str>>,
+    pub user_id: Option<Shared>,
     pub seq: Option<u64>,
-    pub run_id: Option<Rc<str>>,
-    pub message_id: Option<Rc<str>>,
-    pub agent: Option<Rc<str>>,
-    pub tool: Option<Rc<str>>,
-    pub code: Option<Rc<str>>,
+    pub run_id: Option<Shared>,
+    pub message_id: Option<Shared>,
+    pub agent: Option<Shared>,
+    pub tool: Option<Shared>,
+    pub code: Option<Shared>,
 }
 
 impl Incoming {

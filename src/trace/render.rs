@@ -132,7 +132,7 @@ pub fn outgoing(f: &Outgoing) -> String {
 
 fn incoming(e: &Incoming) -> String {
     let mut s = e.kind.to_string();
-    let fields: [(&str, &Option<std::rc::Rc<str>>); 6] = [
+    let fields: [(&str, &Option<super::Shared>); 6] = [
         ("user", &e.user_id),
         ("run", &e.run_id),
         ("msg", &e.message_id),

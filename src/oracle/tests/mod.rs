@@ -124,8 +124,8 @@ fn event(kind: &str, user: &str, seq: u64, message: Option<&str>, run: Option<&s
         kind: crate::vocab::ReadType::from_trace(kind),
         user_id: Some(user.into()),
         seq: Some(seq),
-        run_id: run.map(Rc::from),
-        message_id: message.map(Rc::from),
+        run_id: run.map(crate::trace::Shared::from),
+        message_id: message.map(crate::trace::Shared::from),
         ..Incoming::default()
     }
 }

@@ -58,7 +58,7 @@ fn declared() -> Event {
 fn received(t: u64, kind: &str, run: Option<&str>) -> Event {
     let event = Incoming {
         kind: crate::vocab::ReadType::from_trace(kind),
-        run_id: run.map(std::rc::Rc::from),
+        run_id: run.map(crate::trace::Shared::from),
         ..Incoming::default()
     };
     user_at(t, "clients-1", Kind::Received { conn: 1, event })

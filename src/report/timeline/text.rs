@@ -3,9 +3,7 @@
 //! trace's own words (`describe`) are used as they are; nothing here reads
 //! them back.
 
-use std::rc::Rc;
-
-use crate::trace::{AuthEvent, ConnEvent, Incoming, Kind, LbEvent, UserEnd, describe};
+use crate::trace::{AuthEvent, ConnEvent, Incoming, Kind, LbEvent, Shared, UserEnd, describe};
 use crate::vocab::{ClientType, ServerType};
 
 /// The colour class of a close code: `ok` 1000, `policy` 1008, `retry`
@@ -125,7 +123,7 @@ pub(super) fn client_text(kind: &Kind, me: &str) -> (String, Option<u64>) {
 fn incoming(e: &Incoming, me: &str) -> String {
     let mut s = e.kind.to_string();
     let ends = e.is_terminal() || e.kind.is(ServerType::AgentStarted);
-    let fields: [(&str, &Option<Rc<str>>, bool); 6] = [
+    let fields: [(&str, &Option<Shared>, bool); 6] = [
         ("run", &e.run_id, ends),
         ("msg", &e.message_id, ends),
         ("agent", &e.agent, e.kind.is(ServerType::AgentStarted)),
