@@ -1,6 +1,7 @@
 use crate::envelope::{hex, Datagram, Protocol, Segment, Syn};
 #[cfg(feature = "unstable-fs")]
 use crate::fs::{Fs, FsConfig};
+use crate::net::tcp::segment_queue;
 use crate::net::tcp::stream::BidiFlowControl;
 use crate::net::{SocketPair, TcpListener, UdpSocket};
 use crate::{Envelope, TRACING_TARGET};
@@ -473,7 +474,7 @@ struct StreamSocket {
     buf: IndexMap<u64, SequencedSegment>,
     next_send_seq: u64,
     recv_seq: u64,
-    sender: mpsc::Sender<SequencedSegment>,
+    sender: segment_queue::Sender<SequencedSegment>,
     flow_control: BidiFlowControl,
     /// A simple reference counter for tracking read/write half drops. Once 0, the
     /// socket may be removed from the host.
@@ -498,8 +499,14 @@ impl Display for SequencedSegment {
 }
 
 impl StreamSocket {
-    fn new(capacity: usize) -> (Self, mpsc::Receiver<SequencedSegment>, BidiFlowControl) {
-        let (tx, rx) = mpsc::channel(capacity);
+    fn new(
+        capacity: usize,
+    ) -> (
+        Self,
+        segment_queue::Receiver<SequencedSegment>,
+        BidiFlowControl,
+    ) {
+        let (tx, rx) = segment_queue::channel(capacity);
         let flow_control = BidiFlowControl::new(capacity);
         let sock = Self {
             buf: IndexMap::new(),
@@ -624,7 +631,7 @@ impl Tcp {
     pub(crate) fn new_stream(
         &mut self,
         pair: SocketPair,
-    ) -> (mpsc::Receiver<SequencedSegment>, BidiFlowControl) {
+    ) -> (segment_queue::Receiver<SequencedSegment>, BidiFlowControl) {
         let (sock, rx, bidi) = StreamSocket::new(self.socket_capacity);
 
         let exists = self.sockets.insert(pair, sock);
@@ -702,7 +709,7 @@ impl Tcp {
 
     /// Returns true if the given stream has any Data segments waiting in the
     /// out-of-order reorder buffer that have not yet been delivered to the
-    /// receive mpsc channel.
+    /// receive queue.
     pub(crate) fn has_buffered_data(&self, pair: SocketPair) -> bool {
         self.sockets
             .get(&pair)

@@ -1,5 +1,7 @@
 pub(crate) mod listener;
 
+pub(crate) mod segment_queue;
+
 mod split_owned;
 pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 
