@@ -49,6 +49,19 @@ fn a_hold_delays_without_losing_anything() {
         !received_during,
         "a user received an event during the hold; reproduce: {r}"
     );
+    // ...what was held is delivered at the release (11s), not whenever the
+    // link next carries something new: a user hears from the gateway within
+    // a tick plus the lb -> client latency (at most 10 ms here). A link that
+    // forgot its held messages fell due at the release would pass the rest.
+    let received_at_release = outcome.trace.events.iter().any(|e| {
+        matches!(e.kind, Kind::Received { .. })
+            && e.at >= Duration::from_secs(11)
+            && e.at <= Duration::from_millis(11_020)
+    });
+    assert!(
+        received_at_release,
+        "nothing held reached a user within 20 ms of the release; reproduce: {r}"
+    );
     // ...and afterwards everything arrives: only normal closes, all answered.
     assert_eq!(
         outcome

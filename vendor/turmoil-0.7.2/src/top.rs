@@ -12,7 +12,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
 
+mod next_due;
 mod stall;
+
+use next_due::NextDue;
 
 /// Describes the network topology.
 pub(crate) struct Topology {
@@ -168,6 +171,9 @@ struct Link {
     /// (it may be earlier than any does; `None`: none is kept). Links are
     /// processed every step, and the give-up scan runs only once it is due.
     next_give_up: Option<Instant>,
+
+    /// No message in `sent` is due before this (see [`NextDue`]).
+    next_due: NextDue,
 
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
@@ -376,6 +382,10 @@ impl Topology {
     }
 
     pub(crate) fn iter_mut(&mut self) -> LinksIter<'_> {
+        // Whoever iterates may `deliver` any message now.
+        for link in self.links.values_mut() {
+            link.next_due = NextDue::Unknown;
+        }
         LinksIter {
             iter: self.links.iter_mut(),
         }
@@ -426,6 +436,7 @@ impl Link {
             deliverable: IndexMap::new(),
             queued: 0,
             next_give_up: None,
+            next_due: NextDue::Never,
             now,
             retransmitting: BTreeMap::new(),
         }
@@ -511,6 +522,9 @@ impl Link {
             sent_at: self.now,
         };
 
+        if let DeliveryStatus::DeliverAfter(at) = sent.status {
+            self.next_due = self.next_due.with(at);
+        }
         self.sent.push_back(sent);
         Ok(())
     }
@@ -542,24 +556,56 @@ impl Link {
 
     fn process_deliverables(&mut self) {
         self.give_up_due();
-        // TODO: `drain_filter` is not yet stable, and so we have a low quality
-        // implementation here that avoids clones.
-        let mut deliverable = 0;
-        for i in 0..self.sent.len() {
-            let index = i - deliverable;
-            let sent = &self.sent[index];
-            if let DeliveryStatus::DeliverAfter(time) = sent.status {
-                if time <= self.now {
-                    let sent = self.sent.remove(index).unwrap();
+        let now = self.now;
+        if self.next_due.nothing_due_at(now) {
+            return;
+        }
+        let mut next_due = NextDue::Never;
+        let mut first = None;
+        for (i, sent) in self.sent.iter().enumerate() {
+            match sent.status {
+                DeliveryStatus::DeliverAfter(at) if at <= now => {
+                    first = Some(i);
+                    break;
+                }
+                DeliveryStatus::DeliverAfter(at) => next_due = next_due.with(at),
+                _ => {}
+            }
+        }
+        if let Some(first) = first {
+            next_due = self.deliver_due_from(first, next_due);
+        }
+        self.next_due = next_due;
+    }
+
+    /// Makes every message due at `now` deliverable, in the order sent,
+    /// looking from `first`, the first one due; returns the bound on the
+    /// rest. A due message leaves the front, any other goes to the back, so
+    /// the messages kept stay in their order and the deque never reallocates
+    /// (removing each due message from the middle shifted the rest: 29% of a
+    /// 30,000-user run). Rotating first puts the messages before `first` at
+    /// the back, where the kept ones then follow them.
+    fn deliver_due_from(&mut self, first: usize, mut next_due: NextDue) -> NextDue {
+        let now = self.now;
+        let from_first = self.sent.len() - first;
+        self.sent.rotate_left(first);
+        for _ in 0..from_first {
+            let sent = self.sent.pop_front().expect("counted above");
+            match sent.status {
+                DeliveryStatus::DeliverAfter(at) if at <= now => {
                     self.push_deliverable(Envelope {
                         src: sent.src,
                         dst: sent.dst,
                         message: sent.protocol,
                     });
-                    deliverable += 1;
+                    continue;
                 }
+                DeliveryStatus::DeliverAfter(at) => next_due = next_due.with(at),
+                _ => {}
             }
+            self.sent.push_back(sent);
         }
+        next_due
     }
 
     // FIXME: This implementation does not respect message delivery order. If
@@ -624,6 +670,7 @@ impl Link {
                 sent.deliver(self.now);
             }
         }
+        self.next_due = NextDue::Unknown;
     }
 
     fn explicit_partition(&mut self) {

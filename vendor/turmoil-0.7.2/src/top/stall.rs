@@ -130,6 +130,7 @@ impl Link {
             };
             if let Some(at) = at {
                 self.sent[i].status = DeliveryStatus::DeliverAfter(at);
+                self.next_due = self.next_due.with(at);
             }
         }
         for (flow, at) in due {
