@@ -542,6 +542,40 @@ fn bench_child_scale_is_bounded_like_a_scenario() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// `bench`'s figure at scale runs its scenario file in a child process like
+/// this one; here on the golden path (seed 1), whose run is known.
+#[test]
+fn bench_child_scenario_measures_a_scenario_file_as_a_scale_point() {
+    let rel = "scenarios/golden_path.toml";
+    let (code, stdout, stderr) = stagesim(&["bench", "--child-scenario", rel, "--seed", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let point: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let scenario = support::load(rel);
+    let run = stagesim::run::run(&scenario, 1);
+    let users: u32 = scenario.users.iter().map(|g| g.count).sum();
+    assert_eq!(point["users"], users, "every group counted: {point}");
+    assert_eq!(point["sim_ms"], run.summary.sim_ms, "the same run: {point}");
+    assert_eq!(point["verdict"], run.verdict.to_string(), "{point}");
+    assert!(point["peak_connected"].as_u64() >= Some(1), "{point}");
+    assert!(point["peak_rss_kib"].as_u64() > Some(0), "{point}");
+    assert!(
+        point["cpu_ms"].is_u64() && point["wall_ms"].is_u64(),
+        "{point}"
+    );
+}
+
+#[test]
+fn bench_names_a_missing_scenario_at_scale_before_measuring_anything() {
+    let (code, stdout, stderr) = stagesim(&["bench", "--at-scale", "bench/no_such.toml"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bench/no_such.toml"), "{stderr}");
+    assert!(stderr.contains("--at-scale FILE"), "{stderr}");
+    assert!(
+        !stdout.contains("time compression"),
+        "measured first:\n{stdout}"
+    );
+}
+
 /// A fresh directory outside the checkout, as a user with only the
 /// installed binary has: the commands run there, in order, make up the
 /// reproduce line of any failure.

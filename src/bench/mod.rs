@@ -15,7 +15,10 @@ use std::time::Duration;
 pub use cases::{CaseRate, case_rate};
 pub use cost::{Cost, load_average, measure, measure_process, per_second};
 pub use explore_rate::{ExploreRate, explore_rate};
-pub use scale::{ScalePoint, measure_in_child, scale_point, scale_scenario};
+pub use scale::{
+    ScalePoint, measure_in_child, measure_scenario_in_child, scale_point, scale_scenario,
+    scenario_point,
+};
 
 use crate::run::Stepping;
 use crate::scenario::Scenario;

@@ -1,6 +1,8 @@
-//! Scale points: N users all connected at once, one child process each so
-//! the peak memory belongs to that N alone.
+//! Scale points: N users all connected at once, and the shipped scenario at
+//! scale (`bench/users_100k.toml`), one child process each so the peak
+//! memory belongs to that run alone.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::scenario::{Range, Scenario, TokenVia, UserGroup};
@@ -44,8 +46,14 @@ pub struct ScalePoint {
 
 /// Run one scale point in this process.
 pub fn scale_point(users: u32, seed: u64) -> ScalePoint {
-    let scenario = scale_scenario(users);
-    let (outcome, cost) = super::measure(|| crate::run::run(&scenario, seed));
+    scenario_point(&scale_scenario(users), seed)
+}
+
+/// Run `scenario` in this process and measure it as a scale point: the CPU
+/// time of the run and its verdict, and the process's peak memory.
+pub fn scenario_point(scenario: &Scenario, seed: u64) -> ScalePoint {
+    let users = scenario.users.iter().map(|g| g.count).sum();
+    let (outcome, cost) = super::measure(|| crate::run::run(scenario, seed));
     let mut connected: i64 = 0;
     let mut peak: i64 = 0;
     for e in &outcome.trace.events {
@@ -71,20 +79,29 @@ pub fn scale_point(users: u32, seed: u64) -> ScalePoint {
 
 /// Run one scale point in a child `stagesim bench --child-scale N`.
 pub fn measure_in_child(users: u32, seed: u64) -> Result<ScalePoint, String> {
+    let what = format!("{users} users");
+    in_child(&["--child-scale", &users.to_string()], seed, &what)
+}
+
+/// Run the scenario at `path` in a child `stagesim bench --child-scenario
+/// PATH`, which reads it again (the parent has checked it loads).
+pub fn measure_scenario_in_child(path: &Path, seed: u64) -> Result<ScalePoint, String> {
+    let path_text = path.to_string_lossy();
+    in_child(&["--child-scenario", &path_text], seed, &path_text)
+}
+
+fn in_child(what_to_run: &[&str], seed: u64, what: &str) -> Result<ScalePoint, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
+    let seed = seed.to_string();
     let out = std::process::Command::new(exe)
-        .args([
-            "bench",
-            "--child-scale",
-            &users.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
+        .arg("bench")
+        .args(what_to_run)
+        .args(["--seed", &seed])
         .output()
         .map_err(|e| format!("cannot start child: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "child for {users} users failed: {}",
+            "child for {what} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }

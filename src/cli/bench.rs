@@ -1,13 +1,15 @@
 //! `stagesim bench [--quick] [--json]`: time compression and the staging
 //! soak (fast-forwarded and stepped every tick, side by side), property-test
-//! cases per second (both ways), sweep and explore throughput, and scale (time and peak
-//! memory per user count). Every time is given by wall clock and by CPU
-//! time, and the load average is printed before and after: on a shared
-//! machine the CPU figures and the ratios are the ones to compare.
+//! cases per second (both ways), sweep and explore throughput, scale (time and peak
+//! memory per user count), and a scenario file at scale (`--at-scale`, the
+//! issue-24 target of 100,000 users chatting). Every time is given by wall
+//! clock and by CPU time, and the load average is printed before and after:
+//! on a shared machine the CPU figures and the ratios are the ones to compare.
 //!
 //! The golden path is the checkout's `scenarios/golden_path.toml`, else the
 //! copy built into the binary, so `bench --quick` runs from any directory;
-//! the soak (`--soak`, not built in) is read before anything is measured.
+//! the soak and the scenario at scale (`--soak`, `--at-scale`, not built in)
+//! are read before anything is measured.
 
 use std::path::PathBuf;
 
@@ -15,8 +17,8 @@ use bytesize::ByteSize;
 use clap::Args;
 
 use super::json_docs::{
-    BenchJson, CompressionJson, ExploreJson, LoadAverageJson, PropertyCasesJson, ScaleJson,
-    ScalePointJson, SoakJson, ThroughputJson, TickJson,
+    AtScaleJson, BenchJson, CompressionJson, ExploreJson, LoadAverageJson, PropertyCasesJson,
+    ScaleJson, ScalePointJson, SoakJson, ThroughputJson, TickJson,
 };
 use super::source::Source;
 use super::{UsageError, out};
@@ -35,10 +37,18 @@ pub struct BenchArgs {
     /// The soak scenario to run.
     #[arg(long, default_value = "bench/soak.toml")]
     pub soak: PathBuf,
+    /// The scenario run at scale, in a child process of its own: the CPU
+    /// time of its run and its peak memory.
+    #[arg(long, default_value = "bench/users_100k.toml")]
+    pub at_scale: PathBuf,
     /// Internal: run one scale point and print it as JSON (the parent reads
     /// this child's peak memory).
     #[arg(long, hide = true, value_parser = child_users)]
     pub child_scale: Option<u32>,
+    /// Internal: run this scenario file as a scale point and print it as
+    /// JSON (for `--at-scale`).
+    #[arg(long, hide = true)]
+    pub child_scenario: Option<PathBuf>,
     #[arg(long, hide = true, default_value_t = 1)]
     pub seed: u64,
 }
@@ -46,6 +56,9 @@ pub struct BenchArgs {
 pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     if let Some(users) = args.child_scale {
         return child_scale(users, args.seed);
+    }
+    if let Some(path) = &args.child_scenario {
+        return child_scenario(path, args.seed);
     }
     let say = |line: String| {
         if !args.json {
@@ -64,6 +77,7 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let source = Source::golden_path();
     let golden = source.load("bench")?;
     let soak_scenario = load_soak(&args)?;
+    let at_scale_scenario = load_at_scale(&args)?;
     // Measured in the order the text prints them.
     let compression = compression(&golden, &say);
     let golden_path_by_tick = by_tick(&golden, &say);
@@ -72,6 +86,10 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     let explore = explore(args.quick, cores, &say);
     let scale = scale(args.quick, &say)?;
     let soak = soak_scenario.map(|s| soak(&args, &s, &say));
+    let at_scale = match at_scale_scenario {
+        Some(s) => Some(at_scale(&args, &s, &say)?),
+        None => None,
+    };
     let load_at_end = bench::load_average();
     say(format!(
         "\nload average at the end {}",
@@ -79,6 +97,7 @@ pub fn execute(args: BenchArgs) -> Result<u8, UsageError> {
     ));
     if args.json {
         out(&super::json_docs::line(&BenchJson {
+            at_scale,
             compression,
             cores,
             explore,
@@ -121,20 +140,45 @@ fn child_scale(users: u32, seed: u64) -> Result<u8, UsageError> {
     Ok(0)
 }
 
+/// `--child-scenario FILE`: the scenario as one scale point, as JSON.
+fn child_scenario(path: &std::path::Path, seed: u64) -> Result<u8, UsageError> {
+    let scenario = scenario::load(path).map_err(|e| UsageError(e.render()))?;
+    let point = bench::scenario_point(&scenario, seed);
+    out(&format!(
+        "{}\n",
+        serde_json::to_string(&point).expect("plain struct")
+    ));
+    Ok(0)
+}
+
 /// The soak scenario, unless `--quick`. Read before anything is measured:
 /// a missing file found after minutes of measuring would waste them.
 fn load_soak(args: &BenchArgs) -> Result<Option<Scenario>, UsageError> {
+    load_unless_quick(args, &args.soak, "The soak", "--soak")
+}
+
+/// The scenario at scale, unless `--quick`; read up front like the soak.
+fn load_at_scale(args: &BenchArgs) -> Result<Option<Scenario>, UsageError> {
+    load_unless_quick(args, &args.at_scale, "The scenario at scale", "--at-scale")
+}
+
+fn load_unless_quick(
+    args: &BenchArgs,
+    path: &std::path::Path,
+    what: &str,
+    flag: &str,
+) -> Result<Option<Scenario>, UsageError> {
     if args.quick {
         return Ok(None);
     }
-    let soak = scenario::load(&args.soak).map_err(|e| {
+    let loaded = scenario::load(path).map_err(|e| {
         UsageError(format!(
-            "{}\nThe soak is not built into the binary: run bench in the checkout, \
-             give `--soak FILE`, or use `--quick`.",
+            "{}\n{what} is not built into the binary: run bench in the checkout, \
+             give `{flag} FILE`, or use `--quick`.",
             e.render()
         ))
     })?;
-    Ok(Some(soak))
+    Ok(Some(loaded))
 }
 
 /// Runs per figure in the compression table, keeping the fastest: a short
@@ -366,6 +410,33 @@ fn per_user(kib: f64) -> String {
     } else {
         format!("n/a ({kib:.1} KiB)")
     }
+}
+
+/// The scenario at scale (`bench/users_100k.toml`: the issue's 100,000
+/// users chatting for 2 simulated minutes), in a child process.
+fn at_scale(
+    args: &BenchArgs,
+    scenario: &Scenario,
+    say: &dyn Fn(String),
+) -> Result<AtScaleJson, UsageError> {
+    let p = bench::measure_scenario_in_child(&args.at_scale, 1).map_err(UsageError)?;
+    say(format!(
+        "\nat scale ({}: {} users, one child process, seed 1)\n  \
+         peak connected {}  wall {:.2}s  cpu {:.2}s  sim {:.1}s  peak RSS {}  verdict {}",
+        args.at_scale.display(),
+        p.users,
+        p.peak_connected,
+        p.wall_ms as f64 / 1000.0,
+        p.cpu_ms as f64 / 1000.0,
+        p.sim_ms as f64 / 1000.0,
+        ByteSize::kib(p.peak_rss_kib).display().iec(),
+        p.verdict
+    ));
+    Ok(AtScaleJson {
+        file: args.at_scale.display().to_string(),
+        name: scenario.name.clone(),
+        point: ScalePointJson::from(&p),
+    })
 }
 
 /// The staging soak, fast-forwarded and stepped every tick.

@@ -213,6 +213,8 @@ pub struct PartingJson {
 /// `stagesim bench --json`: the figures of docs/performance.md.
 #[derive(Serialize, JsonSchema)]
 pub struct BenchJson {
+    /// The shipped scenario at scale (`--at-scale`); null with `--quick`.
+    pub at_scale: Option<AtScaleJson>,
     pub compression: Vec<CompressionJson>,
     pub cores: usize,
     pub explore: ExploreJson,
@@ -308,6 +310,17 @@ pub struct ScaleJson {
     /// The slope between the smallest and the largest point (null if flat).
     pub kib_per_connected_user: Option<f64>,
     pub points: Vec<ScalePointJson>,
+}
+
+/// A scenario file run at scale in a child process: the CPU time of its run
+/// and verdict, and the child's peak memory.
+#[derive(Serialize, JsonSchema)]
+pub struct AtScaleJson {
+    /// The scenario file, as given to `--at-scale`.
+    pub file: String,
+    /// Its name.
+    pub name: String,
+    pub point: ScalePointJson,
 }
 
 /// One scale point, measured in a child process.
