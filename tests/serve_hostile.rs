@@ -300,6 +300,21 @@ async fn idle_flood(to: SocketAddr, n: usize) -> Vec<TcpStream> {
     open
 }
 
+/// The server's stderr once each of `services` has said it cannot accept,
+/// or after 5 s (well inside the gateway's 8 s handshake timeout, which
+/// would free the descriptors the flood holds).
+async fn until_each_said_cannot_accept(server: &Server, services: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stderr = server.stderr();
+        let all_said = services.iter().all(|s| accept_failures(&stderr, s) >= 1);
+        if all_said || Instant::now() >= deadline {
+            return stderr;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// How many lines of `stderr` say `service` could not accept.
 fn accept_failures(stderr: &str, service: &str) -> usize {
     let said = format!("stagesim: {service} cannot accept connections");
@@ -339,10 +354,12 @@ fn serve_under_a_1024_descriptor_limit_outlives_floods_and_slowloris() {
 async fn descriptor_exhaustion(server: &Server, test: &str) {
     let at_gateway = idle_flood(server.gateway, 1100).await;
     let at_lb = idle_flood(server.lb, 100).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The flood stays open while the server's accept loops reach the limit
+    // and its stderr is read: on a loaded machine that takes longer than any
+    // fixed pause (a 500 ms one saw nothing said in a fresh-clone CI run).
+    let stderr = until_each_said_cannot_accept(server, &["gateway", "lb"]).await;
     let opened = at_gateway.len() + at_lb.len();
     drop((at_gateway, at_lb));
-    let stderr = server.stderr();
     for service in ["gateway", "lb"] {
         let said = accept_failures(&stderr, service);
         assert!(
