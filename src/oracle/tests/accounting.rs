@@ -120,13 +120,14 @@ fn an_error_without_its_condition_is_refused_without_cause() {
     );
 }
 
-#[test]
-fn unknown_type_answers_are_backed_by_unknown_frames() {
+/// The violations of a user who chats, sends one frame of `kind`, and is
+/// answered `unknown_message_type`.
+fn unknown_type_answer_after(kind: crate::vocab::SentKind) -> Vec<Violation> {
     let mut s = Story::default();
     boot(&mut s, 10, 1);
     chatting(&mut s, "u1", 1, 1);
     let frame = crate::trace::Outgoing {
-        kind: crate::vocab::SentKind::UnknownType("typing_indicator".into()),
+        kind,
         message_id: None,
         agent: None,
         bytes: 40,
@@ -135,13 +136,19 @@ fn unknown_type_answers_are_backed_by_unknown_frames() {
     let mut error = event("error", "u1", 2, None, None);
     error.code = Some("unknown_message_type".into());
     s.receive(50, "u1", 1, error);
-    let v = check(
+    check(
         &s.end(1000),
         &Expect {
             all_answered: false,
             ..Expect::default()
         },
-    );
+    )
+}
+
+#[test]
+fn unknown_type_answers_are_backed_by_unknown_frames() {
+    let kind = crate::vocab::SentKind::UnknownType("typing_indicator".into());
+    let v = unknown_type_answer_after(kind);
     assert!(v.is_empty(), "{v:#?}");
 }
 
@@ -152,26 +159,7 @@ fn unknown_type_answers_are_backed_by_unknown_frames() {
 /// that answers garbage with that error pass.
 #[test]
 fn a_bad_json_frame_does_not_back_an_unknown_type_answer() {
-    let mut s = Story::default();
-    boot(&mut s, 10, 1);
-    chatting(&mut s, "u1", 1, 1);
-    let frame = crate::trace::Outgoing {
-        kind: crate::vocab::SentKind::BadJson,
-        message_id: None,
-        agent: None,
-        bytes: 20,
-    };
-    s.client(45, "u1", Kind::Sent { conn: 1, frame });
-    let mut error = event("error", "u1", 2, None, None);
-    error.code = Some("unknown_message_type".into());
-    s.receive(50, "u1", 1, error);
-    let v = check(
-        &s.end(1000),
-        &Expect {
-            all_answered: false,
-            ..Expect::default()
-        },
-    );
+    let v = unknown_type_answer_after(crate::vocab::SentKind::BadJson);
     assert_eq!(
         causes(&v),
         [(Some("u1"), Cause::RefusedWithoutCause)],
