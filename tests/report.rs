@@ -160,18 +160,13 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
         outcome.trace_hash(),
         "{rel}"
     );
-    let mut phases: BTreeMap<String, usize> = BTreeMap::new();
-    let mut process_names = BTreeSet::new();
-    let mut thread_names = BTreeSet::new();
-    let mut used = BTreeSet::new();
-    let mut spans: BTreeMap<(u64, u64), Vec<(u64, u64)>> = BTreeMap::new();
-    let mut flows: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
+    let mut seen = Seen::default();
     let end_us = outcome.trace.end.as_micros() as u64;
     for e in events {
         let ph = e["ph"]
             .as_str()
             .unwrap_or_else(|| panic!("{rel}: no ph in {e}"));
-        *phases.entry(ph.to_string()).or_default() += 1;
+        *seen.phases.entry(ph.to_string()).or_default() += 1;
         let pid = e["pid"]
             .as_u64()
             .unwrap_or_else(|| panic!("{rel}: pid in {e}"));
@@ -182,57 +177,19 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
             .as_str()
             .unwrap_or_else(|| panic!("{rel}: name in {e}"));
         if ph == "M" {
-            assert!(e["args"].is_object(), "{rel}: metadata args {e}");
-            match name {
-                "process_name" => {
-                    assert!(e["args"]["name"].is_string(), "{rel}: {e}");
-                    process_names.insert(pid);
-                }
-                "thread_name" => {
-                    assert!(e["args"]["name"].is_string(), "{rel}: {e}");
-                    thread_names.insert((pid, tid));
-                }
-                "process_sort_index" | "thread_sort_index" => {
-                    assert!(e["args"]["sort_index"].is_u64(), "{rel}: {e}")
-                }
-                other => panic!("{rel}: unknown metadata {other}"),
-            }
-            continue;
-        }
-        let ts = e["ts"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{rel}: ts in {e}"));
-        assert!(e["cat"].is_string(), "{rel}: cat in {e}");
-        used.insert((pid, tid));
-        match ph {
-            "X" => {
-                let dur = e["dur"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("{rel}: X without dur {e}"));
-                assert!(
-                    ts + dur <= end_us + 1_000_000,
-                    "{rel}: span past the run {e}"
-                );
-                spans.entry((pid, tid)).or_default().push((ts, ts + dur));
-            }
-            "s" | "f" => {
-                let id = e["id"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("{rel}: flow id {e}"));
-                if ph == "f" {
-                    assert_eq!(e["bp"], "e", "{rel}: flow end binds to its enclosing slice");
-                }
-                flows.entry(id).or_default().push(e);
-            }
-            "i" => {
-                let scope = e["s"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{rel}: instant scope {e}"));
-                assert!(["g", "p", "t"].contains(&scope), "{rel}: {e}");
-            }
-            other => panic!("{rel}: unexpected phase {other}"),
+            seen.metadata(rel, e, name, (pid, tid));
+        } else {
+            seen.timed(rel, e, ph, (pid, tid), end_us);
         }
     }
+    let Seen {
+        mut phases,
+        process_names,
+        thread_names,
+        used,
+        mut spans,
+        flows,
+    } = seen;
     for (pid, tid) in &used {
         assert!(
             process_names.contains(pid),
@@ -254,6 +211,77 @@ fn check_chrome(rel: &str, outcome: &Outcome, text: &str) -> BTreeMap<String, us
     }
     phases.extend(cats.into_iter().map(|(k, v)| (format!("X:{k}"), v)));
     phases
+}
+
+/// What `check_chrome` gathers from the events one by one, checked as a
+/// whole after: phases counted, the named processes and threads and those
+/// used, each thread's spans, and each flow's ends.
+#[derive(Default)]
+struct Seen<'a> {
+    phases: BTreeMap<String, usize>,
+    process_names: BTreeSet<u64>,
+    thread_names: BTreeSet<(u64, u64)>,
+    used: BTreeSet<(u64, u64)>,
+    spans: BTreeMap<(u64, u64), Vec<(u64, u64)>>,
+    flows: BTreeMap<u64, Vec<&'a Value>>,
+}
+
+impl<'a> Seen<'a> {
+    /// A metadata event: a process or thread name, or a sort index.
+    fn metadata(&mut self, rel: &str, e: &Value, name: &str, (pid, tid): (u64, u64)) {
+        assert!(e["args"].is_object(), "{rel}: metadata args {e}");
+        match name {
+            "process_name" => {
+                assert!(e["args"]["name"].is_string(), "{rel}: {e}");
+                self.process_names.insert(pid);
+            }
+            "thread_name" => {
+                assert!(e["args"]["name"].is_string(), "{rel}: {e}");
+                self.thread_names.insert((pid, tid));
+            }
+            "process_sort_index" | "thread_sort_index" => {
+                assert!(e["args"]["sort_index"].is_u64(), "{rel}: {e}")
+            }
+            other => panic!("{rel}: unknown metadata {other}"),
+        }
+    }
+
+    /// A span, a flow end or an instant, on thread `(pid, tid)`.
+    fn timed(&mut self, rel: &str, e: &'a Value, ph: &str, thread: (u64, u64), end_us: u64) {
+        let ts = e["ts"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{rel}: ts in {e}"));
+        assert!(e["cat"].is_string(), "{rel}: cat in {e}");
+        self.used.insert(thread);
+        match ph {
+            "X" => {
+                let dur = e["dur"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{rel}: X without dur {e}"));
+                assert!(
+                    ts + dur <= end_us + 1_000_000,
+                    "{rel}: span past the run {e}"
+                );
+                self.spans.entry(thread).or_default().push((ts, ts + dur));
+            }
+            "s" | "f" => {
+                let id = e["id"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{rel}: flow id {e}"));
+                if ph == "f" {
+                    assert_eq!(e["bp"], "e", "{rel}: flow end binds to its enclosing slice");
+                }
+                self.flows.entry(id).or_default().push(e);
+            }
+            "i" => {
+                let scope = e["s"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{rel}: instant scope {e}"));
+                assert!(["g", "p", "t"].contains(&scope), "{rel}: {e}");
+            }
+            other => panic!("{rel}: unexpected phase {other}"),
+        }
+    }
 }
 
 /// Spans on one thread nest: each ends before its parent does.
