@@ -132,21 +132,20 @@ fn child_users(text: &str) -> Result<u32, String> {
 
 /// `--child-scale N`: one scale point, as JSON for the parent.
 fn child_scale(users: u32, seed: u64) -> Result<u8, UsageError> {
-    let point = bench::scale_point(users, seed);
-    out(&format!(
-        "{}\n",
-        serde_json::to_string(&point).expect("plain struct")
-    ));
-    Ok(0)
+    print_point(&bench::scale_point(users, seed))
 }
 
 /// `--child-scenario FILE`: the scenario as one scale point, as JSON.
 fn child_scenario(path: &std::path::Path, seed: u64) -> Result<u8, UsageError> {
     let scenario = scenario::load(path).map_err(|e| UsageError(e.render()))?;
-    let point = bench::scenario_point(&scenario, seed);
+    print_point(&bench::scenario_point(&scenario, seed))
+}
+
+/// A child's one line for its parent (`bench::measure_in_child`).
+fn print_point(point: &bench::ScalePoint) -> Result<u8, UsageError> {
     out(&format!(
         "{}\n",
-        serde_json::to_string(&point).expect("plain struct")
+        serde_json::to_string(point).expect("plain struct")
     ));
     Ok(0)
 }
@@ -340,9 +339,8 @@ fn explore(quick: bool, cores: usize, say: &dyn Fn(String)) -> ExploreJson {
     let runs = if quick { 100 } else { 300 };
     let r = bench::explore_rate(runs, cores.max(2));
     say(format!(
-        "
-explore throughput (guided, runs 1..={}, every defect off)
-  {} jobs: {:.1} runs/s   runs per CPU s: {:.1}   failed {}",
+        "\nexplore throughput (guided, runs 1..={}, every defect off)\n  \
+         {} jobs: {:.1} runs/s   runs per CPU s: {:.1}   failed {}",
         r.runs, r.jobs, r.per_s, r.per_cpu_s, r.failed
     ));
     ExploreJson {
